@@ -1,0 +1,37 @@
+"""Sessions for `lit`: tests, lint, train (the main job), bench, ext.
+
+Torch is a ~6 GB install, so virtualenvs are reused between runs (``nox.options.reuse_venv``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["tests", "lint"]
+
+PACKAGES = ("packages/lit-models", "packages/lit-core", "packages/lit-bench")
+TEST_DEPS = ("pytest>=8", "pytest-benchmark>=4")
+
+
+def _install_workspace(session: nox.Session, *packages: str) -> None:
+    """Install the given workspace packages (non-editable, as a user would get them)."""
+    session.install(*packages)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the CPU test suite (posargs go to pytest, e.g. ``nox -s tests -- -k losses``)."""
+    _install_workspace(session, *PACKAGES)
+    session.install(*TEST_DEPS)
+    env = {"CUDA_HOME": os.environ.get("CUDA_HOME", "/usr/local/cuda")}
+    session.run("pytest", *session.posargs, env=env)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Lint with ruff (shared config in the root pyproject.toml)."""
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", ".", *session.posargs)
