@@ -1,0 +1,109 @@
+"""Inference backends: one ``Backend`` record per way of running a model, in one strict registry.
+
+A backend turns an eval-mode model (already on its device and dtype, BN folded when
+``folds_bn``) and an example input into a ``run(x) -> y`` callable; the harness verifies ``run``
+against eager fp32 before it times it. Backends register themselves on import; the imports at the
+bottom of this file are the complete list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+
+__all__ = [
+    "Backend",
+    "RunFn",
+    "get_backend",
+    "list_backends",
+    "register_backend",
+    "unregister_backend",
+]
+
+RunFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _always_available() -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Backend:
+    """How to run a model: name, where and in which dtypes, whether BN is folded, and how."""
+
+    name: str
+    devices: tuple[str, ...]
+    dtypes: tuple[torch.dtype, ...]
+    folds_bn: bool
+    prepare: Callable[[nn.Module, torch.Tensor], RunFn]
+    available: Callable[[], str | None] = _always_available
+
+    def supports(self, device: str, dtype: torch.dtype) -> str | None:
+        """None if this backend can run on ``device`` in ``dtype``, else the reason it cannot."""
+        if device not in self.devices:
+            return f"backend {self.name!r} runs on {', '.join(self.devices)}, not {device}"
+        if dtype not in self.dtypes:
+            names = ", ".join(str(d).removeprefix("torch.") for d in self.dtypes)
+            return f"backend {self.name!r} supports {names}, not {str(dtype).removeprefix('torch.')}"
+        return self.available()
+
+
+class _Registry:
+    """Name → Backend table; a name registers once."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, Backend] = {}
+
+    def add(self, backend: Backend) -> Backend:
+        if backend.name in self._entries:
+            raise ValueError(f"backend {backend.name!r} is already registered; pick another name")
+        self._entries[backend.name] = backend
+        return backend
+
+    def remove(self, name: str) -> None:
+        self._entries.pop(name, None)
+
+    def get(self, name: str) -> Backend:
+        if name not in self._entries:
+            raise ValueError(f"unknown backend {name!r}; valid: {', '.join(self.names())}")
+        return self._entries[name]
+
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+
+_REGISTRY = _Registry()
+
+
+def register_backend(backend: Backend) -> Backend:
+    """Add a backend to the registry (a duplicate name raises ``ValueError``)."""
+    return _REGISTRY.add(backend)
+
+
+def unregister_backend(name: str) -> None:
+    """Remove a backend by name (no-op if absent); for tests and plug-ins that register their own."""
+    _REGISTRY.remove(name)
+
+
+def get_backend(name: str) -> Backend:
+    """The registered backend called ``name`` (unknown → ``ValueError`` listing valid names)."""
+    return _REGISTRY.get(name)
+
+
+def list_backends() -> list[str]:
+    """Registered backend names, in registration order."""
+    return _REGISTRY.names()
+
+
+# --- backend modules (each registers itself on import; order = listing order) -----------------
+# isort: off
+from . import eager  # noqa: E402, F401
+from . import cuda_graphs  # noqa: E402, F401
+from . import torch_compile  # noqa: E402, F401
+from . import onnxrt  # noqa: E402, F401
+
+# Plug-ins: append one line per further backend below, e.g. `from . import fused` (with the
+# same noqa comment as above).

@@ -1,0 +1,32 @@
+"""PyTorch eager: the model as is (fp32 everywhere; bf16/fp16 with channels_last on GPU)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from . import Backend, RunFn, register_backend
+from ._common import channels_last_for
+
+
+def prepare_eager(model: nn.Module, example: torch.Tensor) -> RunFn:
+    """Run the module directly; half types on GPU switch model and input to channels_last."""
+    if channels_last_for(example):
+        model = model.to(memory_format=torch.channels_last)
+
+        def run(x: torch.Tensor) -> torch.Tensor:
+            return model(x.contiguous(memory_format=torch.channels_last))
+
+        return run
+    return model
+
+
+EAGER = register_backend(
+    Backend(
+        name="eager",
+        devices=("cpu", "cuda"),
+        dtypes=(torch.float32, torch.bfloat16, torch.float16),
+        folds_bn=False,
+        prepare=prepare_eager,
+    )
+)
