@@ -1,0 +1,124 @@
+"""torchvision ResNet / ResNeXt / Wide-ResNet through the stage interface (no weights downloaded).
+
+A ``torchvision.models.ResNet`` is re-assembled by moving its modules (same objects, same
+weights): stem = ``Sequential(conv1, bn1, relu, maxpool)``, stages = ``layer1 … layer4``,
+head = ``Sequential(avgpool, Flatten, fc)``. Registered under torchvision's own names
+(``resnet50``, ``resnext50_32x4d``, ``wide_resnet50_2``, …) plus ``tv_resnet`` for any
+per-stage block counts, so a ``[3, 4, 23, 3]`` teacher and a ``[2, 2, 2, 2]`` bottleneck
+student line up (same stage widths 256/512/1024/2048, reductions 4/8/16/32).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch.nn as nn
+import torchvision.models.resnet as tvr
+
+from ._base import StagedNet, feature_info_entry
+from ._registry import register_model
+
+__all__ = ["TorchvisionResNet", "tv_resnet"]
+
+_BLOCKS = {"basic": tvr.BasicBlock, "bottleneck": tvr.Bottleneck}
+
+
+class TorchvisionResNet(StagedNet):
+    """A torchvision ``ResNet`` split into stem / 4 stages / head (its modules are moved, not copied)."""
+
+    def __init__(self, resnet: tvr.ResNet, *, img_size: int = 224) -> None:
+        if not isinstance(resnet, tvr.ResNet):
+            raise ValueError(f"expected a torchvision.models.ResNet; got {type(resnet).__name__}")
+        stem = nn.Sequential(resnet.conv1, resnet.bn1, resnet.relu, resnet.maxpool)
+        stages = [resnet.layer1, resnet.layer2, resnet.layer3, resnet.layer4]
+        info = [
+            feature_info_entry(64 * 2**i * type(stage[-1]).expansion, 2 ** (i + 2), i)
+            for i, stage in enumerate(stages)
+        ]
+        head = nn.Sequential(resnet.avgpool, nn.Flatten(1), resnet.fc)
+        super().__init__(stem, stages, head, info, input_size=(resnet.conv1.in_channels, img_size, img_size))
+
+
+def _set_in_chans(resnet: tvr.ResNet, in_chans: int) -> None:
+    if in_chans != 3:
+        resnet.conv1 = nn.Conv2d(in_chans, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        nn.init.kaiming_normal_(resnet.conv1.weight, mode="fan_out", nonlinearity="relu")
+
+
+def _create_tv_resnet(builder_name: str, *, num_classes: int = 1000, in_chans: int = 3,
+                      img_size: int = 224) -> TorchvisionResNet:
+    resnet = getattr(tvr, builder_name)(weights=None, num_classes=num_classes)
+    _set_in_chans(resnet, in_chans)
+    return TorchvisionResNet(resnet, img_size=img_size)
+
+
+@register_model
+def tv_resnet(
+    *,
+    block: str = "bottleneck",
+    layers: Sequence[int] = (2, 2, 2, 2),
+    groups: int = 1,
+    width_per_group: int = 64,
+    num_classes: int = 1000,
+    in_chans: int = 3,
+    img_size: int = 224,
+) -> TorchvisionResNet:
+    """torchvision ResNet with any block type (``"basic"``/``"bottleneck"``) and per-stage counts."""
+    if block not in _BLOCKS:
+        raise ValueError(f"block must be one of {sorted(_BLOCKS)}; got {block!r}")
+    if len(layers) != 4 or any(int(n) < 1 for n in layers):
+        raise ValueError(f"layers must be 4 positive block counts, e.g. [2, 2, 2, 2]; got {list(layers)}")
+    resnet = tvr.ResNet(_BLOCKS[block], [int(n) for n in layers], num_classes=num_classes,
+                        groups=groups, width_per_group=width_per_group)
+    _set_in_chans(resnet, in_chans)
+    return TorchvisionResNet(resnet, img_size=img_size)
+
+
+@register_model
+def resnet18(**kwargs) -> TorchvisionResNet:
+    return _create_tv_resnet("resnet18", **kwargs)
+
+
+@register_model
+def resnet34(**kwargs) -> TorchvisionResNet:
+    return _create_tv_resnet("resnet34", **kwargs)
+
+
+@register_model
+def resnet50(**kwargs) -> TorchvisionResNet:
+    return _create_tv_resnet("resnet50", **kwargs)
+
+
+@register_model
+def resnet101(**kwargs) -> TorchvisionResNet:
+    return _create_tv_resnet("resnet101", **kwargs)
+
+
+@register_model
+def resnet152(**kwargs) -> TorchvisionResNet:
+    return _create_tv_resnet("resnet152", **kwargs)
+
+
+@register_model
+def resnext50_32x4d(**kwargs) -> TorchvisionResNet:
+    return _create_tv_resnet("resnext50_32x4d", **kwargs)
+
+
+@register_model
+def resnext101_32x8d(**kwargs) -> TorchvisionResNet:
+    return _create_tv_resnet("resnext101_32x8d", **kwargs)
+
+
+@register_model
+def resnext101_64x4d(**kwargs) -> TorchvisionResNet:
+    return _create_tv_resnet("resnext101_64x4d", **kwargs)
+
+
+@register_model
+def wide_resnet50_2(**kwargs) -> TorchvisionResNet:
+    return _create_tv_resnet("wide_resnet50_2", **kwargs)
+
+
+@register_model
+def wide_resnet101_2(**kwargs) -> TorchvisionResNet:
+    return _create_tv_resnet("wide_resnet101_2", **kwargs)
