@@ -1,0 +1,112 @@
+"""``BatchLoader``: batches from an in-memory data set kept on the device, augmented there.
+
+Small data sets (CIFAR, Fashion-MNIST) fit on a GPU; keeping them there and cropping/flipping
+with tensor ops means training never waits on a DataLoader.
+
+Reproducibility: the order of epoch ``e`` is a permutation drawn from a generator seeded with
+``(seed, e)`` (the same on every rank), and the augmentation of batch ``k`` from one seeded with
+``(seed, e, rank, k)``, both on the CPU so the numbers do not depend on the device. Iterating an
+epoch twice, or resuming at any epoch, gives the same batches.
+
+Sharding (DDP): rank ``r`` of ``W`` takes ``perm[r::W]``, padded by wrapping (as
+``DistributedSampler`` does) so every rank has the same length; with ``drop_last`` the tail is
+dropped instead. Batch ``k`` of all ranks together is then exactly batch ``k`` of a single
+process with batch size ``W × batch_size``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from .splits import ArrayDataset, Augment
+
+__all__ = ["BatchLoader", "random_crop_flip"]
+
+
+def _generator(*key: int) -> torch.Generator:
+    seed = int(np.random.SeedSequence([int(k) for k in key]).generate_state(1, np.uint64)[0])
+    return torch.Generator().manual_seed(seed & 0x7FFF_FFFF_FFFF_FFFF)
+
+
+def random_crop_flip(x: torch.Tensor, aug: Augment, gen: torch.Generator) -> torch.Tensor:
+    """Per-sample random crop (after zero-padding by ``aug.pad``) and horizontal flip of N×C×H×W."""
+    n, _, h, w = x.shape
+    if aug.pad > 0:
+        p = aug.pad
+        offsets = torch.randint(0, 2 * p + 1, (2, n), generator=gen).to(x.device)
+        padded = torch.nn.functional.pad(x, (p, p, p, p))
+        rows = offsets[0][:, None] + torch.arange(h, device=x.device)  # n×h
+        cols = offsets[1][:, None] + torch.arange(w, device=x.device)  # n×w
+        batch = torch.arange(n, device=x.device)[:, None, None]
+        # advanced indexing on dims 0, 2, 3 puts C last: n×h×w×C
+        x = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
+        x = x.permute(0, 3, 1, 2).contiguous()
+    if aug.flip:
+        flip = (torch.rand(n, generator=gen) < 0.5).to(x.device)
+        x = torch.where(flip[:, None, None, None], x.flip(3), x)
+    return x
+
+
+class BatchLoader:
+    """Iterable of ``(images, labels)`` batches over an ``ArrayDataset`` held on ``device``."""
+
+    def __init__(
+        self,
+        ds: ArrayDataset,
+        batch_size: int,
+        *,
+        shuffle: bool,
+        augment: Augment | None = None,
+        seed: int = 0,
+        device: torch.device | str = "cpu",
+        rank: int = 0,
+        world_size: int = 1,
+        drop_last: bool = False,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be ≥ 1; got {batch_size}")
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} out of range for world_size {world_size}")
+        self.device = torch.device(device)
+        self.images = ds.images.to(self.device)
+        self.labels = ds.labels.to(self.device)
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self.augment = augment or Augment()
+        self.rank, self.world_size, self.drop_last = rank, world_size, drop_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose order and augmentation the next iteration yields."""
+        self.epoch = int(epoch)
+
+    def _per_rank(self) -> int:
+        n, w = len(self.labels), self.world_size
+        return n // w if self.drop_last else -(-n // w)
+
+    def indices(self) -> torch.Tensor:
+        """This rank's example indices for the current epoch, in order."""
+        n = len(self.labels)
+        if self.shuffle:
+            perm = torch.randperm(n, generator=_generator(self.seed, self.epoch))
+        else:
+            perm = torch.arange(n)
+        total = self._per_rank() * self.world_size
+        if total > n:  # pad by wrapping so every rank has the same length
+            perm = torch.cat([perm, perm[: total - n]])
+        return perm[:total][self.rank :: self.world_size]
+
+    def __len__(self) -> int:
+        per_rank = self._per_rank()
+        return per_rank // self.batch_size if self.drop_last else -(-per_rank // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        idx = self.indices().to(self.device)
+        for k in range(len(self)):
+            b = idx[k * self.batch_size : (k + 1) * self.batch_size]
+            x, y = self.images[b], self.labels[b]
+            if self.augment.enabled:
+                x = random_crop_flip(x, self.augment, _generator(self.seed, self.epoch, self.rank, k))
+            yield x, y
