@@ -1,7 +1,72 @@
 """lit-core: LIT (Learned Intermediate representation Training) losses, trainer, data and CLI."""
 
+from .checkpoint import load_checkpoint, load_model_weights, load_state_into, save_atomic
+from .config import TrainConfig
+from .distributed import DistInfo, RankSlice, dist_info, init_distributed
+from .lit import (
+    IRPlan,
+    StudentForward,
+    check_alignment,
+    copy_stem_and_head,
+    lit_step,
+    make_plan,
+    teacher_forward,
+)
+from .losses import IRLoss, KDLoss, LITLoss, LossParts
+from .methods import METHODS, MethodConfig, get_method, student_architecture
+from .metrics import MetricsLogger, read_metrics
+from .models import build_model
 from .staged import StagedModel, require_staged
+from .trainer import (
+    Evaluation,
+    FitResult,
+    NonFiniteLossError,
+    deterministic_mode,
+    evaluate,
+    fit,
+    resolve_device,
+    seed_everything,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["StagedModel", "__version__", "require_staged"]
+__all__ = [
+    "METHODS",
+    "DistInfo",
+    "Evaluation",
+    "FitResult",
+    "IRLoss",
+    "IRPlan",
+    "KDLoss",
+    "LITLoss",
+    "LossParts",
+    "MethodConfig",
+    "MetricsLogger",
+    "NonFiniteLossError",
+    "RankSlice",
+    "StagedModel",
+    "StudentForward",
+    "TrainConfig",
+    "__version__",
+    "build_model",
+    "check_alignment",
+    "copy_stem_and_head",
+    "deterministic_mode",
+    "dist_info",
+    "evaluate",
+    "fit",
+    "get_method",
+    "init_distributed",
+    "lit_step",
+    "load_checkpoint",
+    "load_model_weights",
+    "load_state_into",
+    "make_plan",
+    "read_metrics",
+    "require_staged",
+    "resolve_device",
+    "save_atomic",
+    "seed_everything",
+    "student_architecture",
+    "teacher_forward",
+]

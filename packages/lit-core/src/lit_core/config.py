@@ -1,0 +1,118 @@
+"""Training configuration: one flat dataclass, defaults from the paper's code (ResNets).
+
+A run has up to two phases (see ``lit_core.methods``): an *IR phase* (LIT, or the FitNets hint
+stage) trained for ``ir_epochs`` at ``lr``, then an *end-to-end phase* (KD fine-tune, KD or
+cross-entropy) trained for ``epochs``, at ``finetune_lr`` when it follows an IR phase and at
+``lr`` otherwise. Both phases use SGD and a multi-step schedule (``milestones``, ``gamma``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from .losses import IR_KINDS, check_unit_interval
+
+__all__ = ["PRECISIONS", "TrainConfig"]
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+@dataclass
+class TrainConfig:
+    """Everything the trainer needs besides models, data and the method.
+
+    ``milestones`` are fractions of a phase's epochs when all are < 1 (``(0.5, 0.75)``), else
+    epoch numbers within the phase. ``precision``: ``bf16`` autocasts on any device (CPU too);
+    ``fp16`` autocasts with a gradient scaler and needs CUDA. ``channels_last`` only applies on
+    CUDA. ``device="auto"`` picks CUDA when available. ``progress=None`` shows the progress bar
+    only when stderr is a terminal.
+    """
+
+    # schedule
+    epochs: int = 10
+    ir_epochs: int = 10
+    batch_size: int = 128
+    lr: float = 0.1
+    finetune_lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    nesterov: bool = False
+    milestones: tuple[float, ...] = (0.5, 0.75)
+    gamma: float = 0.1
+    # objective (eqs. 1-3)
+    alpha: float = 0.95
+    temperature: float = 6.0
+    beta: float = 0.75
+    ir_loss: str = "l2"
+    # student initialisation during the IR phase
+    copy_stem_head: bool = True
+    freeze_copied: bool = True
+    # reproducibility and speed
+    seed: int = 0
+    deterministic: bool = False
+    precision: str = "fp32"
+    channels_last: bool = False
+    device: str = "auto"
+    # bookkeeping
+    log_every: int = 50
+    progress: bool | None = None
+    tensorboard: bool = False
+    checkpoint_every: int = 1
+
+    def __post_init__(self) -> None:
+        self.milestones = tuple(self.milestones)
+        self.validate()
+
+    def validate(self) -> TrainConfig:
+        """Raise one ``ValueError`` naming the first out-of-range setting; return ``self``."""
+        check_unit_interval("alpha", self.alpha)
+        check_unit_interval("beta", self.beta)
+        if not self.temperature > 0:
+            raise ValueError(f"temperature (tau) must be > 0; got {self.temperature}")
+        for name in ("epochs", "ir_epochs"):
+            if int(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be >= 0; got {getattr(self, name)}")
+        for name in ("batch_size", "log_every", "checkpoint_every"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}")
+        for name in ("lr", "finetune_lr"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0; got {getattr(self, name)}")
+        if not 0 < self.gamma <= 1:
+            raise ValueError(f"gamma must be in (0, 1]; got {self.gamma}")
+        if any(m <= 0 for m in self.milestones):
+            raise ValueError(f"milestones must be positive; got {self.milestones}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
+        if self.ir_loss not in IR_KINDS:
+            raise ValueError(f"ir_loss must be one of {', '.join(IR_KINDS)}; got {self.ir_loss!r}")
+        return self
+
+    def milestone_epochs(self, phase_epochs: int) -> list[int]:
+        """The milestones as epoch numbers within a phase of ``phase_epochs`` epochs."""
+        if all(m < 1 for m in self.milestones):
+            return sorted({max(1, round(m * phase_epochs)) for m in self.milestones})
+        return sorted({int(m) for m in self.milestones})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-type dict (tuples become lists) for TOML/JSON and checkpoints."""
+        d = dataclasses.asdict(self)
+        d["milestones"] = list(self.milestones)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Build from a dict (e.g. a TOML table); an unknown key raises ``ValueError`` naming it."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        for key in data:
+            if key not in names:
+                raise ValueError(
+                    f"unknown training setting {key!r}; valid settings: {', '.join(names)}"
+                )
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with ``changes`` applied (validated; unknown names raise ``ValueError``)."""
+        return TrainConfig.from_dict({**self.to_dict(), **changes})

@@ -1,0 +1,104 @@
+"""Data parallel training with ``torch.distributed`` (DDP), launched by ``torchrun``.
+
+``init_distributed()`` joins the process group from torchrun's environment (``env://``; NCCL on
+CUDA, gloo on CPU). The trainer then wraps the student's step module (``lit.StudentForward``,
+which computes the LIT IRs *and* the end-to-end logits in one ``forward``) in
+``DistributedDataParallel``, so one backward all-reduces every gradient of the phase, even though
+LIT calls the student's stages separately. Only rank 0 logs and writes checkpoints.
+
+Each rank's train loader must yield that rank's part of the global batch: wrap a loader of global
+batches in ``RankSlice`` (contiguous equal slices), or use a ``DistributedSampler``. With equal
+slices, DDP's gradient average equals one process's gradient on the global batch (for models
+without batch-statistics layers; use SyncBatchNorm on CUDA for BN models).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+__all__ = ["DistInfo", "RankSlice", "all_reduce_sum", "barrier", "dist_info", "init_distributed"]
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """This process's place in the job (``world_size == 1`` when not distributed)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this process logs and writes files (rank 0)."""
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether more than one process takes part."""
+        return self.world_size > 1
+
+
+def dist_info() -> DistInfo:
+    """The current process group's rank and size (single process if none is initialised)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return DistInfo()
+    return DistInfo(
+        dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", dist.get_rank()))
+    )
+
+
+def init_distributed(backend: str | None = None) -> DistInfo:
+    """Join the process group torchrun describes (no-op without ``WORLD_SIZE`` > 1)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
+        return dist_info()
+    if backend is None:
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if backend == "nccl":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group(backend=backend, init_method="env://")
+    return dist_info()
+
+
+def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
+    """Sum ``t`` over all processes in place (identity when not distributed)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t
+
+
+def barrier() -> None:
+    """Wait for every process (no-op when not distributed)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+class RankSlice:
+    """Yield this rank's contiguous slice of each global ``(x, y)`` batch from ``loader``."""
+
+    def __init__(self, loader: Iterable, info: DistInfo | None = None) -> None:
+        self.loader = loader
+        self.info = info or dist_info()
+
+    def set_epoch(self, epoch: int) -> None:
+        """Forward ``set_epoch`` to the wrapped loader when it has one."""
+        if hasattr(self.loader, "set_epoch"):
+            self.loader.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.loader)  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[Any]:
+        n, r = self.info.world_size, self.info.rank
+        for x, y in self.loader:
+            if len(x) % n:
+                raise ValueError(
+                    f"global batch of {len(x)} does not split evenly over {n} processes; "
+                    "use a batch size divisible by the world size and drop the last partial batch"
+                )
+            yield x.tensor_split(n)[r], y.tensor_split(n)[r]

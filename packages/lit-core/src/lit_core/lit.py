@@ -1,0 +1,261 @@
+"""The LIT step (eqs. 1-3) and what it needs: IR plans, stem/head copying, alignment checks.
+
+Notation (paper): T̃_0 is the teacher's stem output, T̃_i the teacher's output after stage i,
+S_i the student's stage i. LIT trains every S_i on the teacher's input T̃_{i−1} to reproduce T̃_i
+(eq. 3), mixed by β with knowledge distillation on the student's own end-to-end forward (eq. 2),
+which gives eq. 1.
+
+An ``IRPlan`` generalises "stage" to "piece" so the Table 4 ablations reuse the same step: pieces
+are the stages (LIT), or residual blocks mirroring groups of teacher blocks (``lit_block_ir``);
+IR losses sit after some pieces (all, the last, the middle); pieces are fed the teacher's
+previous output or run on the student's own activations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+
+from .losses import LITLoss, LossParts
+from .staged import StagedModel, require_staged
+
+__all__ = [
+    "IRPlan",
+    "StudentForward",
+    "check_alignment",
+    "check_plan_alignment",
+    "copy_stem_and_head",
+    "lit_step",
+    "make_plan",
+    "teacher_forward",
+]
+
+IR_POSITIONS = ("all", "last", "middle", "blocks")
+
+
+@dataclass
+class IRPlan:
+    """Matched teacher/student pieces and where the IR losses (eq. 3) sit.
+
+    ``teacher_pieces[j]`` maps T̃_j to T̃_{j+1}; ``student_pieces[j]`` is the student's
+    counterpart; ``ir_at`` lists the piece indices whose output gets an IR loss (ascending).
+    """
+
+    names: list[str]
+    teacher_pieces: list[nn.Module]
+    student_pieces: list[nn.Module]
+    ir_at: list[int]
+    teacher_input: bool
+
+
+def make_plan(
+    teacher: nn.Module, student: nn.Module, ir_at: str = "all", teacher_input: bool = True
+) -> IRPlan:
+    """Build the IR plan for a method (``ir_at``: "all", "last", "middle" stage, or "blocks")."""
+    teacher = require_staged(teacher, "teacher")
+    student = require_staged(student, "student")
+    if ir_at not in IR_POSITIONS:
+        raise ValueError(f"ir_at must be one of {', '.join(IR_POSITIONS)}; got {ir_at!r}")
+    k_t, k_s = len(teacher.stages), len(student.stages)
+    if k_t != k_s:
+        raise ValueError(
+            f"the teacher has {k_t} stages but the student has {k_s}; LIT pairs stages one to one"
+        )
+    if ir_at == "blocks":
+        return _block_plan(teacher, student, teacher_input)
+    names = [f"stage {i}" for i in range(k_s)]
+    positions = {"all": list(range(k_s)), "last": [k_s - 1], "middle": [(k_s - 1) // 2]}[ir_at]
+    return IRPlan(names, list(teacher.stages), list(student.stages), positions, teacher_input)
+
+
+def _block_plan(teacher: StagedModel, student: StagedModel, teacher_input: bool) -> IRPlan:
+    """IRs between residual blocks: student block j of stage i mirrors teacher block group j."""
+    names, t_pieces, s_pieces = [], [], []
+    for i, (t_stage, s_stage) in enumerate(zip(teacher.stages, student.stages, strict=True)):
+        for role, stage in (("teacher", t_stage), ("student", s_stage)):
+            if not isinstance(stage, nn.Sequential):
+                raise ValueError(
+                    f"IRs between blocks need every stage to be an nn.Sequential of blocks; "
+                    f"the {role}'s stage {i} is a {type(stage).__name__}"
+                )
+        n_t, n_s = len(t_stage), len(s_stage)
+        if n_s == 0 or n_t % n_s:
+            raise ValueError(
+                f"IRs between blocks: stage {i} has {n_t} teacher blocks and {n_s} student blocks; "
+                f"{n_t} is not divisible by {n_s}, so student blocks cannot mirror equal groups"
+            )
+        group = n_t // n_s
+        for j in range(n_s):
+            names.append(f"stage {i} block {j}")
+            t_pieces.append(t_stage[j * group : (j + 1) * group])
+            s_pieces.append(s_stage[j])
+    return IRPlan(names, t_pieces, s_pieces, list(range(len(s_pieces))), teacher_input)
+
+
+def _same_tensors(a: nn.Module, b: nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(sa[k].shape == sb[k].shape for k in sa)
+
+
+def copy_stem_and_head(teacher: nn.Module, student: nn.Module) -> list[str]:
+    """Copy the teacher's stem and head into the student where all shapes match.
+
+    Each part is copied whole or not at all; returns the copied tensor names (``stem.0.weight``…).
+    """
+    copied: list[str] = []
+    for part in ("stem", "head"):
+        t_part, s_part = getattr(teacher, part), getattr(student, part)
+        if _same_tensors(t_part, s_part):
+            s_part.load_state_dict(t_part.state_dict())
+            copied += [f"{part}.{k}" for k in t_part.state_dict()]
+    return copied
+
+
+def stem_is_shared(teacher: nn.Module, student: nn.Module) -> bool:
+    """Whether the student's stem computes exactly the teacher's (same structure and weights)."""
+    t_stem, s_stem = teacher.stem, student.stem
+    if repr(t_stem) != repr(s_stem) or not _same_tensors(t_stem, s_stem):
+        return False
+    s_sd = s_stem.state_dict()
+    return len(s_sd) > 0 and all(torch.equal(v, s_sd[k]) for k, v in t_stem.state_dict().items())
+
+
+def teacher_forward(
+    teacher: nn.Module, x: torch.Tensor, plan: IRPlan | None
+) -> tuple[list[torch.Tensor] | None, torch.Tensor]:
+    """The teacher's cuts T̃_0 (stem output) … T̃_n and its logits; call under ``no_grad``."""
+    if plan is None:
+        return None, teacher(x)
+    h = teacher.stem(x)
+    cuts = [h]
+    for piece in plan.teacher_pieces:
+        h = piece(h)
+        cuts.append(h)
+    return cuts, teacher.head(h)
+
+
+class StudentForward(nn.Module):
+    """The student's side of one training step as a single ``forward`` (so DDP can wrap it).
+
+    Returns ``(logits or None, [student IR outputs at plan.ir_at])``. With no plan it is just
+    ``student(x)``. ``share_stem=True`` (only valid when the student's stem is a frozen copy of
+    the teacher's, so its output equals T̃_0) reuses the first IR segment's output as the start of
+    the student's own forward instead of computing it twice.
+    """
+
+    def __init__(self, student: nn.Module, plan: IRPlan | None = None, share_stem: bool = False):
+        super().__init__()
+        self.student = student
+        self.plan = plan
+        self.share_stem = share_stem and plan is not None and plan.teacher_input
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        teacher_cuts: Sequence[torch.Tensor] | None = None,
+        need_logits: bool = True,
+    ) -> tuple[torch.Tensor | None, list[torch.Tensor]]:
+        plan, student = self.plan, self.student
+        if plan is None:
+            return student(x), []
+        pieces, irs = plan.student_pieces, []
+        if not plan.teacher_input:  # IRs on the student's own activations (FitNets, ablation)
+            h = student.stem(x)
+            last = len(pieces) - 1 if need_logits else plan.ir_at[-1]
+            for j in range(last + 1):
+                h = pieces[j](h)
+                if j in plan.ir_at:
+                    irs.append(h)
+            return (student.head(h) if need_logits else None), irs
+        if teacher_cuts is None:
+            raise ValueError("this plan feeds the student the teacher's outputs; pass teacher_cuts")
+        start = 0
+        for p in plan.ir_at:  # eq. 3: the segment ending at piece p starts from the teacher's T̃
+            h = teacher_cuts[start]
+            for j in range(start, p + 1):
+                h = pieces[j](h)
+            irs.append(h)
+            start = p + 1
+        if not need_logits:
+            return None, irs
+        # eq. 2 needs the student's own end-to-end forward (stem → stages → head).
+        if self.share_stem:
+            h, start = irs[0], plan.ir_at[0] + 1
+        else:
+            h, start = student.stem(x), 0
+        for j in range(start, len(pieces)):
+            h = pieces[j](h)
+        return student.head(h), irs
+
+
+def lit_step(
+    teacher: nn.Module | None,
+    student_forward: nn.Module,
+    plan: IRPlan | None,
+    objective: LITLoss,
+    x: torch.Tensor,
+    y: torch.Tensor,
+) -> tuple[LossParts, torch.Tensor | None]:
+    """One LIT objective on a batch (eqs. 1-3); returns the loss parts and the student logits.
+
+    With ``plan=None`` and β = 1 it is a KD step (eq. 2); with no teacher and α = 1, a CE step.
+    """
+    t_cuts, t_logits = None, None
+    if teacher is not None:
+        with torch.no_grad():  # teacher: eval mode, never updated
+            t_cuts, t_logits = teacher_forward(teacher, x, plan)  # T̃_0 … T̃_n, teacher logits
+    feed = t_cuts if plan is not None and plan.teacher_input else None
+    s_logits, s_irs = student_forward(x, feed, objective.beta > 0)  # S_i(T̃_{i−1}), student logits
+    t_irs = [t_cuts[p + 1] for p in plan.ir_at] if plan is not None else []  # T̃_i
+    # eq. 1: β·KD(student, teacher) (eq. 2) + (1−β)·Σ_i l(S_i(T̃_{i−1}), T̃_i) (eq. 3)
+    return objective(s_logits, t_logits, y, s_irs, t_irs), s_logits
+
+
+def _shape(t: torch.Tensor) -> tuple[int, ...]:
+    return tuple(t.shape[1:])
+
+
+@torch.no_grad()
+def check_plan_alignment(
+    teacher: nn.Module, student: nn.Module, plan: IRPlan, x: torch.Tensor, check_logits: bool = True
+) -> None:
+    """Raise ``ValueError`` naming the first piece where teacher and student shapes differ."""
+    modes = [(m, m.training) for m in (teacher, student)]
+    teacher.eval()
+    student.eval()
+    try:
+        cuts, t_logits = teacher_forward(teacher, x, plan)
+        h = student.stem(x)
+        if plan.teacher_input and _shape(h) != _shape(cuts[0]):
+            raise ValueError(_mismatch("stem", cuts[0], h))
+        for j, piece in enumerate(plan.student_pieces):
+            try:
+                h = piece(h)
+            except RuntimeError as err:
+                raise ValueError(
+                    f"{plan.names[j]}: the student's piece fails on input shape {_shape(h)}: {err}"
+                ) from err
+            if j in plan.ir_at and _shape(h) != _shape(cuts[j + 1]):
+                raise ValueError(_mismatch(plan.names[j], cuts[j + 1], h))
+        if check_logits:
+            s_logits = student.head(h)
+            if _shape(s_logits) != _shape(t_logits):
+                raise ValueError(_mismatch("logits", t_logits, s_logits))
+    finally:
+        for m, was_training in modes:
+            m.train(was_training)
+
+
+def _mismatch(where: str, t: torch.Tensor, s: torch.Tensor) -> str:
+    return (
+        f"{where}: teacher output {_shape(t)} vs student {_shape(s)}; teacher and student must "
+        "produce the same shapes at every stage boundary LIT compares"
+    )
+
+
+def check_alignment(teacher: nn.Module, student: nn.Module, x: torch.Tensor) -> None:
+    """Check that stem, every stage and the logits of teacher and student have equal shapes."""
+    check_plan_alignment(teacher, student, make_plan(teacher, student, "all", True), x)

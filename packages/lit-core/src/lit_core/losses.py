@@ -1,0 +1,132 @@
+"""The LIT losses, exactly as the paper (Koratana et al., ICML 2019) defines them.
+
+* eq. 2, ``KDLoss``: α·CE(y, student) + (1−α)·τ²·H(softmax(teacher/τ), log_softmax(student/τ)),
+  where H(q, log p) = −Σ_c q_c log p_c is the cross-entropy form (it differs from KL(q‖p) only by
+  the teacher's entropy, a constant with respect to the student). Averaged over the batch.
+* ``IRLoss``: the intermediate-representation loss l(·, ·) (Table 5: L2, L1, smooth L1).
+* eqs. 1 and 3, ``LITLoss``: β·KD + (1−β)·Σ_i l(S_i(T̃_{i−1}), T̃_i).
+
+Losses are computed in float32 even under autocast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+__all__ = ["IRLoss", "KDLoss", "LITLoss", "LossParts", "check_unit_interval"]
+
+IR_KINDS = ("l2", "l1", "smooth_l1")
+
+
+def check_unit_interval(name: str, value: float) -> float:
+    """Return ``value`` if it lies in [0, 1], else raise a ``ValueError`` naming ``name``."""
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1]; got {value}")
+    return float(value)
+
+
+def _check_temperature(value: float) -> float:
+    if not float(value) > 0.0:
+        raise ValueError(f"temperature (tau) must be > 0; got {value}")
+    return float(value)
+
+
+class KDLoss(nn.Module):
+    """Knowledge distillation, eq. 2; α weights the hard (label) term, as in the paper's code.
+
+    With ``alpha == 1`` it is plain cross-entropy and ``teacher_logits`` may be ``None``.
+    """
+
+    def __init__(self, alpha: float = 0.95, temperature: float = 6.0) -> None:
+        super().__init__()
+        self.alpha = check_unit_interval("alpha", alpha)
+        self.temperature = _check_temperature(temperature)
+
+    def forward(
+        self, student_logits: torch.Tensor, teacher_logits: torch.Tensor | None, target: torch.Tensor
+    ) -> torch.Tensor:
+        hard = F.cross_entropy(student_logits.float(), target)
+        if self.alpha == 1.0:
+            return hard
+        if teacher_logits is None:
+            raise ValueError(f"KDLoss with alpha={self.alpha} < 1 needs teacher logits")
+        tau = self.temperature
+        q = F.softmax(teacher_logits.float() / tau, dim=1)
+        log_p = F.log_softmax(student_logits.float() / tau, dim=1)
+        soft = -(q * log_p).sum(dim=1).mean()  # H(q, p), batch mean
+        return self.alpha * hard + (1.0 - self.alpha) * tau * tau * soft
+
+
+class IRLoss(nn.Module):
+    """Intermediate-representation loss l(student, teacher) (Table 5); ``l2`` is the MSE mean."""
+
+    def __init__(self, kind: str = "l2") -> None:
+        super().__init__()
+        if kind not in IR_KINDS:
+            raise ValueError(f"ir loss kind must be one of {', '.join(IR_KINDS)}; got {kind!r}")
+        self.kind = kind
+
+    def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+        s, t = student.float(), teacher.float()
+        if self.kind == "l2":
+            return F.mse_loss(s, t)
+        if self.kind == "l1":
+            return F.l1_loss(s, t)
+        return F.smooth_l1_loss(s, t)
+
+
+class LossParts(NamedTuple):
+    """A training objective's value and its two terms (for logging); ``kd``/``ir`` may be 0."""
+
+    total: torch.Tensor
+    kd: torch.Tensor
+    ir: torch.Tensor
+
+
+class LITLoss(nn.Module):
+    """The LIT objective, eq. 1: β·KD (eq. 2) + (1−β)·Σ_i l(S_i(T̃_{i−1}), T̃_i) (eq. 3).
+
+    ``beta == 1`` is plain KD (no IR term needed); ``beta == 0`` is IR only (no logits needed),
+    which is the FitNets hint objective.
+    """
+
+    def __init__(
+        self,
+        alpha: float = 0.95,
+        temperature: float = 6.0,
+        beta: float = 0.75,
+        ir_kind: str = "l2",
+    ) -> None:
+        super().__init__()
+        self.beta = check_unit_interval("beta", beta)
+        self.kd = KDLoss(alpha, temperature)
+        self.ir = IRLoss(ir_kind)
+
+    def forward(
+        self,
+        student_logits: torch.Tensor | None,
+        teacher_logits: torch.Tensor | None,
+        target: torch.Tensor,
+        student_irs: Sequence[torch.Tensor] = (),
+        teacher_irs: Sequence[torch.Tensor] = (),
+    ) -> LossParts:
+        if len(student_irs) != len(teacher_irs):
+            raise ValueError(
+                f"got {len(student_irs)} student IRs but {len(teacher_irs)} teacher IRs"
+            )
+        zero = target.new_zeros((), dtype=torch.float32)
+        kd = zero
+        if self.beta > 0.0:
+            if student_logits is None:
+                raise ValueError(f"LITLoss with beta={self.beta} > 0 needs student logits")
+            kd = self.kd(student_logits, teacher_logits, target)  # eq. 2
+        ir = zero
+        if self.beta < 1.0:
+            for s_i, t_i in zip(student_irs, teacher_irs, strict=True):  # eq. 3
+                ir = ir + self.ir(s_i, t_i)
+        return LossParts(self.beta * kd + (1.0 - self.beta) * ir, kd, ir)  # eq. 1
