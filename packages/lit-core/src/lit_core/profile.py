@@ -1,0 +1,66 @@
+"""Size of a model: parameters, multiply-accumulates (MACs) per example, and conv layer count.
+
+MACs come from ``torch.utils.flop_counter.FlopCounterMode``, which counts the matrix products of
+convolutions and linear layers (2 FLOPs per multiply-accumulate) and ignores element-wise work
+(bias, BatchNorm, ReLU, pooling, the residual add). So ``MACs = FLOPs / 2`` is the usual
+"conv + FC multiply-accumulates" figure that papers quote (ResNet-20 on 32×32: about 41 M).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+from torch.utils.flop_counter import FlopCounterMode
+
+__all__ = ["ModelProfile", "count_conv_layers", "count_macs", "count_params", "profile_model"]
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    """Parameters, MACs for one example of ``input_shape``, and the number of conv layers."""
+
+    params: int
+    macs: int
+    conv_layers: int
+    input_shape: tuple[int, ...]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def count_params(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameters (optionally only those with ``requires_grad``)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def count_conv_layers(model: nn.Module) -> int:
+    """Number of convolution modules (1-, 2- and 3-d, transposed included)."""
+    return sum(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules())
+
+
+@torch.no_grad()
+def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """Multiply-accumulates of one forward pass on one example of shape ``input_shape`` (C×H×W)."""
+    p = next(model.parameters(), None)
+    x = torch.zeros(1, *input_shape, device=p.device if p is not None else "cpu",
+                    dtype=p.dtype if p is not None else torch.float32)
+    was_training = model.training
+    model.eval()
+    try:
+        with FlopCounterMode(display=False) as counter:
+            model(x)
+    finally:
+        model.train(was_training)
+    return counter.get_total_flops() // 2
+
+
+def profile_model(model: nn.Module, input_shape: tuple[int, ...]) -> ModelProfile:
+    """Params, MACs and conv-layer count of ``model`` for inputs of shape ``input_shape`` (C×H×W)."""
+    return ModelProfile(
+        params=count_params(model),
+        macs=count_macs(model, tuple(input_shape)),
+        conv_layers=count_conv_layers(model),
+        input_shape=tuple(int(s) for s in input_shape),
+    )
