@@ -1,0 +1,257 @@
+"""Models under test: LIT teachers and students, and pruned baselines of the teachers.
+
+A row of the bench is one ``Candidate``: a base model (``resnet110`` …) in a ``variant``
+(``dense`` or a pruning method) with its size (params, MACs, conv layers) and, when a lit-core
+checkpoint is given, its test accuracy. Building never stops at the first problem: each model or
+variant that cannot be built becomes a ``Skipped`` entry with a one-line reason.
+
+Checkpoints are keyed ``MODEL`` (the dense model; pruned variants of it are then pruned from the
+trained weights, *without* fine-tuning) or ``MODEL/VARIANT`` (e.g. a fine-tuned pruned net, see
+``lit_bench.finetune``). Structured variants take their channel counts from the checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from .counting import count_conv_layers, count_macs, count_nonzero_params, count_params
+from .prune import LI2017_CONFIGS, depgraph_prune, l1_filter_prune, unstructured_prune
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "STUDENTS",
+    "TEACHERS",
+    "VARIANTS",
+    "Candidate",
+    "InputSpec",
+    "Skipped",
+    "build_candidates",
+    "create_base_model",
+    "load_weights",
+    "make_variant",
+]
+
+TEACHERS = ("resnet110", "resnet56")
+STUDENTS = ("resnet20", "resnet32", "resnet56")
+DEFAULT_MODELS = ("resnet110", "resnet56", "resnet32", "resnet20")
+#: dense, Han et al. unstructured (to the student's parameter count), Li et al. ResNet-X-A/B,
+#: DepGraph ≈2× fewer MACs (plain, and channels rounded to multiples of 8).
+VARIANTS = ("dense", "unstructured", "l1-A", "l1-B", "depgraph", "depgraph-r8")
+STRUCTURED = ("l1-A", "l1-B", "depgraph", "depgraph-r8")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Input the models are built for (CIFAR by default; a checkpoint's data set otherwise)."""
+
+    in_chans: int = 3
+    img_size: int = 32
+    num_classes: int = 10
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.in_chans, self.img_size, self.img_size)
+
+
+@dataclass
+class Candidate:
+    """One model under test (eval mode, CPU, fp32) and its size and accuracy."""
+
+    model: str
+    variant: str
+    role: str  # "teacher", "student" or "pruned"
+    module: nn.Module = field(repr=False)
+    params: int
+    macs: int
+    conv_layers: int
+    input_shape: tuple[int, ...] = (3, 32, 32)
+    accuracy: float | None = None
+    trained: bool = False  # weights come from a checkpoint (so accuracy means something)
+    note: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.model}/{self.variant}"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A model/variant (or backend, …) that produced no row, and why."""
+
+    model: str
+    variant: str
+    reason: str
+    backend: str = ""
+
+
+def create_base_model(name: str, spec: InputSpec = InputSpec()) -> nn.Module:
+    """Build a lit-models model by name for ``spec`` (lit-models is imported lazily)."""
+    try:
+        from lit_models import create_model
+    except ImportError as exc:
+        raise RuntimeError(
+            "lit-models is not installed; pip install packages/lit-models (the bench builds its "
+            "models from it)"
+        ) from exc
+    return create_model(
+        name, num_classes=spec.num_classes, in_chans=spec.in_chans, img_size=spec.img_size
+    ).eval()
+
+
+def _state_dict_of(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)  # never executes code
+    state = ckpt.get("model", ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path} holds no model state dict (expected a lit checkpoint or a state dict)")
+    return state
+
+
+def _resize_to(model: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
+    """Rebuild convs, BNs and linears whose weight shape differs in ``state`` (pruned channels)."""
+    for name, m in list(model.named_modules()):
+        w = state.get(f"{name}.weight")
+        if w is None or not hasattr(m, "weight") or tuple(w.shape) == tuple(m.weight.shape):
+            continue
+        if isinstance(m, nn.Conv2d):
+            new: nn.Module = nn.Conv2d(
+                w.shape[1] * m.groups, w.shape[0], m.kernel_size, m.stride, m.padding,
+                m.dilation, m.groups, bias=m.bias is not None,
+            )
+        elif isinstance(m, nn.BatchNorm2d):
+            new = nn.BatchNorm2d(w.shape[0], eps=m.eps, momentum=m.momentum)
+        elif isinstance(m, nn.Linear):
+            new = nn.Linear(w.shape[1], w.shape[0], bias=m.bias is not None)
+        else:
+            continue
+        parent, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent) if parent else model, child, new)
+
+
+def load_weights(model: nn.Module, path: str | os.PathLike, *, resize: bool = False) -> nn.Module:
+    """Load a lit-core checkpoint (or bare state dict) into ``model``; mismatch → ValueError."""
+    state = _state_dict_of(path)
+    if resize:
+        _resize_to(model, state)
+    expected = model.state_dict()
+    for name, tensor in expected.items():
+        if name not in state:
+            raise ValueError(f"checkpoint {path} does not fit: tensor {name!r} is missing")
+        if tuple(state[name].shape) != tuple(tensor.shape):
+            raise ValueError(
+                f"checkpoint {path} does not fit: {name!r} is {tuple(state[name].shape)} there, "
+                f"{tuple(tensor.shape)} in the model"
+            )
+    extra = sorted(set(state) - set(expected))
+    if extra:
+        raise ValueError(f"checkpoint {path} does not fit: unexpected tensor {extra[0]!r}")
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def make_variant(
+    base: nn.Module, model_name: str, variant: str, *, unstructured_target: int,
+    input_shape: tuple[int, ...] = (3, 32, 32),
+) -> nn.Module:
+    """The ``variant`` of ``base`` (a pruned copy; ``dense`` returns ``base`` itself)."""
+    if variant == "dense":
+        return base
+    if variant == "unstructured":
+        return unstructured_prune(base, unstructured_target)
+    if variant in ("l1-A", "l1-B"):
+        configs = LI2017_CONFIGS.get(model_name)
+        if configs is None:
+            raise ValueError(
+                f"Li et al. configurations exist for {', '.join(LI2017_CONFIGS)} only, not {model_name}"
+            )
+        return l1_filter_prune(base, configs[variant[-1]])
+    if variant in ("depgraph", "depgraph-r8"):
+        return depgraph_prune(base, 2.0, round_to=8 if variant.endswith("r8") else None,
+                              input_size=input_shape)
+    raise ValueError(f"unknown variant {variant!r}; valid: {', '.join(VARIANTS)}")
+
+
+def _describe(name: str, variant: str, module: nn.Module, spec: InputSpec) -> Candidate:
+    role = "pruned" if variant != "dense" else ("teacher" if name in TEACHERS else "student")
+    params = count_nonzero_params(module) if variant == "unstructured" else count_params(module)
+    return Candidate(
+        model=name, variant=variant, role=role, module=module.eval(), params=params,
+        macs=count_macs(module, spec.shape), conv_layers=count_conv_layers(module),
+        input_shape=spec.shape,
+    )
+
+
+def build_candidates(
+    models: Iterable[str],
+    variants: Iterable[str],
+    *,
+    checkpoints: Mapping[str, str | os.PathLike] | None = None,
+    spec: InputSpec = InputSpec(),
+    unstructured_target: str = "resnet20",
+    log=print,
+) -> tuple[list[Candidate], list[Skipped]]:
+    """Build every requested model × variant (pruned variants for teachers only); never raises."""
+    checkpoints = dict(checkpoints or {})
+    variants = list(dict.fromkeys(variants))
+    out: list[Candidate] = []
+    skipped: list[Skipped] = []
+
+    def skip(model: str, variant: str, reason: str) -> None:
+        log(f"lit-bench: skipping {model}/{variant}: {reason}")
+        skipped.append(Skipped(model, variant, reason))
+
+    for v in variants:
+        if v not in VARIANTS:
+            skip("*", v, f"unknown variant {v!r}; valid: {', '.join(VARIANTS)}")
+    variants = [v for v in variants if v in VARIANTS]
+    target_params: int | None = None
+    if any(v == "unstructured" for v in variants):
+        try:
+            target_params = count_params(create_base_model(unstructured_target, spec))
+        except Exception as exc:
+            skip("*", "unstructured", f"cannot build the target student: {exc}")
+    used_keys: set[str] = set()
+    for name in dict.fromkeys(models):
+        try:
+            base = create_base_model(name, spec)
+            if name in checkpoints:
+                used_keys.add(name)
+                load_weights(base, checkpoints[name])
+        except Exception as exc:
+            skip(name, "*", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            continue
+        for variant in variants:
+            if variant != "dense" and name not in TEACHERS:
+                continue  # baselines are pruned teachers
+            if variant == "unstructured" and target_params is None:
+                continue
+            key = f"{name}/{variant}"
+            try:
+                module = make_variant(base, name, variant, unstructured_target=target_params or 0,
+                                      input_shape=spec.shape)
+                if key in checkpoints and variant != "dense":
+                    used_keys.add(key)
+                    load_weights(module, checkpoints[key], resize=variant in STRUCTURED)
+                cand = _describe(name, variant, module, spec)
+            except Exception as exc:
+                skip(name, variant, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                continue
+            if variant == "unstructured":
+                cand.note = f"{cand.params} nonzero params (= {unstructured_target}); dense kernels"
+            if name in checkpoints and key not in checkpoints and variant != "dense":
+                cand.note = (cand.note + "; " if cand.note else "") + "pruned from the checkpoint, not fine-tuned"
+            cand.trained = name in checkpoints or key in checkpoints
+            out.append(cand)
+    for key in checkpoints:
+        model, _, variant = key.partition("/")
+        if key not in used_keys and not any(s.model == model for s in skipped):
+            skip(model, variant or "dense", f"checkpoint {key} matches no selected model/variant")
+    return out, skipped
