@@ -1,0 +1,52 @@
+// Shared declarations for lit::fused_basic_block (schema in ops.cpp, kernels in cpu/ and cuda/).
+//
+// The op computes, for inference, one CIFAR ResNet BasicBlock with BatchNorm already folded:
+//
+//   out = relu( conv3x3( relu( conv3x3_s(x; w1) + b1 ); w2 ) + b2 + shortcut(x) )
+//
+//   shortcut mode 0: identity (Cin == Cout, stride 1)
+//   shortcut mode 1: option A  x[:, :, ::s, ::s], zero channel padding (Cout-Cin)/2 before
+//   shortcut mode 2: option B  conv1x1_s(x; ws) + bs
+//
+// Layouts (the contract the kernels rely on; check_inputs() enforces it):
+//   x    [N, Cin, H, W]      channels_last-contiguous (NHWC in memory), fp32 / fp16 / bf16
+//   w1   [Cout, Cin, 3, 3]   channels_last-contiguous (OHWI in memory), dtype of x
+//   w2   [Cout, Cout, 3, 3]  channels_last-contiguous (OHWI in memory), dtype of x
+//   b1, b2 [Cout]           dtype of x
+//   ws   [Cout, Cin, 1, 1]   (mode 2 only), bs [Cout] (mode 2 only)
+//   out  [N, Cout, Ho, Wo]   channels_last-contiguous, Ho = (H-1)/s + 1, Wo = (W-1)/s + 1
+// Accumulation is fp32 for every dtype; the intermediate activation is rounded to x's dtype
+// (it lives in on-chip memory in that dtype on the GPU; the CPU kernel rounds the same way).
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+
+namespace lit {
+
+enum ShortcutMode : int64_t { kIdentity = 0, kOptionA = 1, kOptionB = 2 };
+
+// Sizes of one fused block, derived once from the inputs.
+struct BlockShape {
+  int64_t n, cin, h, w;   // input
+  int64_t cout, ho, wo;   // output
+  int64_t stride;
+  int64_t shortcut;       // ShortcutMode
+  int64_t pad_before;     // option A: zero channels before the copied ones
+};
+
+// Check every input (device, dtype, shape, layout) and return the block's sizes.
+// Errors are one TORCH_CHECK line naming the argument and what is expected.
+BlockShape check_inputs(const at::Tensor& x, const at::Tensor& w1, const at::Tensor& b1,
+                        const at::Tensor& w2, const at::Tensor& b2,
+                        const c10::optional<at::Tensor>& ws, const c10::optional<at::Tensor>& bs,
+                        int64_t shortcut, int64_t stride);
+
+// Check that `out` can receive the result (shape, dtype, device, channels_last-contiguous).
+void check_out(const at::Tensor& out, const at::Tensor& x, const BlockShape& s);
+
+// A fresh channels_last output for the block.
+at::Tensor empty_out(const at::Tensor& x, const BlockShape& s);
+
+}  // namespace lit
