@@ -110,3 +110,9 @@ def test_crop_flip_keeps_shape_and_yields_a_shifted_or_mirrored_view():
         assert any(torch.equal(out[i], v) for v in views)
         changed += not torch.equal(out[i], x[i])
     assert changed > 8  # most samples are actually moved or mirrored
+
+
+def test_unpadded_shards_cover_every_example_exactly_once():
+    shards = [[i for x, _ in BatchLoader(dataset(50), 6, shuffle=False, rank=r, world_size=4,
+                                          pad_shards=False) for i in ids(x)] for r in range(4)]
+    assert sorted(i for s in shards for i in s) == list(range(50))

@@ -26,7 +26,7 @@ def test_profile_counts_params_and_convs():
     net = nn.Sequential(nn.Conv2d(1, 4, 3, bias=False), nn.BatchNorm2d(4), nn.Conv2d(4, 2, 1),
                         nn.ConvTranspose2d(2, 2, 2), nn.Flatten(), nn.Linear(2 * 5 * 5, 3))
     p = profile_model(net, (1, 6, 6))  # 6×6 → 4×4 → 4×4 → 5×5
-    assert p.conv_layers == 3 == count_conv_layers(net)
+    assert p.conv_layers == 3 == count_conv_layers(net) and p.depth == 4
     hand = 4 * 9 + 2 * 4 + (4 * 2 + 2) + (2 * 2 * 4 + 2) + (2 * 5 * 5 * 3 + 3)
     assert p.params == hand == count_params(net)
     assert p.to_dict()["input_shape"] == (1, 6, 6)

@@ -14,16 +14,21 @@ import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
-__all__ = ["ModelProfile", "count_conv_layers", "count_macs", "count_params", "profile_model"]
+__all__ = ["ModelProfile", "count_conv_layers", "count_depth", "count_macs", "count_params", "profile_model"]
 
 
 @dataclass(frozen=True)
 class ModelProfile:
-    """Parameters, MACs for one example of ``input_shape``, and the number of conv layers."""
+    """Parameters, MACs for one example of ``input_shape``, conv layers and depth.
+
+    ``depth`` counts weighted layers (conv + linear), the way ResNet depths are named: ResNet-20
+    (19 convs + 1 linear) has depth 20 (1×1 projection shortcuts, where present, add to it).
+    """
 
     params: int
     macs: int
     conv_layers: int
+    depth: int
     input_shape: tuple[int, ...]
 
     def to_dict(self) -> dict:
@@ -56,11 +61,17 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     return counter.get_total_flops() // 2
 
 
+def count_depth(model: nn.Module) -> int:
+    """Number of weighted layers: convolutions plus linear layers."""
+    return count_conv_layers(model) + sum(isinstance(m, nn.Linear) for m in model.modules())
+
+
 def profile_model(model: nn.Module, input_shape: tuple[int, ...]) -> ModelProfile:
     """Params, MACs and conv-layer count of ``model`` for inputs of shape ``input_shape`` (C×H×W)."""
     return ModelProfile(
         params=count_params(model),
         macs=count_macs(model, tuple(input_shape)),
         conv_layers=count_conv_layers(model),
+        depth=count_depth(model),
         input_shape=tuple(int(s) for s in input_shape),
     )

@@ -10,7 +10,7 @@ epoch twice, or resuming at any epoch, gives the same batches.
 
 Sharding (DDP): rank ``r`` of ``W`` takes ``perm[r::W]``, padded by wrapping (as
 ``DistributedSampler`` does) so every rank has the same length; with ``drop_last`` the tail is
-dropped instead. Batch ``k`` of all ranks together is then exactly batch ``k`` of a single
+dropped instead; with ``pad_shards=False`` (evaluation) every example appears exactly once. Batch ``k`` of all ranks together is then exactly batch ``k`` of a single
 process with batch size ``W × batch_size``.
 """
 
@@ -65,6 +65,7 @@ class BatchLoader:
         rank: int = 0,
         world_size: int = 1,
         drop_last: bool = False,
+        pad_shards: bool = True,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be ≥ 1; got {batch_size}")
@@ -76,6 +77,7 @@ class BatchLoader:
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.augment = augment or Augment()
         self.rank, self.world_size, self.drop_last = rank, world_size, drop_last
+        self.pad_shards = pad_shards
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -93,13 +95,15 @@ class BatchLoader:
             perm = torch.randperm(n, generator=_generator(self.seed, self.epoch))
         else:
             perm = torch.arange(n)
+        if not self.pad_shards:  # evaluation: every example exactly once over all ranks
+            return perm[self.rank :: self.world_size]
         total = self._per_rank() * self.world_size
         if total > n:  # pad by wrapping so every rank has the same length
             perm = torch.cat([perm, perm[: total - n]])
         return perm[:total][self.rank :: self.world_size]
 
     def __len__(self) -> int:
-        per_rank = self._per_rank()
+        per_rank = len(self.indices()) if not self.pad_shards else self._per_rank()
         return per_rank // self.batch_size if self.drop_last else -(-per_rank // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

@@ -1,0 +1,151 @@
+"""Run summaries: one table row per trained model, written as Markdown, JSON and a PNG plot.
+
+``write_report(run_dir, rows)`` writes ``summary.md``, ``summary.json`` and ``summary.png``
+atomically (temp file + rename) and refuses to replace existing summaries unless
+``overwrite=True``. The plot draws test accuracy per model (annotated with parameters and MACs)
+and, when per-epoch histories are given, validation-accuracy curves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["SUMMARY_FILES", "SummaryRow", "format_table", "write_report"]
+
+SUMMARY_FILES = ("summary.md", "summary.json", "summary.png")
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One trained model: which method made it, its size, accuracies (0-1) and wall time."""
+
+    method: str
+    model: str
+    depth: int
+    params: int
+    macs: int
+    val_acc: float
+    test_acc: float | None
+    wall_time_s: float
+    history: list[dict[str, Any]] = field(default_factory=list, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (without the per-epoch history)."""
+        d = asdict(self)
+        d.pop("history")
+        return d
+
+
+def _millions(n: int) -> str:
+    return f"{n / 1e6:.3f} M" if n < 1e8 else f"{n / 1e9:.2f} G"
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.2f}"
+
+
+def format_table(rows: Sequence[SummaryRow]) -> str:
+    """The rows as a Markdown table (also readable as plain text on a console)."""
+    header = ["method", "model", "depth", "params", "MACs", "val acc %", "test acc %", "wall time"]
+    body = [
+        [r.method, r.model, str(r.depth), _millions(r.params), _millions(r.macs), _pct(r.val_acc),
+         _pct(r.test_acc), f"{r.wall_time_s:.1f} s"]
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(header)]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(header), rule, *(line(b) for b in body)])
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _plot(rows: Sequence[SummaryRow], title: str, path: Path) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    curves = [r for r in rows if r.history]
+    fig = Figure(figsize=(11 if curves else 6, 4.2), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 2 if curves else 1, 1)
+    accs = [100 * (r.test_acc if r.test_acc is not None else r.val_acc) for r in rows]
+    bars = ax.bar(range(len(rows)), accs, color=[f"C{i}" for i in range(len(rows))])
+    ax.set_xticks(range(len(rows)), [f"{r.method}\n{r.model}" for r in rows], fontsize=8)
+    ax.set_ylabel("test accuracy (%)")
+    low = min(accs)
+    ax.set_ylim(max(0.0, low - 10), min(100.0, max(accs) + 5))
+    for bar, r in zip(bars, rows, strict=True):
+        ax.annotate(f"{bar.get_height():.1f}%\n{_millions(r.params)}p\n{_millions(r.macs)}MAC",
+                    (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
+                    va="bottom", fontsize=7)
+    ax.set_title("test accuracy (params, MACs)")
+    if curves:
+        ax2 = fig.add_subplot(1, 2, 2)
+        for i, r in enumerate(rows):
+            if r.history:
+                xs = [h.get("global_epoch", k + 1) for k, h in enumerate(r.history)]
+                ax2.plot(xs, [100 * h["val_acc"] for h in r.history], marker="o", ms=3,
+                         color=f"C{i}", label=f"{r.method} ({r.model})")
+        ax2.set_xlabel("epoch")
+        ax2.set_ylabel("validation accuracy (%)")
+        ax2.set_title("validation accuracy per epoch")
+        ax2.grid(alpha=0.3)
+        ax2.legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.savefig(path, format="png", dpi=110)
+
+
+def write_report(
+    run_dir: str | os.PathLike,
+    rows: Sequence[SummaryRow],
+    *,
+    title: str = "lit run",
+    meta: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> dict[str, Path]:
+    """Write summary.md / summary.json / summary.png into ``run_dir``; returns their paths.
+
+    Raises ``FileExistsError`` (naming the file) if a summary is already there and not
+    ``overwrite``; nothing is written in that case.
+    """
+    if not rows:
+        raise ValueError("write_report needs at least one row")
+    run = Path(run_dir)
+    paths = {name.split(".")[1]: run / name for name in SUMMARY_FILES}
+    if not overwrite:
+        for p in paths.values():
+            if p.exists():
+                raise FileExistsError(f"{p} already exists; pass --overwrite to replace it")
+    run.mkdir(parents=True, exist_ok=True)
+    meta = dict(meta or {})
+    table = format_table(rows)
+    lines = [f"# {title}", ""]
+    lines += [f"- **{k}**: {v}" for k, v in meta.items()]
+    lines += ["", table, "",
+              "Accuracies are top-1 on the validation split (carved from the training set, used "
+              "for model selection) and on the held-out test split. MACs are per image "
+              "(conv + linear multiply-accumulates); depth counts conv + linear layers.", ""]
+    payload = {"title": title, "meta": meta, "rows": [r.to_dict() for r in rows]}
+    _atomic_write(paths["md"], lambda p: p.write_text("\n".join(lines), encoding="utf-8"))
+    _atomic_write(paths["json"], lambda p: p.write_text(json.dumps(payload, indent=2) + "\n",
+                                                        encoding="utf-8"))
+    _atomic_write(paths["png"], lambda p: _plot(rows, title, p))
+    return paths
