@@ -1,0 +1,69 @@
+"""Every method runs through the same trainer on CPU and ends finite."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from lit_tiny import batches, resnet
+
+from lit_core import METHODS, MethodConfig, TrainConfig, fit, get_method, read_metrics
+from lit_core.methods import student_architecture
+
+PHASES = {
+    "lit": ["ir", "finetune"],
+    "kd": ["train"],
+    "scratch": ["train"],
+    "fitnets": ["ir", "finetune"],
+    "born_again": ["train"],
+    "lit_single_ir": ["ir", "finetune"],
+    "lit_block_ir": ["ir", "finetune"],
+    "ir_no_teacher_input": ["ir", "finetune"],
+}
+
+
+def test_every_method_is_covered_here():
+    assert set(PHASES) == set(METHODS)
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_method_runs_and_its_loss_decreases(tmp_path, name):
+    teacher = resnet(14)
+    student = resnet(14) if name == "born_again" else resnet(8)
+    data = batches(1, batch=16)  # one batch seen every epoch: the loss must go down
+    cfg = TrainConfig(ir_epochs=3, epochs=3, lr=0.05, finetune_lr=0.05, progress=False)
+    result = fit(student, teacher, data, data, method=name, config=cfg, run_dir=tmp_path / name)
+    phases = [r["phase"] for r in result.history]
+    assert phases == [p for p in PHASES[name] for _ in range(3)]
+    for phase in PHASES[name]:
+        losses = [r["train_loss"] for r in result.phase_history(phase)]
+        assert all(math.isfinite(v) for v in losses)
+        assert losses[-1] < losses[0], f"{name}/{phase}: {losses}"
+    assert [r["phase"] for r in read_metrics(tmp_path / name)] == phases
+    assert 0.0 <= result.best_val_acc <= 1.0
+
+
+def test_scratch_needs_no_teacher(tmp_path):
+    result = fit(resnet(8), None, batches(1), batches(1), method="scratch",
+                 config=TrainConfig(epochs=1, progress=False), run_dir=tmp_path / "r")
+    assert result.completed and result.history[0]["train_kd"] > 0  # alpha = 1: KD term is CE
+
+
+def test_methods_that_use_a_teacher_require_one(tmp_path):
+    with pytest.raises(ValueError, match="method 'kd' needs a teacher"):
+        fit(resnet(8), None, batches(1), batches(1), method="kd", run_dir=tmp_path / "r")
+
+
+def test_born_again_requires_the_teachers_architecture(tmp_path):
+    with pytest.raises(ValueError, match="needs a student of the teacher's architecture"):
+        fit(resnet(8), resnet(14), batches(1), batches(1), method="born_again",
+            run_dir=tmp_path / "r", config=TrainConfig(progress=False))
+    assert student_architecture("born_again", "resnet110", "resnet20") == "resnet110"
+    assert student_architecture("lit", "resnet110", "resnet20") == "resnet20"
+
+
+def test_unknown_method_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown method 'lit2'; valid methods: lit, kd, scratch"):
+        get_method("lit2")
+    custom = MethodConfig("mine", ir_phase=True, ir_at="last")
+    assert get_method(custom) is custom
