@@ -107,3 +107,4 @@ from . import onnxrt  # noqa: E402, F401
 
 # Plug-ins: append one line per further backend below, e.g. `from . import fused` (with the
 # same noqa comment as above).
+from . import fused  # noqa: E402,F401

@@ -1,0 +1,180 @@
+"""``fuse_model``: a CIFAR ResNet as stem → fused residual blocks → head, BN folded, NHWC inside.
+
+Each BasicBlock becomes one :class:`FusedBasicBlock`, i.e. one ``lit::fused_basic_block`` call
+(one kernel launch on a GPU). Blocks are recognised by structure, not class: anything with
+``conv1, bn1, conv2, bn2, shortcut`` where the convs are 3×3/pad 1 and the shortcut is
+``nn.Identity``, an option-A ``PadShortcut`` (``in_chs, out_chs, stride``) or ``Sequential(1×1
+conv, BN)``. Anything else raises a ``ValueError`` naming the module.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from . import ops
+from .fold import fold_bn
+
+__all__ = ["FusedBasicBlock", "FusedResNet", "fuse_model"]
+
+_SUPPORTED_SHORTCUTS = "Identity, option-A PadShortcut, and 1x1-conv+BN shortcuts"
+
+
+class FusedBasicBlock(nn.Module):
+    """One BN-folded BasicBlock run by ``lit_bench.ops.fused_basic_block`` (NHWC in and out).
+
+    Conv weights are stored as 2-D ``[Cout, kh*kw*Cin]`` (OHWI order) so ``Module.to(memory_format=
+    ...)`` cannot re-lay them out; ``forward`` views them as channels_last ``[Cout, Cin, kh, kw]``.
+    """
+
+    def __init__(
+        self,
+        w1: torch.Tensor,
+        b1: torch.Tensor,
+        w2: torch.Tensor,
+        b2: torch.Tensor,
+        ws: torch.Tensor | None,
+        bs: torch.Tensor | None,
+        *,
+        shortcut: int,
+        stride: int,
+    ) -> None:
+        super().__init__()
+        self.in_chs, self.out_chs = w1.shape[1], w1.shape[0]
+        self.shortcut, self.stride = shortcut, stride
+        self.register_buffer("w1", _ohwi_2d(w1))
+        self.register_buffer("b1", b1.detach().clone())
+        self.register_buffer("w2", _ohwi_2d(w2))
+        self.register_buffer("b2", b2.detach().clone())
+        self.register_buffer("ws", None if ws is None else _ohwi_2d(ws))
+        self.register_buffer("bs", None if bs is None else bs.detach().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cin, cout = self.in_chs, self.out_chs
+        ws = None if self.ws is None else _conv_view(self.ws, cout, cin, 1)
+        return ops.fused_basic_block(
+            x.contiguous(memory_format=torch.channels_last),
+            _conv_view(self.w1, cout, cin, 3),
+            self.b1,
+            _conv_view(self.w2, cout, cout, 3),
+            self.b2,
+            ws,
+            self.bs,
+            shortcut=self.shortcut,
+            stride=self.stride,
+        )
+
+    def extra_repr(self) -> str:
+        kind = {0: "identity", 1: "option A", 2: "option B"}[self.shortcut]
+        return f"{self.in_chs}, {self.out_chs}, stride={self.stride}, shortcut={kind}"
+
+
+class FusedResNet(nn.Module):
+    """stem (BN folded) → stages of FusedBasicBlocks → head; activations channels_last inside."""
+
+    def __init__(self, stem: nn.Module, stages: nn.ModuleList, head: nn.Module) -> None:
+        super().__init__()
+        self.stem, self.stages, self.head = stem, stages, head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x.contiguous(memory_format=torch.channels_last))
+        x = x.contiguous(memory_format=torch.channels_last)
+        for stage in self.stages:
+            x = stage(x)
+        return self.head(x)
+
+
+def _ohwi_2d(w: torch.Tensor) -> torch.Tensor:
+    return w.detach().permute(0, 2, 3, 1).reshape(w.shape[0], -1).contiguous()
+
+
+def _conv_view(w2d: torch.Tensor, cout: int, cin: int, k: int) -> torch.Tensor:
+    return w2d.view(cout, k, k, cin).permute(0, 3, 1, 2)
+
+
+def _bias(conv: nn.Conv2d) -> torch.Tensor:
+    if conv.bias is not None:
+        return conv.bias.detach()
+    return torch.zeros(conv.out_channels, dtype=conv.weight.dtype, device=conv.weight.device)
+
+
+def _check_conv(conv: nn.Module, name: str, kernel: int, strides: tuple[int, ...]) -> nn.Conv2d:
+    pad = kernel // 2
+    ok = (
+        isinstance(conv, nn.Conv2d)
+        and conv.kernel_size == (kernel, kernel)
+        and conv.padding == (pad, pad)
+        and conv.stride[0] == conv.stride[1]
+        and conv.stride[0] in strides
+        and conv.dilation == (1, 1)
+        and conv.groups == 1
+        and conv.padding_mode == "zeros"
+    )
+    if not ok:
+        raise ValueError(
+            f"{name}: unsupported module {conv!r}; fuse_model needs a {kernel}x{kernel} Conv2d with "
+            f"padding {pad}, stride in {strides}, no groups or dilation"
+        )
+    return conv
+
+
+def _check_folded(bn: nn.Module, name: str) -> None:
+    if not isinstance(bn, nn.Identity):
+        raise ValueError(
+            f"{name}: {type(bn).__name__} could not be folded into its conv (a BatchNorm2d needs "
+            "running statistics, and must directly follow the conv); fuse_model needs foldable BN"
+        )
+
+
+def _is_pad_shortcut(m: nn.Module) -> bool:
+    return type(m).__name__ == "PadShortcut" and all(hasattr(m, a) for a in ("in_chs", "out_chs", "stride"))
+
+
+def _fuse_block(block: nn.Module, name: str) -> FusedBasicBlock:
+    if not all(hasattr(block, a) for a in ("conv1", "bn1", "conv2", "bn2", "shortcut")):
+        raise ValueError(
+            f"{name}: unsupported module {type(block).__name__}; fuse_model supports CIFAR "
+            "BasicBlocks (conv1, bn1, conv2, bn2, shortcut)"
+        )
+    conv1 = _check_conv(block.conv1, f"{name}.conv1", 3, (1, 2))
+    conv2 = _check_conv(block.conv2, f"{name}.conv2", 3, (1,))
+    _check_folded(block.bn1, f"{name}.bn1")
+    _check_folded(block.bn2, f"{name}.bn2")
+    stride, cin, cout = conv1.stride[0], conv1.in_channels, conv1.out_channels
+    sc, ws, bs = block.shortcut, None, None
+    if isinstance(sc, nn.Identity) and cin == cout and stride == 1:
+        mode = ops.SHORTCUT_IDENTITY
+    elif _is_pad_shortcut(sc) and (sc.in_chs, sc.out_chs, sc.stride) == (cin, cout, stride):
+        mode = ops.SHORTCUT_OPTION_A
+    elif isinstance(sc, nn.Sequential) and len(sc) == 2 and isinstance(sc[0], nn.Conv2d):
+        proj = _check_conv(sc[0], f"{name}.shortcut.0", 1, (stride,))
+        _check_folded(sc[1], f"{name}.shortcut.1")
+        mode, ws, bs = ops.SHORTCUT_OPTION_B, proj.weight.detach(), _bias(proj)
+    else:
+        raise ValueError(
+            f"{name}.shortcut: unsupported module {type(sc).__name__} (for Cin={cin}, Cout={cout}, "
+            f"stride={stride}); fuse_model supports {_SUPPORTED_SHORTCUTS}"
+        )
+    return FusedBasicBlock(
+        conv1.weight.detach(), _bias(conv1), conv2.weight.detach(), _bias(conv2), ws, bs,
+        shortcut=mode, stride=stride,
+    )
+
+
+@torch.no_grad()
+def fuse_model(model: nn.Module) -> FusedResNet:
+    """A CIFAR ResNet (option A or B shortcuts) as stem → fused blocks → head, for inference."""
+    for part in ("stem", "stages", "head"):
+        if not hasattr(model, part):
+            raise ValueError(
+                f"fuse_model needs a staged CIFAR ResNet (stem, stages, head); "
+                f"{type(model).__name__} has no {part!r}"
+            )
+    folded = fold_bn(model)
+    stages = nn.ModuleList()
+    for i, stage in enumerate(folded.stages):
+        blocks = stage if isinstance(stage, nn.Sequential) else [stage]
+        stages.append(nn.Sequential(*(_fuse_block(b, f"stages.{i}.{j}") for j, b in enumerate(blocks))))
+    fused = FusedResNet(folded.stem, stages, folded.head)
+    param = next(model.parameters(), None)
+    return fused.to(param.device) if param is not None else fused
