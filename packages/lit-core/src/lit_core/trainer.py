@@ -202,7 +202,9 @@ def _prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool, is_main: bool
                 f"cannot resume: no {LAST_CHECKPOINT} in {run_dir}; start a new run without resume"
             )
         return
-    if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+    occupied = run_dir.exists() and any(run_dir.iterdir())
+    barrier()  # every rank has looked before rank 0 writes anything
+    if occupied and not overwrite:
         raise FileExistsError(
             f"run directory {run_dir} already exists and is not empty; pass overwrite=True "
             "(--overwrite) to replace it or resume=True (--resume) to continue it"
@@ -211,6 +213,7 @@ def _prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool, is_main: bool
         run_dir.mkdir(parents=True, exist_ok=True)
         for name in _RUN_FILES:
             (run_dir / name).unlink(missing_ok=True)
+    barrier()
 
 
 def _sample_batch(loader: Iterable, device: torch.device) -> torch.Tensor:

@@ -1,0 +1,58 @@
+"""DDP on CPU (gloo, 2 processes) gives the same student as one process on the global batch.
+
+The models are BN-free (``TinyStaged``): with BatchNorm each rank would normalise with its own
+half-batch statistics, which legitimately differs from one process (SyncBatchNorm needs CUDA).
+"""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from lit_tiny import TinyStaged, batches
+
+from lit_core import RankSlice, TrainConfig, dist_info, fit
+
+pytestmark = pytest.mark.distributed
+
+CFG = dict(ir_epochs=2, epochs=1, lr=0.05, finetune_lr=0.05, progress=False, deterministic=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _train(run_dir, train, val):
+    student = TinyStaged(seed=1)
+    fit(student, TinyStaged(depth=2, seed=0), train, val, method="lit",
+        config=TrainConfig(**CFG), run_dir=run_dir)
+    return {k: v.detach().clone() for k, v in student.state_dict().items()}
+
+
+def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+                            world_size=world)
+    try:
+        info = dist_info()
+        state = _train(f"{out_dir}/ddp", RankSlice(batches(3, batch=8), info),
+                       RankSlice(batches(1, batch=8, seed=5), info))
+        if rank == 0:
+            torch.save(state, f"{out_dir}/ddp_state.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_gloo_processes_match_one_process_on_the_global_batch(tmp_path):
+    mp.spawn(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    ddp = torch.load(tmp_path / "ddp_state.pt", weights_only=True)
+    single = _train(tmp_path / "single", batches(3, batch=8), batches(1, batch=8, seed=5))
+    moved = TinyStaged(seed=1).state_dict()
+    assert any(not torch.equal(moved[k], single[k]) for k in single)  # training did something
+    for name, value in single.items():
+        torch.testing.assert_close(ddp[name], value, rtol=1e-5, atol=1e-6, msg=name)
