@@ -45,7 +45,7 @@ from .lit import (
     make_plan,
     stem_is_shared,
 )
-from .losses import LITLoss
+from .losses import LITLoss, LossParts
 from .methods import MethodConfig, get_method
 from .metrics import METRICS_FILE, MetricsLogger
 from .staged import require_staged
@@ -56,9 +56,11 @@ __all__ = [
     "Evaluation",
     "FitResult",
     "NonFiniteLossError",
+    "TrainStep",
     "deterministic_mode",
     "evaluate",
     "fit",
+    "make_train_step",
     "resolve_device",
     "seed_everything",
 ]
@@ -367,23 +369,10 @@ def _fit(
         for pi, phase in enumerate(phases):
             if pi < start_phase or (pi == start_phase and start_epoch >= phase.epochs):
                 continue
-            frozen = _freeze_for_phase(student, phase, copied_parts, cfg.freeze_copied)
-            share = (
-                "stem" in copied_parts
-                and cfg.freeze_copied
-                and phase.plan is not None
-                and stem_is_shared(teacher, student)
+            train_step = _make_phase_step(
+                student, teacher, phase, copied_parts, cfg, device, channels_last, scaler
             )
-            step_module: nn.Module = StudentForward(student, phase.plan, share_stem=share)
-            if info.enabled:
-                step_module = DistributedDataParallel(
-                    step_module, device_ids=[device.index] if device.type == "cuda" else None
-                )
-            params = [p for p in student.parameters() if p.requires_grad]
-            optimizer = torch.optim.SGD(
-                params, lr=phase.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-                nesterov=cfg.nesterov,
-            )
+            optimizer = train_step.optimizer
             scheduler = torch.optim.lr_scheduler.MultiStepLR(
                 optimizer, cfg.milestone_epochs(phase.epochs), cfg.gamma
             )
@@ -408,8 +397,7 @@ def _fit(
                     train_loader.set_epoch(global_epoch)
                 t0 = time.perf_counter()
                 train_stats, step = _train_epoch(
-                    step_module, student, teacher if phase.uses_teacher else None, phase, frozen,
-                    optimizer, scaler, train_loader, device, cfg, channels_last, step,
+                    train_step, train_loader, step, cfg.log_every,
                     desc=f"{phase.name} {epoch + 1}/{phase.epochs}", show_bar=show_bar,
                 )
                 lr = optimizer.param_groups[0]["lr"]
@@ -494,56 +482,160 @@ def _check_logits(teacher: nn.Module, student: nn.Module, x: torch.Tensor) -> No
         )
 
 
-def _train_epoch(
-    step_module: nn.Module,
+class TrainStep:
+    """One optimisation step of a phase, exactly as ``fit`` runs it.
+
+    ``step(x, y)`` moves the batch to the device, evaluates the phase's objective with
+    ``lit.lit_step`` under autocast, stops on a non-finite loss (``NonFiniteLossError``), then
+    backpropagates and updates the student with SGD (through the gradient scaler for fp16).
+    """
+
+    def __init__(
+        self,
+        student: nn.Module,
+        module: nn.Module,
+        teacher: nn.Module | None,
+        phase: _Phase,
+        frozen: list[nn.Module],
+        optimizer: torch.optim.Optimizer,
+        scaler: torch.amp.GradScaler,
+        device: torch.device,
+        precision: str,
+        channels_last: bool,
+    ) -> None:
+        self.student, self.module, self.teacher, self.phase = student, module, teacher, phase
+        self.frozen, self.optimizer, self.scaler = frozen, optimizer, scaler
+        self.device, self.precision, self.channels_last = device, precision, channels_last
+
+    def train_mode(self) -> None:
+        """Student in train mode, except frozen parts (they keep their BN statistics)."""
+        self.student.train()
+        for m in self.frozen:
+            m.eval()
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[LossParts, torch.Tensor | None]:
+        x, y = _to_device(x, y, self.device, self.channels_last)
+        phase = self.phase
+        with _autocast(self.device, self.precision):
+            parts, logits = lit_step(self.teacher, self.module, phase.plan, phase.objective, x, y)
+        loss = parts.total
+        global_loss = all_reduce_sum(loss.detach().clone())  # a NaN on any rank stops every rank
+        if not math.isfinite(global_loss.item()):
+            raise NonFiniteLossError(
+                f"non-finite loss ({global_loss.item()}) in phase {phase.name!r}; training "
+                "stopped, the last good checkpoint is kept. Try a lower learning rate, fp32, or "
+                "check the data for NaN/Inf"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return parts, logits
+
+
+def _make_phase_step(
     student: nn.Module,
     teacher: nn.Module | None,
     phase: _Phase,
-    frozen: list[nn.Module],
-    optimizer: torch.optim.Optimizer,
-    scaler: torch.amp.GradScaler,
-    loader: Iterable,
-    device: torch.device,
+    copied_parts: list[str],
     cfg: TrainConfig,
+    device: torch.device,
     channels_last: bool,
+    scaler: torch.amp.GradScaler,
+) -> TrainStep:
+    """Freeze what the phase does not train, wrap for DDP, and build its SGD optimizer."""
+    frozen = _freeze_for_phase(student, phase, copied_parts, cfg.freeze_copied)
+    share = (
+        "stem" in copied_parts
+        and cfg.freeze_copied
+        and phase.plan is not None
+        and stem_is_shared(teacher, student)
+    )
+    module: nn.Module = StudentForward(student, phase.plan, share_stem=share)
+    if dist_info().enabled:
+        module = DistributedDataParallel(
+            module, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    params = [p for p in student.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(
+        params, lr=phase.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+        nesterov=cfg.nesterov,
+    )
+    return TrainStep(
+        student, module, teacher if phase.uses_teacher else None, phase, frozen, optimizer,
+        scaler, device, cfg.precision, channels_last,
+    )
+
+
+def make_train_step(
+    student: nn.Module,
+    teacher: nn.Module | None,
+    method: str | MethodConfig = "lit",
+    config: TrainConfig | None = None,
+    phase: str = "first",
+) -> TrainStep:
+    """The ``TrainStep`` of a method's ``"first"`` or ``"last"`` phase, set up as ``fit`` would.
+
+    For benchmarks and experiments: models are moved to the configured device, the stem and
+    head copied when the method does so; no alignment check, run directory or schedule.
+    """
+    cfg = (config or TrainConfig()).validate()
+    method = get_method(method)
+    device = resolve_device(cfg.device)
+    channels_last = cfg.channels_last and device.type == "cuda"
+    student = require_staged(student, "student").to(device)
+    teacher = (
+        require_staged(teacher, "teacher").to(device).eval().requires_grad_(False)
+        if method.needs_teacher and teacher is not None
+        else None
+    )
+    if channels_last:
+        for m in (student, teacher):
+            if m is not None:
+                m.to(memory_format=torch.channels_last)
+    plan = make_plan(teacher, student, method.ir_at, method.teacher_input) if method.ir_phase else None
+    copied = []
+    if method.copy_stem_head and cfg.copy_stem_head and teacher is not None:
+        copied = copy_stem_and_head(teacher, student)
+    phases = _build_phases(method, cfg, plan)
+    if phase not in ("first", "last"):
+        raise ValueError(f"phase must be 'first' or 'last'; got {phase!r}")
+    chosen = phases[0] if phase == "first" else phases[-1]
+    scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
+    parts = sorted({n.split(".", 1)[0] for n in copied})
+    step = _make_phase_step(student, teacher, chosen, parts, cfg, device, channels_last, scaler)
+    step.train_mode()
+    return step
+
+
+def _train_epoch(
+    train_step: TrainStep,
+    loader: Iterable,
     step: int,
+    log_every: int,
     desc: str,
     show_bar: bool,
 ) -> tuple[dict[str, float | None], int]:
     """One pass over ``loader``; returns mean train loss/kd/ir/accuracy and the global step."""
-    student.train()
-    for m in frozen:  # frozen parts keep their BN statistics (and match the teacher's stem)
-        m.eval()
+    train_step.train_mode()
+    device = train_step.device
     sums = torch.zeros(5, dtype=torch.float64, device=device)  # loss, kd, ir, correct, n
-    has_logits = phase.objective.beta > 0
+    has_logits = train_step.phase.objective.beta > 0
     total = len(loader) if hasattr(loader, "__len__") else None  # type: ignore[arg-type]
     with tqdm(total=total, desc=desc, disable=not show_bar, leave=False, dynamic_ncols=True) as bar:
         for x, y in loader:
-            x, y = _to_device(x, y, device, channels_last)
-            with _autocast(device, cfg.precision):
-                parts, logits = lit_step(teacher, step_module, phase.plan, phase.objective, x, y)
-            loss = parts.total
-            global_loss = all_reduce_sum(loss.detach().clone())  # NaN on any rank stops all
-            if not math.isfinite(global_loss.item()):
-                raise NonFiniteLossError(
-                    f"non-finite loss ({global_loss.item()}) in phase {phase.name!r} at step "
-                    f"{step + 1}; training stopped, the last good checkpoint is kept. Try a lower "
-                    "learning rate, fp32, or check the data for NaN/Inf"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
+            parts, logits = train_step(x, y)
             step += 1
+            y = y.to(device)
             n = y.numel()
-            sums[0] += loss.detach().double() * n
+            sums[0] += parts.total.detach().double() * n
             sums[1] += parts.kd.detach().double() * n
             sums[2] += parts.ir.detach().double() * n
             if logits is not None:
                 sums[3] += (logits.detach().argmax(1) == y).sum()
             sums[4] += n
             if show_bar:
-                if step % cfg.log_every == 0:
+                if step % log_every == 0:
                     s = sums.tolist()
                     post = {"loss": f"{s[0] / s[4]:.4f}"}
                     if has_logits:
