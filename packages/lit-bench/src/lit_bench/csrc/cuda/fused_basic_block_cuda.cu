@@ -25,9 +25,9 @@
 //   * block_simt<T> (fp32, or any channel count): the same three phases on CUDA cores, one
 //     (pixel, output channel) per thread iteration, fp32 in shared memory.
 // Both run on PyTorch's current stream, so CUDA graphs and event timing see them.
-#include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
 #include <torch/library.h>
 
 #include <cstdint>
@@ -364,6 +364,21 @@ size_t smem_bytes(bool mma, size_t elem, int cin, int cout, int tile, int stride
   return (in * in * cin + mid * mid * cout) * sizeof(float);
 }
 
+// The few device properties the launcher needs (cudaDeviceGetAttribute is cheap; it also keeps
+// this file free of ATen/cuda/CUDAContext.h, which needs the cuBLAS/cuSPARSE headers).
+struct DeviceInfo {
+  int sms, major;
+  size_t smem_optin;
+};
+
+DeviceInfo device_info(int device) {
+  int sms = 0, major = 0, smem = 0;
+  C10_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  C10_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  C10_CUDA_CHECK(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  return {sms, major, static_cast<size_t>(smem)};
+}
+
 bool aligned(const void* ptr, uintptr_t bytes) {
   return reinterpret_cast<uintptr_t>(ptr) % bytes == 0;
 }
@@ -380,12 +395,11 @@ void launch(Kernel kernel, const Params& p, int threads, size_t smem, cudaStream
 }
 
 template <typename T>
-void run_block(Params p, const BlockShape& s, bool use_mma) {
-  const cudaDeviceProp* prop = at::cuda::getCurrentDeviceProperties();
-  const size_t smem_cap = prop->sharedMemPerBlockOptin;
+void run_block(Params p, const BlockShape& s, const DeviceInfo& dev, bool use_mma) {
+  const size_t smem_cap = dev.smem_optin;
   // Tile 8 when it still gives >= 2 CTAs per SM, else 4; smaller if shared memory runs out.
   const int64_t tiles8 = ((s.ho + 7) / 8) * ((s.wo + 7) / 8);
-  int tile = (s.n * tiles8 >= 2 * prop->multiProcessorCount) ? 8 : 4;
+  int tile = (s.n * tiles8 >= 2 * dev.sms) ? 8 : 4;
   const int min_tile = use_mma ? 4 : 1;  // the MMA epilogue needs tile*tile % 16 == 0
   while (tile > min_tile &&
          smem_bytes(use_mma, sizeof(T), p.cin, p.cout, tile, p.stride) > smem_cap) {
@@ -401,7 +415,7 @@ void run_block(Params p, const BlockShape& s, bool use_mma) {
   p.in_side = (p.mid_side - 1) * p.stride + 3;
   TORCH_CHECK(static_cast<int64_t>(p.n) * p.tiles_y * p.tiles_x < (int64_t{1} << 31),
               "fused_basic_block: too many tiles for one launch; split the batch");
-  cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+  cudaStream_t stream = c10::cuda::getCurrentCUDAStream().stream();
   if constexpr (!std::is_same_v<T, float>) {
     if (use_mma) {
       if (p.cout % 32 == 0) {
@@ -447,19 +461,20 @@ at::Tensor& fused_basic_block_out_cuda(const at::Tensor& x, const at::Tensor& w1
   p.pad_before = static_cast<int>(s.pad_before);
 
   const bool half = x.scalar_type() != at::kFloat;
-  const bool mma = half && at::cuda::getCurrentDeviceProperties()->major >= 8 &&
+  const DeviceInfo dev = device_info(x.get_device());
+  const bool mma = half && dev.major >= 8 &&
                    s.cin % 16 == 0 && s.cout % 16 == 0 && aligned(p.x, 16) &&
                    aligned(p.w1, 4) && aligned(p.w2, 4) && aligned(p.b1, 2) &&
                    (shortcut != kOptionB || aligned(p.ws, 4));
   switch (x.scalar_type()) {
     case at::kFloat:
-      run_block<float>(p, s, false);
+      run_block<float>(p, s, dev, false);
       break;
     case at::kHalf:
-      run_block<at::Half>(p, s, mma);
+      run_block<at::Half>(p, s, dev, mma);
       break;
     case at::kBFloat16:
-      run_block<at::BFloat16>(p, s, mma);
+      run_block<at::BFloat16>(p, s, dev, mma);
       break;
     default:
       TORCH_CHECK(false, "fused_basic_block: unsupported dtype ", x.scalar_type());
