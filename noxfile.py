@@ -35,3 +35,11 @@ def lint(session: nox.Session) -> None:
     """Lint with ruff (shared config in the root pyproject.toml)."""
     session.install("ruff>=0.5")
     session.run("ruff", "check", ".", *session.posargs)
+
+
+@nox.session(default=False)
+def ext(session: nox.Session) -> None:
+    """Build the native lit op ahead of time (CPU; CUDA where a GPU is visible) and nvcc-check the CUDA sources for sm_80/sm_90."""
+    _install_workspace(session, *PACKAGES)
+    env = {"CUDA_HOME": os.environ.get("CUDA_HOME", "/usr/local/cuda")}
+    session.run("python", "-m", "lit_bench._extension", env=env)

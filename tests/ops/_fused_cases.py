@@ -39,7 +39,17 @@ class Case:
     stride: int
 
     def args(self) -> tuple:
-        return (self.x, self.w1, self.b1, self.w2, self.b2, self.ws, self.bs, self.shortcut, self.stride)
+        return (
+            self.x,
+            self.w1,
+            self.b1,
+            self.w2,
+            self.b2,
+            self.ws,
+            self.bs,
+            self.shortcut,
+            self.stride,
+        )
 
     def to(self, **kw) -> Case:
         conv = lambda t: None if t is None else t.to(**kw)  # noqa: E731

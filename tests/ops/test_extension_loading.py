@@ -37,7 +37,9 @@ print(json.dumps({
 
 def _probe(tmp_path: Path, **env: str) -> dict:
     full = {**os.environ, "LIT_EXT_DIR": str(tmp_path / "build"), "LIT_EXT_CUDA": "0", **env}
-    proc = subprocess.run([sys.executable, "-c", _PROBE], env=full, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE], env=full, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

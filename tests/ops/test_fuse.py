@@ -75,7 +75,9 @@ class _OddShortcut(nn.Module):
 def test_unsupported_shortcut_error_names_the_module():
     model = _trained_like("resnet8")
     model.stages[1][0].shortcut = _OddShortcut()
-    with pytest.raises(ValueError, match=r"stages\.1\.0\.shortcut: unsupported module _OddShortcut"):
+    with pytest.raises(
+        ValueError, match=r"stages\.1\.0\.shortcut: unsupported module _OddShortcut"
+    ):
         fuse_model(model)
 
 

@@ -6,7 +6,6 @@ import itertools
 
 import pytest
 import torch
-
 from _fused_cases import BLOCK_SHAPES, TOLERANCE, make_case, oracle, rel_error
 
 pytestmark = [pytest.mark.ext, pytest.mark.usefixtures("native_op")]
@@ -24,7 +23,9 @@ def test_out_variant_matches_fp64_reference_and_writes_every_element(shape, dtyp
     gen = torch.Generator().manual_seed(hash((shape, str(dtype), bs_size)) % 2**31)
     case = make_case(gen, cin, cout, stride, shortcut, batch, size, dtype)
     ref = oracle(case)
-    out = torch.full(ref.shape, float("nan"), dtype=dtype).contiguous(memory_format=torch.channels_last)
+    out = torch.full(ref.shape, float("nan"), dtype=dtype).contiguous(
+        memory_format=torch.channels_last
+    )
     res = torch.ops.lit.fused_basic_block.out(*case.args(), out=out)
     assert res.data_ptr() == out.data_ptr()
     assert not out.isnan().any(), "some output elements were never written"

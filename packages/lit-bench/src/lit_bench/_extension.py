@@ -22,7 +22,14 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BuildConfig", "build", "build_config", "compile_cuda_objects", "find_nvcc", "load_library"]
+__all__ = [
+    "BuildConfig",
+    "build",
+    "build_config",
+    "compile_cuda_objects",
+    "find_nvcc",
+    "load_library",
+]
 
 _PKG_CSRC = Path(__file__).resolve().parent / "csrc"
 
@@ -118,7 +125,14 @@ def compile_cuda_objects(
     src_dir = Path(src_dir or os.environ.get("LIT_EXT_SRC_DIR") or _PKG_CSRC)
     out_dir.mkdir(parents=True, exist_ok=True)
     abi = int(torch._C._GLIBCXX_USE_CXX11_ABI)
-    flags = [*COMMON_NVCC_FLAGS, "-O3", "-std=c++20", "--expt-relaxed-constexpr", "-Xcompiler", "-fPIC"]
+    flags = [
+        *COMMON_NVCC_FLAGS,
+        "-O3",
+        "-std=c++20",
+        "--expt-relaxed-constexpr",
+        "-Xcompiler",
+        "-fPIC",
+    ]
     flags += [f"-D_GLIBCXX_USE_CXX11_ABI={abi}", f"-I{src_dir}"]
     flags += [f"-I{p}" for p in include_paths(device_type="cuda")]
     flags += [f"-gencode=arch=compute_{a},code=sm_{a}" for a in archs]
@@ -155,3 +169,28 @@ def load_library() -> bool:
         )
         return False
     return True
+
+
+def main() -> int:
+    """Build ahead of time: the library for this machine, then an sm_80/sm_90 nvcc compile check."""
+    import tempfile
+    import time
+
+    config = build_config()
+    start = time.perf_counter()
+    build(config, verbose=True)
+    print(f"built {config.name} in {time.perf_counter() - start:.0f} s -> {config.build_dir}")
+    if find_nvcc() is None:
+        print("nvcc not found (set CUDA_HOME): CUDA compile check skipped")
+        return 0
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        objects = compile_cuda_objects(Path(tmp), archs=("80", "90"))
+    print(
+        f"compiled {len(objects)} CUDA source(s) for sm_80, sm_90 in {time.perf_counter() - start:.0f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

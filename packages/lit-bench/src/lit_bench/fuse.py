@@ -127,7 +127,9 @@ def _check_folded(bn: nn.Module, name: str) -> None:
 
 
 def _is_pad_shortcut(m: nn.Module) -> bool:
-    return type(m).__name__ == "PadShortcut" and all(hasattr(m, a) for a in ("in_chs", "out_chs", "stride"))
+    return type(m).__name__ == "PadShortcut" and all(
+        hasattr(m, a) for a in ("in_chs", "out_chs", "stride")
+    )
 
 
 def _fuse_block(block: nn.Module, name: str) -> FusedBasicBlock:
@@ -156,8 +158,14 @@ def _fuse_block(block: nn.Module, name: str) -> FusedBasicBlock:
             f"stride={stride}); fuse_model supports {_SUPPORTED_SHORTCUTS}"
         )
     return FusedBasicBlock(
-        conv1.weight.detach(), _bias(conv1), conv2.weight.detach(), _bias(conv2), ws, bs,
-        shortcut=mode, stride=stride,
+        conv1.weight.detach(),
+        _bias(conv1),
+        conv2.weight.detach(),
+        _bias(conv2),
+        ws,
+        bs,
+        shortcut=mode,
+        stride=stride,
     )
 
 
@@ -174,7 +182,9 @@ def fuse_model(model: nn.Module) -> FusedResNet:
     stages = nn.ModuleList()
     for i, stage in enumerate(folded.stages):
         blocks = stage if isinstance(stage, nn.Sequential) else [stage]
-        stages.append(nn.Sequential(*(_fuse_block(b, f"stages.{i}.{j}") for j, b in enumerate(blocks))))
+        stages.append(
+            nn.Sequential(*(_fuse_block(b, f"stages.{i}.{j}") for j, b in enumerate(blocks)))
+        )
     fused = FusedResNet(folded.stem, stages, folded.head)
     param = next(model.parameters(), None)
     return fused.to(param.device) if param is not None else fused
