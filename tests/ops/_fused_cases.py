@@ -21,6 +21,8 @@ BLOCK_SHAPES = [
     (32, 32, 2, 1),
     (16, 32, 1, 1),
 ]
+# Channel counts off the tensor-core grid (the CUDA-core path for every dtype), odd option-A padding.
+ODD_SHAPES = [(8, 8, 1, 0), (12, 24, 2, 1), (24, 40, 2, 2), (16, 19, 1, 1), (3, 16, 1, 2)]
 TOLERANCE = {torch.float32: 1e-5, torch.float16: 1e-2, torch.bfloat16: 1e-2}
 
 
@@ -85,9 +87,9 @@ def make_case(
     return case.to(device=device)
 
 
-def oracle(case: Case) -> torch.Tensor:
-    """The fp64 reference on the CPU: no rounding anywhere."""
-    return fused_basic_block_reference(*case.to(device="cpu", dtype=torch.float64).args())
+def oracle(case: Case, device: str = "cpu") -> torch.Tensor:
+    """The fp64 reference (on ``device``): no rounding anywhere."""
+    return fused_basic_block_reference(*case.to(device=device, dtype=torch.float64).args())
 
 
 def rel_error(out: torch.Tensor, ref: torch.Tensor) -> float:

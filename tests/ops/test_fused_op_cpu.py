@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 import torch
-from _fused_cases import BLOCK_SHAPES, TOLERANCE, make_case, oracle, rel_error
+from _fused_cases import BLOCK_SHAPES, ODD_SHAPES, TOLERANCE, make_case, oracle, rel_error
 
 pytestmark = [pytest.mark.ext, pytest.mark.usefixtures("native_op")]
 
@@ -44,8 +44,9 @@ def test_functional_op_matches_reference_across_batch_sizes(batch):
 
 def test_random_batches_and_sizes_match_reference():
     gen = torch.Generator().manual_seed(0)
-    for i in range(24):
-        cin, cout, stride, shortcut = BLOCK_SHAPES[i % len(BLOCK_SHAPES)]
+    shapes = BLOCK_SHAPES + ODD_SHAPES
+    for i in range(30):
+        cin, cout, stride, shortcut = shapes[i % len(shapes)]
         dtype = DTYPES[i % 3]
         batch = int(torch.randint(1, 9, (), generator=gen))
         size = int(torch.randint(1, 20, (), generator=gen))
