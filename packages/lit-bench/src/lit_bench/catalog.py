@@ -32,6 +32,7 @@ __all__ = [
     "InputSpec",
     "Skipped",
     "build_candidates",
+    "calibrate_bn",
     "create_base_model",
     "load_weights",
     "make_variant",
@@ -179,6 +180,28 @@ def make_variant(
     raise ValueError(f"unknown variant {variant!r}; valid: {', '.join(VARIANTS)}")
 
 
+@torch.no_grad()
+def calibrate_bn(model: nn.Module, input_shape: tuple[int, ...], batches: int = 4, batch_size: int = 32) -> None:
+    """Set BN running statistics from random inputs (cumulative average), then eval mode.
+
+    For untrained weights only: with init statistics (mean 0, var 1) activations grow through the
+    residual adds of a deep net until fp16 overflows; calibrated statistics keep them at unit
+    scale, as in a trained net. Latency does not depend on the values.
+    """
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    gen = torch.Generator().manual_seed(0)
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average over the calibration batches
+    model.train()
+    for _ in range(batches):
+        model(torch.randn(batch_size, *input_shape, generator=gen))
+    for m, momentum in zip(bns, saved, strict=True):
+        m.momentum = momentum
+    model.eval()
+
+
 def _describe(name: str, variant: str, module: nn.Module, spec: InputSpec) -> Candidate:
     role = "pruned" if variant != "dense" else ("teacher" if name in TEACHERS else "student")
     params = count_nonzero_params(module) if variant == "unstructured" else count_params(module)
@@ -249,6 +272,8 @@ def build_candidates(
             if name in checkpoints and key not in checkpoints and variant != "dense":
                 cand.note = (cand.note + "; " if cand.note else "") + "pruned from the checkpoint, not fine-tuned"
             cand.trained = name in checkpoints or key in checkpoints
+            if not cand.trained:
+                calibrate_bn(cand.module, spec.shape)
             out.append(cand)
     for key in checkpoints:
         model, _, variant = key.partition("/")

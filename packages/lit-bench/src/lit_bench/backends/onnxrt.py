@@ -93,6 +93,9 @@ def prepare_onnxrt(model: nn.Module, example: torch.Tensor) -> RunFn:
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if not example.is_cuda:
         opts.intra_op_num_threads = torch.get_num_threads()  # same thread budget as PyTorch
+        # no busy-waiting between runs: spinning ORT threads would steal the cores from PyTorch
+        # candidates interleaved with this one
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(export_onnx(model, example), opts, providers=_providers(example))
     device_type = "cuda" if example.is_cuda else "cpu"
     device_id = example.device.index or 0

@@ -1,0 +1,276 @@
+"""The bench: every candidate × backend × dtype, verified against eager fp32, then timed.
+
+``run_bench(config)`` returns result rows (plain dicts, the columns of ``ROW_FIELDS``). Nothing
+stops the run but a bug: an unknown model, variant or backend, a checkpoint that does not fit, an
+export that fails, a backend whose output is off, an out-of-memory batch — each becomes a row with
+``status`` "failed" or "skipped" and a one-line ``reason``, and everything else still runs.
+
+Verification: before timing, the prepared backend runs on a seeded random input of the timed
+batch size and its output is compared with the unfolded model in eager fp32 on the same device.
+Error = max|y − y_ref| / max|y_ref| (relative to the logits' scale, so near-zero logits do not
+blow it up); bounds in ``TOLERANCE``: fp32 1e-4 (BN folding and kernel choice reorder sums),
+bf16 5e-2 and fp16 2e-2 (8- and 11-bit mantissas, rounding at every one of up to 110
+layers; measured on CPU with BN-calibrated random weights: bf16 up to 3e-2 for resnet56).
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import torch
+
+from .backends import Backend, get_backend, list_backends
+from .catalog import DEFAULT_MODELS, VARIANTS, Candidate, InputSpec, Skipped, build_candidates
+from .fold import fold_bn
+from .timing import MemoryProbe, environment, is_oom, summarise, time_interleaved
+
+__all__ = ["DTYPES", "ROW_FIELDS", "TOLERANCE", "BenchConfig", "relative_error", "run_bench"]
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+TOLERANCE = {torch.float32: 1e-4, torch.bfloat16: 5e-2, torch.float16: 2e-2}
+
+ROW_FIELDS = (
+    "model", "variant", "backend", "device", "dtype", "batch_size",
+    "latency_ms_p50", "latency_ms_p90", "latency_ms_p99", "throughput_items_s", "runs",
+    "peak_mem_bytes", "params", "macs", "conv_layers", "accuracy", "max_rel_error",
+    "device_name", "threads", "torch", "onnxruntime", "cuda", "driver", "git_sha", "status", "reason", "note",
+)
+
+
+@dataclass
+class BenchConfig:
+    """What to run and how long; ``defaults_for(device)`` gives the GPU or the small CPU setting."""
+
+    device: str = "cpu"
+    models: tuple[str, ...] = DEFAULT_MODELS
+    variants: tuple[str, ...] = VARIANTS
+    backends: tuple[str, ...] = ("eager", "onnxrt")
+    dtypes: tuple[str, ...] = ("fp32",)
+    batch_sizes: tuple[int, ...] = (1, 16, 64)
+    runs: int = 100  # timed batch-1 calls per candidate
+    throughput_runs: int = 10  # timed calls per candidate at each larger batch
+    warmup: int = 5
+    checkpoints: dict[str, str] = field(default_factory=dict)
+    spec: InputSpec = field(default_factory=InputSpec)
+    unstructured_target: str = "resnet20"
+    seed: int = 0
+    threads: int | None = 1  # CPU threads for PyTorch and ONNX Runtime (None: leave as is)
+
+    @staticmethod
+    def defaults_for(device: str) -> BenchConfig:
+        """Full GPU setting, or the small CPU one (fewer runs, small batches, CPU backends)."""
+        if device == "cuda":
+            return BenchConfig(
+                device="cuda", backends=tuple(list_backends()), dtypes=("fp32", "bf16", "fp16"),
+                batch_sizes=(1, 64, 256, 1024, 4096), runs=200, throughput_runs=20, warmup=20,
+                threads=None,
+            )
+        return BenchConfig()
+
+
+def relative_error(y: torch.Tensor, ref: torch.Tensor) -> float:
+    """max|y − ref| / max|ref| in fp32 (the verification metric)."""
+    y, ref = y.detach().float(), ref.detach().float()
+    if y.shape != ref.shape:
+        return float("inf")
+    err = (y - ref).abs().max() / ref.abs().max().clamp_min(1e-12)
+    return float(err) if torch.isfinite(err) else float("inf")
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return next(k for k, v in DTYPES.items() if v == dtype)
+
+
+@dataclass
+class _Combo:
+    cand: Candidate
+    backend: Backend
+    dtype: torch.dtype
+    oom_at: int | None = None
+
+
+class _Rows:
+    """Accumulates result rows with the shared environment columns filled in."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.env = environment(device)
+        self.rows: list[dict] = []
+
+    def add(self, **kw) -> dict:
+        row = dict.fromkeys(ROW_FIELDS)
+        row.update({k: self.env.get(k) for k in ("device_name", "torch", "onnxruntime", "cuda", "driver", "git_sha")})
+        row["device"] = self.device
+        row["threads"] = torch.get_num_threads() if self.device == "cpu" else None
+        row.update(kw)
+        self.rows.append(row)
+        return row
+
+    def for_combo(self, c: _Combo, batch_size: int, **kw) -> dict:
+        return self.add(
+            model=c.cand.model, variant=c.cand.variant, backend=c.backend.name,
+            dtype=_dtype_name(c.dtype), batch_size=batch_size, params=c.cand.params,
+            macs=c.cand.macs, conv_layers=c.cand.conv_layers, accuracy=c.cand.accuracy,
+            note=c.cand.note, **kw,
+        )
+
+    def skipped(self, s: Skipped) -> None:
+        self.add(model=s.model, variant=s.variant, backend=s.backend or None, status="skipped", reason=s.reason)
+
+
+def _resolve_backends(cfg: BenchConfig, rows: _Rows, log: Callable[[str], None]) -> list[tuple[Backend, torch.dtype]]:
+    pairs = []
+    dtypes = []
+    for name in cfg.dtypes:
+        if name not in DTYPES:
+            msg = f"unknown dtype {name!r}; valid: {', '.join(DTYPES)}"
+            log(f"lit-bench: skipping dtype {name}: {msg}")
+            rows.add(model="*", variant="*", dtype=name, status="skipped", reason=msg)
+        else:
+            dtypes.append(DTYPES[name])
+    for name in dict.fromkeys(cfg.backends):
+        try:
+            backend = get_backend(name)
+        except ValueError as exc:
+            log(f"lit-bench: skipping backend {name}: {exc}")
+            rows.skipped(Skipped("*", "*", str(exc), backend=name))
+            continue
+        for dtype in dtypes:
+            why = backend.supports(cfg.device, dtype)
+            if why:
+                log(f"lit-bench: skipping {name} {_dtype_name(dtype)}: {why}")
+                rows.add(model="*", variant="*", backend=name, dtype=_dtype_name(dtype), status="skipped", reason=why)
+            else:
+                pairs.append((backend, dtype))
+    return pairs
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".strip()
+
+
+def _prepare(c: _Combo, x: torch.Tensor, device: torch.device) -> tuple[Callable, int | None]:
+    model = fold_bn(c.cand.module) if c.backend.folds_bn else copy.deepcopy(c.cand.module)
+    model = model.eval().to(device=device, dtype=c.dtype)
+    with MemoryProbe(device) as probe, torch.inference_mode():
+        run = c.backend.prepare(model, x)
+        run(x)
+    return run, probe.peak_bytes
+
+
+def _run_group(
+    group: list[_Combo], batch: int, cfg: BenchConfig, rows: _Rows, log: Callable[[str], None]
+) -> None:
+    """Prepare and verify each combo of ``group`` at ``batch``, then time the good ones interleaved."""
+    device = torch.device(cfg.device)
+    gen = torch.Generator().manual_seed(cfg.seed + batch)
+    refs: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+    ready = []
+    for c in group:
+        if c.oom_at is not None:
+            rows.for_combo(c, batch, status="skipped", reason=f"out of memory already at batch {c.oom_at}")
+            continue
+        try:
+            if id(c.cand) not in refs:
+                x_check = torch.randn(batch, *c.cand.input_shape, generator=gen).to(device)
+                ref_model = copy.deepcopy(c.cand.module).to(device)
+                with torch.inference_mode():
+                    refs[id(c.cand)] = (x_check, ref_model(x_check))
+                del ref_model
+            x_check, ref = refs[id(c.cand)]
+            x = torch.randn(batch, *c.cand.input_shape, generator=gen).to(device=device, dtype=c.dtype)
+            run, peak = _prepare(c, x, device)
+            with torch.inference_mode():
+                err = relative_error(run(x_check.to(c.dtype)), ref)
+        except Exception as exc:
+            if is_oom(exc):
+                c.oom_at = batch
+                rows.for_combo(c, batch, status="skipped", reason=f"out of memory at batch {batch}")
+            else:
+                reason = _one_line(exc)
+                log(f"lit-bench: {c.cand.key} {c.backend.name} {_dtype_name(c.dtype)} b{batch} failed: {reason}")
+                rows.for_combo(c, batch, status="failed", reason=reason)
+            continue
+        bound = TOLERANCE[c.dtype]
+        if not err <= bound:
+            reason = f"output differs from eager fp32: relative error {err:.2e} > bound {bound:.0e}"
+            log(f"lit-bench: {c.cand.key} {c.backend.name} {_dtype_name(c.dtype)} b{batch} failed: {reason}")
+            rows.for_combo(c, batch, status="failed", reason=reason, max_rel_error=err)
+            continue
+        ready.append((c, run, x, peak, err))
+    if not ready:
+        return
+    reps = cfg.runs if batch == 1 else cfg.throughput_runs
+    try:
+        samples = time_interleaved(
+            [(lambda run=run, x=x: run(x)) for _, run, x, _, _ in ready],
+            repetitions=reps, warmup=cfg.warmup, device=device,
+        )
+    except Exception as exc:
+        reason = "timing failed: " + _one_line(exc)
+        for c, *_ in ready:
+            rows.for_combo(c, batch, status="failed", reason=reason)
+        return
+    for (c, _, _, peak, err), s in zip(ready, samples, strict=True):
+        st = summarise(s, batch)
+        rows.for_combo(
+            c, batch, status="ok", reason="", latency_ms_p50=st.p50_ms, latency_ms_p90=st.p90_ms,
+            latency_ms_p99=st.p99_ms, throughput_items_s=st.throughput, runs=st.runs,
+            peak_mem_bytes=peak, max_rel_error=err,
+        )
+
+
+def _groups(combos: list[_Combo], batch: int) -> Iterable[list[_Combo]]:
+    """Batch 1: everything interleaved; larger batches: one model/variant at a time (memory)."""
+    if batch == 1:
+        yield combos
+        return
+    by_cand: dict[int, list[_Combo]] = {}
+    for c in combos:
+        by_cand.setdefault(id(c.cand), []).append(c)
+    yield from by_cand.values()
+
+
+def run_bench(
+    cfg: BenchConfig,
+    *,
+    candidates: list[Candidate] | None = None,
+    log: Callable[[str], None] = print,
+) -> list[dict]:
+    """Run the whole bench for ``cfg`` and return its rows (ok, failed and skipped)."""
+    saved_threads = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    try:
+        return _run_bench(cfg, candidates, log)
+    finally:
+        torch.set_num_threads(saved_threads)
+
+
+def _run_bench(cfg: BenchConfig, candidates: list[Candidate] | None, log: Callable[[str], None]) -> list[dict]:
+    rows = _Rows(cfg.device)
+    if candidates is None:
+        candidates, skipped = build_candidates(
+            cfg.models, cfg.variants, checkpoints=cfg.checkpoints, spec=cfg.spec,
+            unstructured_target=cfg.unstructured_target, log=log,
+        )
+        for s in skipped:
+            rows.skipped(s)
+    pairs = _resolve_backends(cfg, rows, log)
+    combos = [_Combo(cand, b, dt) for cand in candidates for b, dt in pairs]
+    for batch in sorted(set(cfg.batch_sizes)):
+        if batch < 1:
+            rows.add(model="*", variant="*", batch_size=batch, status="skipped", reason=f"batch size must be ≥ 1, got {batch}")
+            continue
+        log(f"lit-bench: batch {batch}: {len(combos)} candidate runs on {cfg.device}")
+        for group in _groups(combos, batch):
+            _run_group(group, batch, cfg, rows, log)
+            gc.collect()
+            if cfg.device == "cuda":
+                torch.cuda.empty_cache()
+    return rows.rows
+
