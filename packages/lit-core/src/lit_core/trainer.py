@@ -10,6 +10,7 @@ split (if given) is evaluated once, on the selected model.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import random
@@ -306,10 +307,10 @@ def _fit(
 ) -> FitResult:
     start_time = time.perf_counter()
     info = dist_info()
-    _prepare_run_dir(run_dir, resume, overwrite, info.is_main)
     device = resolve_device(cfg.device)
     if cfg.precision == "fp16" and device.type != "cuda":
         raise ValueError(f"precision fp16 needs a CUDA device (got {device}); use bf16 on CPU")
+    _prepare_run_dir(run_dir, resume, overwrite, info.is_main)
     channels_last = cfg.channels_last and device.type == "cuda"
 
     student = require_staged(student, "student").to(device)
@@ -450,7 +451,7 @@ def _fit(
         if test_loader is not None:
             test_acc = evaluate(student, test_loader, device, cfg.precision, channels_last).accuracy
     student.requires_grad_(True)
-    return FitResult(
+    result = FitResult(
         method=method.name,
         best_val_acc=best["val_acc"],
         best_epoch=best["epoch"],
@@ -463,6 +464,9 @@ def _fit(
         copied=copied,
         completed=completed,
     )
+    if info.is_main:
+        (run_dir / "result.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    return result
 
 
 def _check_logits(teacher: nn.Module, student: nn.Module, x: torch.Tensor) -> None:
