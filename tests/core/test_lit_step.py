@@ -160,3 +160,29 @@ def test_different_stage_counts_are_rejected():
 
     with pytest.raises(ValueError, match="the teacher has 3 stages but the student has 2"):
         make_plan(TinyStaged(), TwoStages())
+
+
+def test_fitnets_hint_phase_trains_only_up_to_the_hint_stage(tmp_path):
+    teacher, student = resnet(14), resnet(8)
+    before = clone_state(student)
+    fit(student, teacher, batches(2), batches(1), method="fitnets", run_dir=tmp_path / "run",
+        config=TrainConfig(ir_epochs=1, epochs=0, **CFG))
+    changed = {k.split(".")[0] + ("." + k.split(".")[1] if k.startswith("stages") else "")
+               for k in state_equal(before, clone_state(student))}
+    assert changed == {"stem", "stages.0", "stages.1"}  # hint on stage 1's output; stage 2, head idle
+
+
+def test_irs_without_teacher_input_feed_stages_the_students_own_activations():
+    teacher, student = resnet(14).eval(), resnet(8).eval()
+    copy_stem_and_head(teacher, student)
+    plan = make_plan(teacher, student, "all", teacher_input=False)
+    x, y = batches(1)[0]
+    calls, hooks = _capture_stage_inputs(student)
+    with torch.no_grad():
+        lit_step(teacher, StudentForward(student, plan), plan, LITLoss(), x, y)
+        own = student.forward_stages(x)
+        teachers = teacher.forward_stages(x)
+    for h in hooks:
+        h.remove()
+    assert [len(calls[i]) for i in range(3)] == [2, 2, 2]  # one forward in the step, one above
+    assert torch.equal(calls[1][0], own[0]) and not torch.equal(calls[1][0], teachers[0])
