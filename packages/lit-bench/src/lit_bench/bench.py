@@ -239,27 +239,34 @@ def run_bench(
     cfg: BenchConfig,
     *,
     candidates: list[Candidate] | None = None,
+    skipped: Iterable[Skipped] = (),
     log: Callable[[str], None] = print,
 ) -> list[dict]:
-    """Run the whole bench for ``cfg`` and return its rows (ok, failed and skipped)."""
+    """Run the whole bench for ``cfg`` and return its rows (ok, failed and skipped).
+
+    ``candidates`` (with ``skipped``, the catalog's problems) may be built beforehand, e.g. to
+    evaluate their accuracy first; otherwise they are built from ``cfg``.
+    """
     saved_threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
-        return _run_bench(cfg, candidates, log)
+        return _run_bench(cfg, candidates, list(skipped), log)
     finally:
         torch.set_num_threads(saved_threads)
 
 
-def _run_bench(cfg: BenchConfig, candidates: list[Candidate] | None, log: Callable[[str], None]) -> list[dict]:
+def _run_bench(
+    cfg: BenchConfig, candidates: list[Candidate] | None, skipped: list[Skipped], log: Callable[[str], None]
+) -> list[dict]:
     rows = _Rows(cfg.device)
     if candidates is None:
         candidates, skipped = build_candidates(
             cfg.models, cfg.variants, checkpoints=cfg.checkpoints, spec=cfg.spec,
             unstructured_target=cfg.unstructured_target, log=log,
         )
-        for s in skipped:
-            rows.skipped(s)
+    for s in skipped:
+        rows.skipped(s)
     pairs = _resolve_backends(cfg, rows, log)
     combos = [_Combo(cand, b, dt) for cand in candidates for b, dt in pairs]
     for batch in sorted(set(cfg.batch_sizes)):

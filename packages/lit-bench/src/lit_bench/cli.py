@@ -1,0 +1,196 @@
+"""``python -m lit_bench``: does depth compression pay? Latency/throughput of LIT students vs pruned teachers."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+from .backends import list_backends
+from .bench import DTYPES, BenchConfig, run_bench
+from .catalog import DEFAULT_MODELS, VARIANTS, build_candidates
+from .report import write_report
+from .timing import environment
+
+__all__ = ["build_parser", "main"]
+
+EXIT_BAD_INPUT = 2
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in _csv(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from exc
+
+
+def _checkpoint(text: str) -> tuple[str, str]:
+    key, sep, path = text.partition("=")
+    if not sep or not key or not path:
+        raise argparse.ArgumentTypeError(f"expected MODEL=PATH or MODEL/VARIANT=PATH, got {text!r}")
+    return key.strip(), path.strip()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface (every choice documented in --help)."""
+    gpu, cpu = BenchConfig.defaults_for("cuda"), BenchConfig.defaults_for("cpu")
+    p = argparse.ArgumentParser(
+        prog="python -m lit_bench",
+        description=(
+            "Time LIT students (resnet20/32/56) against their teachers (resnet56/110) and pruned "
+            "baselines of the teachers, in several inference backends. Every backend's output is "
+            "checked against eager fp32 before it is timed; failures and skips are reported, "
+            "never fatal. Writes results.json, report.md and PNG plots to --out."
+        ),
+        epilog=(
+            f"Defaults with a GPU: backends {','.join(gpu.backends)}; dtypes {','.join(gpu.dtypes)}; "
+            f"batches {','.join(map(str, gpu.batch_sizes))}; {gpu.runs} batch-1 runs. Without one "
+            f"(small CPU setting): backends {','.join(cpu.backends)}; dtypes fp32; batches "
+            f"{','.join(map(str, cpu.batch_sizes))}; {cpu.runs} runs; {cpu.threads} thread. "
+            "Exit status 2 when a requested model, variant, backend, dtype or checkpoint was "
+            "unusable (the report is still written)."
+        ),
+    )
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="where to run (auto: cuda if available, else cpu)")
+    p.add_argument("--models", type=_csv, default=DEFAULT_MODELS,
+                   help=f"comma-separated lit-models names (default {','.join(DEFAULT_MODELS)}); "
+                        "resnet110/resnet56 are teachers, the others students")
+    p.add_argument("--variants", type=_csv, default=VARIANTS,
+                   help=f"comma-separated, from {','.join(VARIANTS)} (default all): dense = as built; "
+                        "unstructured = Han et al. magnitude pruning to the --unstructured-target's "
+                        "parameter count; l1-A/l1-B = Li et al. 2017 ResNet-56/110-A/B filter pruning; "
+                        "depgraph[-r8] = Torch-Pruning DepGraph, ~2x fewer MACs[, channels multiple of 8]. "
+                        "Pruned variants apply to the teachers")
+    p.add_argument("--backends", type=_csv, default=None,
+                   help=f"comma-separated, from {','.join(list_backends())} (default: all on GPU, "
+                        f"{','.join(cpu.backends)} on CPU)")
+    p.add_argument("--dtypes", type=_csv, default=None,
+                   help=f"comma-separated, from {','.join(DTYPES)} (default fp32,bf16,fp16 on GPU, fp32 on CPU)")
+    p.add_argument("--batch-sizes", type=_ints, default=None,
+                   help="comma-separated batch sizes; batch 1 gives latency percentiles, all give "
+                        "throughput (default 1,64,256,1024,4096 on GPU, 1,16,64 on CPU)")
+    p.add_argument("--runs", type=int, default=None, help="timed batch-1 calls per candidate (default 200 GPU, 100 CPU)")
+    p.add_argument("--throughput-runs", type=int, default=None,
+                   help="timed calls per candidate at larger batches (default 20 GPU, 10 CPU)")
+    p.add_argument("--warmup", type=int, default=None, help="untimed calls per candidate first (default 20 GPU, 5 CPU)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for PyTorch and ONNX Runtime (default 1 on CPU)")
+    p.add_argument("--checkpoint", type=_checkpoint, action="append", default=[], metavar="MODEL[/VARIANT]=PATH",
+                   help="lit-core checkpoint (or state dict) for a model, e.g. resnet110=runs/t/best.pt, "
+                        "or for a fine-tuned pruned variant, e.g. resnet110/l1-B=runs/ft/best.pt; "
+                        "rows with weights get test accuracy (repeatable)")
+    p.add_argument("--data", default="auto", help="lit-core data set for accuracy (default auto)")
+    p.add_argument("--data-dir", default=None, help="where that data set lives")
+    p.add_argument("--unstructured-target", default="resnet20",
+                   help="student whose parameter count unstructured pruning targets (default resnet20)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output directory (default results/bench-<device>); refuses to overwrite")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing report in --out")
+    p.add_argument("--list", action="store_true", help="list models, variants, backends and dtypes, then exit")
+    return p
+
+
+def _config(args: argparse.Namespace, device: str) -> BenchConfig:
+    cfg = BenchConfig.defaults_for(device)
+    cfg.models, cfg.variants = args.models, args.variants
+    for name in ("backends", "dtypes", "batch_sizes", "runs", "throughput_runs", "warmup", "threads"):
+        value = getattr(args, name)
+        if value is not None:
+            setattr(cfg, name, value)
+    cfg.checkpoints = dict(args.checkpoint)
+    cfg.unstructured_target = args.unstructured_target
+    return cfg
+
+
+def _list() -> int:
+    try:
+        from lit_models import list_models
+
+        models = ", ".join(list_models("resnet*"))
+    except ImportError:
+        models = "(lit-models not installed)"
+    print(f"models: {models}\nvariants: {', '.join(VARIANTS)}\nbackends: {', '.join(list_backends())}\n"
+          f"dtypes: {', '.join(DTYPES)}")
+    return 0
+
+
+def _bad_input(rows: list[dict]) -> list[dict]:
+    """Rows skipped because of something the user asked for (unknown name, unusable checkpoint)."""
+    return [r for r in rows if r["status"] == "skipped"
+            and (str(r["reason"]).startswith("unknown") or "checkpoint" in str(r["reason"]))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the bench from the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    if args.list:
+        return _list()
+    device = args.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device == "cuda" and not torch.cuda.is_available():
+        print("lit-bench: --device cuda but no CUDA GPU is visible; use --device cpu", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    cfg = _config(args, device)
+    out = args.out or Path("results") / f"bench-{device}"
+    if (out / "results.json").exists() and not args.overwrite:
+        print(f"lit-bench: {out} already holds a report; pass --overwrite or another --out", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    notes = []
+    if device == "cpu":
+        notes.append(
+            f"No GPU used: CPU backends ({', '.join(b for b in cfg.backends if b in list_backends())}) on the small CPU setting "
+            f"(batches {','.join(map(str, cfg.batch_sizes))}, {cfg.runs} batch-1 runs, "
+            f"{cfg.threads or torch.get_num_threads()} thread(s)). GPU numbers are not in this report."
+        )
+        print(f"lit-bench: {notes[-1]}")
+
+    splits = None
+    if cfg.checkpoints:
+        from .accuracy import load_test_split, spec_of
+
+        try:
+            splits = load_test_split(args.data, args.data_dir)
+            cfg.spec = spec_of(splits)
+            print(f"lit-bench: accuracy on the test split of {splits.describe()}")
+        except Exception as exc:
+            print(f"lit-bench: no accuracy: cannot load data set {args.data!r}: {exc}", file=sys.stderr)
+            notes.append(f"No accuracy: data set {args.data!r} could not be loaded ({exc}).")
+    candidates, skipped = build_candidates(
+        cfg.models, cfg.variants, checkpoints=cfg.checkpoints, spec=cfg.spec,
+        unstructured_target=cfg.unstructured_target,
+    )
+    if splits is not None:
+        from .accuracy import evaluate_candidates
+
+        evaluate_candidates(candidates, splits)
+    if not any(c.trained for c in candidates):
+        notes.append("No accuracies: no checkpoint given (random weights, BN statistics calibrated on "
+                     "random input); latency does not depend on the weights.")
+    rows = run_bench(cfg, candidates=candidates, skipped=skipped)
+
+    env = environment(device)
+    meta = {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": "python -m lit_bench " + shlex.join(argv if argv is not None else sys.argv[1:]),
+        "device": device,
+        "threads": (cfg.threads or torch.get_num_threads()) if device == "cpu" else None,
+        **env,
+        "notes": notes,
+        "config": {k: v for k, v in vars(cfg).items() if k not in ("spec",)} | {"spec": vars(cfg.spec)},
+    }
+    paths = write_report(rows, out, meta)
+    n_ok = sum(r["status"] == "ok" for r in rows)
+    n_bad = len(rows) - n_ok
+    print(f"lit-bench: {n_ok} rows timed, {n_bad} failed or skipped; report in {paths['markdown']}")
+    bad = _bad_input(rows)
+    return EXIT_BAD_INPUT if bad or n_ok == 0 else 0

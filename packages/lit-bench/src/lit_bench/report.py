@@ -1,0 +1,206 @@
+"""Bench report: ``results.json`` (all rows), ``report.md`` (tables, findings, problems), PNG plots."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["PLOTS", "findings", "markdown", "plot_all", "write_report"]
+
+PLOTS = (
+    "latency_vs_accuracy.png",
+    "latency_vs_conv_layers.png",
+    "latency_vs_macs.png",
+    "throughput_vs_batch.png",
+)
+
+
+def _ok(rows: Sequence[dict], batch: int | None = None) -> list[dict]:
+    return [r for r in rows if r["status"] == "ok" and (batch is None or r["batch_size"] == batch)]
+
+
+def _label(r: dict) -> str:
+    return f"{r['model']}/{r['variant']}"
+
+
+def _run_label(r: dict) -> str:
+    return f"{r['backend']} {r['dtype']}"
+
+
+def _fmt(x, spec: str = ".3g") -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return format(x, spec)
+
+
+def _mib(x) -> str:
+    return "–" if x is None else f"{x / 2**20:.1f}"
+
+
+def findings(rows: Sequence[dict]) -> list[str]:
+    """Headline comparisons at batch 1, per backend and dtype, computed from the rows."""
+    lat = {(r["model"], r["variant"], r["backend"], r["dtype"]): r["latency_ms_p50"] for r in _ok(rows, 1)}
+    runs = sorted({(b, d) for (_, _, b, d) in lat})
+    out = []
+    for b, d in runs:
+        student = lat.get(("resnet20", "dense", b, d))
+        for teacher in ("resnet110", "resnet56"):
+            t = lat.get((teacher, "dense", b, d))
+            if student and t:
+                out.append(f"{b} {d}: resnet20 is {t / student:.2f}× faster than {teacher} at batch 1 "
+                           f"({student:.3g} ms vs {t:.3g} ms).")
+            u = lat.get((teacher, "unstructured", b, d))
+            if u and t:
+                out.append(f"{b} {d}: unstructured-pruned {teacher} runs at {t / u:.2f}× the dense "
+                           f"speed ({u:.3g} ms vs {t:.3g} ms) — dense kernels skip no zeros.")
+        if student:
+            as_fast = [f"{m}/{v} {ms:.3g} ms" for (m, v, bb, dd), ms in sorted(lat.items())
+                      if (bb, dd) == (b, d) and v != "dense" and ms <= student]
+            if as_fast:
+                out.append(f"{b} {d}: pruned baselines as fast as resnet20 or faster: {', '.join(as_fast)}.")
+            elif any(v != "dense" for (_, v, bb, dd) in lat if (bb, dd) == (b, d)):
+                out.append(f"{b} {d}: resnet20 ({student:.3g} ms) is faster than every pruned baseline.")
+    return out
+
+
+def markdown(rows: Sequence[dict], meta: dict) -> str:
+    """The markdown report: setup, batch-1 latency, throughput, findings, failures and skips."""
+    lines = ["# lit-bench report", ""]
+    for key in ("date", "command", "device", "device_name", "threads", "torch", "onnxruntime", "cuda", "driver", "git_sha"):
+        if meta.get(key) is not None:
+            lines.append(f"- **{key}**: `{meta[key]}`")
+    for note in meta.get("notes", []):
+        lines.append(f"- {note}")
+    lines += ["", "## Batch-1 latency", ""]
+    lines += [
+        "| model | variant | backend | dtype | params | MACs | conv layers | accuracy | p50 ms | p90 ms | p99 ms | images/s | peak MiB | max rel err |",
+        "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in sorted(_ok(rows, 1), key=lambda r: (r["backend"], r["dtype"], r["latency_ms_p50"])):
+        lines.append(
+            f"| {r['model']} | {r['variant']} | {r['backend']} | {r['dtype']} | {r['params']:,} | "
+            f"{r['macs']:.3g} | {r['conv_layers']} | {_fmt(r['accuracy'], '.4f')} | "
+            f"{_fmt(r['latency_ms_p50'])} | {_fmt(r['latency_ms_p90'])} | {_fmt(r['latency_ms_p99'])} | "
+            f"{_fmt(r['throughput_items_s'], '.4g')} | {_mib(r['peak_mem_bytes'])} | {_fmt(r['max_rel_error'], '.1e')} |"
+        )
+    batches = sorted({r["batch_size"] for r in _ok(rows) if r["batch_size"] != 1})
+    if batches:
+        lines += ["", "## Throughput (images/s) by batch size", ""]
+        lines.append("| model | variant | backend | dtype | " + " | ".join(f"b={b}" for b in batches) + " |")
+        lines.append("|---|---|---|---|" + "--:|" * len(batches))
+        table: dict[tuple, dict[int, str]] = {}
+        for r in rows:
+            if r["batch_size"] in batches and r["model"] != "*":
+                key = (r["model"], r["variant"], r["backend"], r["dtype"])
+                cell = _fmt(r["throughput_items_s"], ".4g") if r["status"] == "ok" else r["status"]
+                table.setdefault(key, {})[r["batch_size"]] = cell
+        for key, cells in sorted(table.items()):
+            lines.append("| " + " | ".join(key) + " | " + " | ".join(cells.get(b, "–") for b in batches) + " |")
+    found = findings(rows)
+    if found:
+        lines += ["", "## Findings (batch 1, median latency)", ""] + [f"- {f}" for f in found]
+    bad = [r for r in rows if r["status"] != "ok"]
+    if bad:
+        lines += ["", "## Failed and skipped", "", "| status | model | variant | backend | dtype | batch | reason |",
+                  "|---|---|---|---|---|--:|---|"]
+        for r in bad:
+            lines.append(
+                f"| {r['status']} | {r['model'] or '–'} | {r['variant'] or '–'} | {r['backend'] or '–'} | "
+                f"{r['dtype'] or '–'} | {_fmt(r['batch_size'], 'd')} | {str(r['reason']).replace('|', '/')} |"
+            )
+    lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in PLOTS]
+    lines += ["", "Columns: params = parameters (nonzero ones for unstructured pruning); MACs = conv+linear "
+              "multiply-adds per image (Li et al. 2017 convention); latency = wall time of one synchronised "
+              "call; images/s = batch / median latency; peak MiB = see lit_bench.timing; max rel err = "
+              "max|y − y_eager_fp32| / max|y_eager_fp32| on a random input.", ""]
+    return "\n".join(lines)
+
+
+def _scatter(ax, rows: Sequence[dict], xkey: str, xlabel: str) -> None:
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(_run_label(r), []).append(r)
+    for label, rs in sorted(groups.items()):
+        ax.scatter([r[xkey] for r in rs], [r["latency_ms_p50"] for r in rs], label=label, s=25)
+        for r in rs:
+            ax.annotate(_label(r), (r[xkey], r["latency_ms_p50"]), fontsize=6, alpha=0.7)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("batch-1 latency, median (ms)")
+    ax.grid(alpha=0.3)
+    if groups:
+        ax.legend(fontsize=7)
+
+
+def plot_all(rows: Sequence[dict], out_dir: Path, title: str = "") -> list[Path]:
+    """Write the four PNG plots into ``out_dir``; returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    b1 = _ok(rows, 1)
+    paths = []
+
+    fig, ax = plt.subplots(figsize=(7, 5))
+    with_acc = [r for r in b1 if r["accuracy"] is not None]
+    if with_acc:
+        for label in sorted({_run_label(r) for r in with_acc}):
+            rs = [r for r in with_acc if _run_label(r) == label]
+            ax.scatter([r["latency_ms_p50"] for r in rs], [r["accuracy"] for r in rs], label=label, s=25)
+            for r in rs:
+                ax.annotate(_label(r), (r["latency_ms_p50"], r["accuracy"]), fontsize=6, alpha=0.7)
+        ax.set_xlabel("batch-1 latency, median (ms)")
+        ax.set_ylabel("test accuracy")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    missing = sorted({_label(r) for r in b1 if r["accuracy"] is None})
+    if missing:
+        ax.text(0.5, 0.5 if not with_acc else 0.05,
+                "no accuracy for: " + ", ".join(missing) + "\n(pass --checkpoint MODEL=PATH of a lit-core run)",
+                transform=ax.transAxes, ha="center", va="center", fontsize=7, wrap=True, color="firebrick")
+    ax.set_title(f"Latency vs accuracy (Pareto view) {title}".strip())
+    paths.append(out_dir / PLOTS[0])
+
+    for name, key, xlabel in ((PLOTS[1], "conv_layers", "conv layers (depth)"), (PLOTS[2], "macs", "MACs per image")):
+        fig2, ax2 = plt.subplots(figsize=(7, 5))
+        _scatter(ax2, b1, key, xlabel)
+        ax2.set_title(f"Batch-1 latency vs {xlabel} {title}".strip())
+        paths.append(out_dir / name)
+        fig2.savefig(paths[-1], dpi=120, bbox_inches="tight")
+        plt.close(fig2)
+    fig.savefig(paths[0], dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+    fig3, ax3 = plt.subplots(figsize=(8, 5))
+    series: dict[str, list[tuple[int, float]]] = {}
+    for r in _ok(rows):
+        series.setdefault(f"{_label(r)} {_run_label(r)}", []).append((r["batch_size"], r["throughput_items_s"]))
+    for label, pts in sorted(series.items()):
+        pts.sort()
+        ax3.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label, linewidth=1)
+    ax3.set_xscale("log", base=2)
+    ax3.set_yscale("log")
+    ax3.set_xlabel("batch size")
+    ax3.set_ylabel("throughput (images/s)")
+    ax3.grid(alpha=0.3, which="both")
+    if series:
+        ax3.legend(fontsize=6, ncol=2, bbox_to_anchor=(1.02, 1), loc="upper left")
+    ax3.set_title(f"Throughput vs batch size {title}".strip())
+    paths.append(out_dir / PLOTS[3])
+    fig3.savefig(paths[-1], dpi=120, bbox_inches="tight")
+    plt.close(fig3)
+    return paths
+
+
+def write_report(rows: Sequence[dict], out_dir: str | Path, meta: dict) -> dict[str, Path]:
+    """Write results.json, report.md and the plots into ``out_dir`` (created if needed)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "results.json", "markdown": out / "report.md"}
+    paths["json"].write_text(json.dumps({"meta": meta, "rows": list(rows)}, indent=1, default=str) + "\n")
+    paths["markdown"].write_text(markdown(rows, meta))
+    for p in plot_all(rows, out, title=f"({meta.get('device', '')})"):
+        paths[p.stem] = p
+    return paths
