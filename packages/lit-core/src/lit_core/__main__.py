@@ -1,0 +1,7 @@
+"""``python -m lit_core``: the ``lit`` command line."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
