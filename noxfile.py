@@ -43,3 +43,16 @@ def ext(session: nox.Session) -> None:
     _install_workspace(session, *PACKAGES)
     env = {"CUDA_HOME": os.environ.get("CUDA_HOME", "/usr/local/cuda")}
     session.run("python", "-m", "lit_bench._extension", env=env)
+
+
+@nox.session
+def train(session: nox.Session) -> None:
+    """The main job: teacher, LIT, KD and scratch students on the best data found, summary in
+    results/<run>/ (posargs go to ``lit run``, e.g. ``nox -s train -- --preset paper``; a first
+    posarg naming another subcommand runs that instead, e.g. ``nox -s train -- compare ...``)."""
+    session.install("packages/lit-models", "packages/lit-core")
+    commands = ("run", "train-teacher", "compress", "compare", "evaluate")
+    args = list(session.posargs)
+    if not args or args[0] not in commands:
+        args = ["run", *args]
+    session.run("lit", *args)
