@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from .catalog import Candidate, InputSpec
 
-__all__ = ["evaluate_candidates", "load_test_split"]
+__all__ = ["evaluate_candidates", "load_test_split", "spec_of"]
 
 
 def load_test_split(data: str = "auto", data_dir: str | os.PathLike | None = None):

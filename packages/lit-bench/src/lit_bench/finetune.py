@@ -1,0 +1,84 @@
+"""Fine-tune a pruned model with lit-core's trainer, so a baseline's accuracy is measured, not assumed.
+
+The pruned network is trained end to end (cross-entropy, or KD from ``teacher`` when given) with
+lit-core's ``fit`` on a lit-core data set; the best-validation weights land in
+``run_dir/best.pt``. Bench them with ``--checkpoint MODEL/VARIANT=run_dir/best.pt`` — structured
+variants take their channel counts from the checkpoint. From the shell::
+
+    python -c "from lit_bench.finetune import finetune_variant; finetune_variant('resnet110', 'l1-B', \
+        base_checkpoint='runs/teacher/best.pt', run_dir='runs/r110-l1B', epochs=40, data='cifar10', \
+        data_dir='~/data/cifar10')"
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch.nn as nn
+
+from .accuracy import load_test_split, spec_of
+from .catalog import create_base_model, load_weights, make_variant
+
+__all__ = ["finetune", "finetune_variant"]
+
+
+def finetune(
+    model: nn.Module,
+    run_dir: str | os.PathLike,
+    *,
+    data: str = "auto",
+    data_dir: str | os.PathLike | None = None,
+    teacher: nn.Module | None = None,
+    epochs: int = 40,
+    lr: float = 0.01,
+    batch_size: int = 128,
+    limit: int | None = None,
+    overwrite: bool = False,
+    device: str = "auto",
+    meta: dict | None = None,
+):
+    """Train ``model`` in place with lit-core (``scratch`` or ``kd`` method); returns lit-core's FitResult."""
+    from lit_core.config import TrainConfig
+    from lit_core.data import BatchLoader, load_data
+    from lit_core.trainer import fit, resolve_device
+
+    splits = load_data(data, data_dir, limit=limit, quiet=True)
+    dev = resolve_device(device)
+    train = BatchLoader(splits.train, batch_size, shuffle=True, augment=splits.augment, device=dev)
+    val = BatchLoader(splits.val, 500, shuffle=False, device=dev)
+    test = BatchLoader(splits.test, 500, shuffle=False, device=dev)
+    cfg = TrainConfig(epochs=epochs, ir_epochs=0, lr=lr, batch_size=batch_size, device=device)
+    return fit(
+        model, teacher, train, val, method="kd" if teacher is not None else "scratch", config=cfg,
+        run_dir=run_dir, test_loader=test, overwrite=overwrite, meta=meta or {},
+    )
+
+
+def finetune_variant(
+    model_name: str,
+    variant: str,
+    *,
+    run_dir: str | os.PathLike,
+    base_checkpoint: str | os.PathLike | None = None,
+    data: str = "auto",
+    data_dir: str | os.PathLike | None = None,
+    **kwargs,
+) -> Path:
+    """Prune ``model_name`` (from ``base_checkpoint`` if given) as ``variant`` and fine-tune it; returns best.pt.
+
+    Note: fine-tuning an ``unstructured`` variant lets the zeroed weights grow back (lit-core's
+    trainer knows no masks), so only structured variants are meaningful to fine-tune here.
+    """
+    if variant == "unstructured":
+        raise ValueError("fine-tuning would regrow the pruned weights; fine-tune structured variants only")
+    spec = spec_of(load_test_split(data, data_dir))
+    base = create_base_model(model_name, spec)
+    if base_checkpoint is not None:
+        load_weights(base, base_checkpoint)
+    pruned = make_variant(base, model_name, variant, unstructured_target=0, input_shape=spec.shape)
+    result = finetune(
+        pruned, run_dir, data=data, data_dir=data_dir,
+        meta={"model": model_name, "variant": variant}, **kwargs,
+    )
+    return Path(result.best_checkpoint)
