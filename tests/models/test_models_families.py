@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn as nn
 import torchvision.models as tvm
+from torchvision.models.feature_extraction import create_feature_extractor
 
 import lit_models
 from lit_models.vdcnn import KMaxPool1d
@@ -92,3 +94,22 @@ def test_resnext_groups_follow_cardinality_and_stage_width_does_not():
     assert c16.stages[2][0].conv2.in_channels == 16 * 4 * 4  # cardinality x width x 2^stage
     assert [i["num_chs"] for i in c16.feature_info] == [256, 512, 1024]
     assert c16.feature_info == c32.feature_info
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [("resnet20", {}), ("resnext20_16x4d", {"img_size": 8}), ("vdcnn9", {"seq_len": 64, "pool": "kmax"}),
+     ("stargan_generator", {"img_size": 32}), ("stargan_discriminator", {"img_size": 64}),
+     ("resnet18", {"img_size": 32})],
+)
+def test_torchvision_feature_extractor_addresses_the_same_stage_names(name, kwargs):
+    model = lit_models.create_model(name, **kwargs).eval()
+    nodes = [info["module"] for info in model.feature_info]
+    extractor = create_feature_extractor(model, return_nodes=nodes)
+    x = model.example_input(2)
+    with torch.no_grad():
+        got = list(extractor(x).values())
+        want = model.forward_stages(x)
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        torch.testing.assert_close(g, w)

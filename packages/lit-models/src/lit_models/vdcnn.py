@@ -10,8 +10,6 @@ head = k-max pooling (k=8) + FC 2048-2048-classes. Depths 9/17/29/49 = blocks pe
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn as nn
 
@@ -50,7 +48,7 @@ class KMaxPool1d(nn.Module):
         self.k = k
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        k = self.k if self.k is not None else math.ceil(x.shape[-1] / 2)
+        k = self.k if self.k is not None else (x.shape[-1] + 1) // 2  # ceil(L/2), fx-traceable
         idx = x.topk(k, dim=-1).indices.sort(dim=-1).values
         return x.gather(-1, idx)
 
