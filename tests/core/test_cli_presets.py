@@ -1,0 +1,55 @@
+"""Presets and overrides: every shipped preset is valid; ``--set`` parses TOML values."""
+
+from __future__ import annotations
+
+import pytest
+
+from lit_core.methods import METHODS
+from lit_core.presets import apply_override, job_config, list_presets, load_preset, validate_config
+
+
+@pytest.mark.parametrize("name", ["cpu", "paper"])
+def test_shipped_presets_are_valid_for_every_job(name):
+    cfg, _ = load_preset(name)
+    validate_config(cfg)
+    for job in ["teacher", *cfg["run"]["methods"]]:
+        job_config(cfg, job)
+    assert set(cfg["run"]["methods"]) <= set(METHODS)
+
+
+def test_paper_preset_is_the_papers_setting():
+    cfg, _ = load_preset("paper")
+    assert (cfg["models"]["teacher"], cfg["models"]["student"], cfg["data"]["name"]) == (
+        "resnet110", "resnet20", "cifar10")
+    lit = job_config(cfg, "lit")
+    assert (lit.ir_epochs, lit.epochs, lit.lr, lit.finetune_lr) == (175, 125, 0.1, 0.01)
+    assert (lit.alpha, lit.temperature, lit.beta) == (0.95, 6.0, 0.75)
+
+
+def test_list_presets_has_the_shipped_ones():
+    assert {"cpu", "paper"} <= set(list_presets())
+
+
+def test_overrides_parse_toml_values_and_nest():
+    cfg = apply_override({}, "train.lit.epochs=3")
+    cfg = apply_override(cfg, "train.milestones=[0.5, 0.9]")
+    cfg = apply_override(cfg, "models.student=resnet14")  # not TOML: kept as a string
+    cfg = apply_override(cfg, "train.deterministic=true")
+    assert cfg == {"train": {"lit": {"epochs": 3}, "milestones": [0.5, 0.9], "deterministic": True},
+                   "models": {"student": "resnet14"}}
+    assert job_config(cfg, "lit").epochs == 3 and job_config(cfg, "kd").epochs != 3
+
+
+@pytest.mark.parametrize(("override", "needle"), [
+    ("nonsense", "KEY=VALUE"),
+    ("data.colour=1", "data.colour"),
+    ("extra.x=1", "extra"),
+])
+def test_bad_overrides_name_the_problem(override, needle):
+    with pytest.raises(ValueError, match=needle):
+        validate_config(apply_override({}, override))
+
+
+def test_unknown_preset_lists_the_available_ones():
+    with pytest.raises(ValueError, match="cpu"):
+        load_preset("nope")
