@@ -38,7 +38,7 @@ import torch.nn as nn
 from .checkpoint import load_checkpoint, load_model_weights
 from .config import TrainConfig
 from .data import BatchLoader, DataError, DataSplits, load_data
-from .distributed import dist_info, init_distributed
+from .distributed import barrier, dist_info, init_distributed
 from .lit import check_plan_alignment, make_plan
 from .methods import METHODS, get_method
 from .models import build_model
@@ -120,7 +120,7 @@ def _common(p: argparse.ArgumentParser, output: bool = True) -> None:
         return
     o = p.add_argument_group("output")
     o.add_argument("--out", type=Path, default=Path("results"), help="results root (default results)")
-    o.add_argument("--run-name", help="run directory name (default <preset>-<data>-<time>)")
+    o.add_argument("--run-name", help="run directory name (default <preset>-<data>-<command>-<time>)")
     o.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     o.add_argument("--resume", action="store_true",
                    help="continue an existing run directory (finished models are kept)")
@@ -128,8 +128,9 @@ def _common(p: argparse.ArgumentParser, output: bool = True) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``lit`` argument parser."""
-    parser = _Parser(prog="lit", description=__doc__.split("\n\n", 1)[0],
-                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    doc = (__doc__ or "").replace("``", "").replace("::", ":")
+    parser = _Parser(prog="lit", description=doc.split("\n\n", 1)[0], epilog=doc.split("\n\n", 1)[1],
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--list-presets", action="store_true", help="print the preset names and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
@@ -188,8 +189,10 @@ def _prepare(
     name_given = args.run_name is not None
     if name_given:
         _check_run_dir(args, args.out / args.run_name)
-    init_distributed()
-    info = dist_info()
+    info = init_distributed()
+    if info.enabled and not name_given:
+        raise ValueError("under torchrun pass --run-name, so every process writes the same run")
+    barrier()  # every rank has checked the run directory before rank 0 creates it
     device = resolve_device(job_config(cfg, "teacher").device)
     data = load_data(d.get("name", "auto"), d.get("data_dir") or None,
                      val_fraction=d.get("val_fraction", 0.1), seed=d.get("seed", 0),
