@@ -14,7 +14,7 @@ Subcommands::
 Configuration: a preset (``--preset``, default ``cpu``), then ``--config FILE.toml``, then
 ``--set KEY=VALUE`` overrides (dotted keys into the TOML tables, e.g. ``--set train.lit.epochs=3
 --set models.student=resnet14 --set data.limit=2000``; see ``lit_core.presets``). Results go to
-``<out>/<run-name>/`` (default ``results/<preset>-<data>-<time>``), one sub-directory per trained
+``<out>/<run-name>/`` (default ``results/<preset>-<data>-<command>-<time>``), one sub-directory per trained
 model plus the summaries; an existing run directory is never replaced without ``--overwrite``
 (``--resume`` continues it instead). Errors print one line on stderr and exit with status 2
 (``LIT_DEBUG=1`` shows the traceback).

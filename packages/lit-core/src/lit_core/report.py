@@ -93,7 +93,7 @@ def _plot(rows: Sequence[SummaryRow], title: str, path: Path) -> None:
     low = min(accs)
     ax.set_ylim(max(0.0, low - 10), min(100.0, max(accs) + 5))
     for bar, r in zip(bars, rows, strict=True):
-        ax.annotate(f"{bar.get_height():.1f}%\n{_millions(r.params)}p\n{_millions(r.macs)}MAC",
+        ax.annotate(f"{bar.get_height():.1f}%\n{_millions(r.params)} params\n{_millions(r.macs)} MACs",
                     (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
                     va="bottom", fontsize=7)
     ax.set_title("test accuracy (params, MACs)")
