@@ -181,7 +181,7 @@ def make_variant(
 
 
 @torch.no_grad()
-def calibrate_bn(model: nn.Module, input_shape: tuple[int, ...], batches: int = 4, batch_size: int = 32) -> None:
+def calibrate_bn(model: nn.Module, input_shape: tuple[int, ...], batches: int = 2, batch_size: int = 16) -> None:
     """Set BN running statistics from random inputs (cumulative average), then eval mode.
 
     For untrained weights only: with init statistics (mean 0, var 1) activations grow through the
