@@ -6,6 +6,7 @@ Torch is a ~6 GB install, so virtualenvs are reused between runs (``nox.options.
 from __future__ import annotations
 
 import os
+import shutil
 
 import nox
 
@@ -56,3 +57,16 @@ def train(session: nox.Session) -> None:
     if not args or args[0] not in commands:
         args = ["run", *args]
     session.run("lit", *args)
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Latency and throughput of LIT students vs teachers and pruned baselines (posargs go to
+    ``python -m lit_bench``, e.g. ``nox -s bench -- --models resnet20,resnet110``). With a GPU it
+    runs every GPU backend (and swaps in onnxruntime-gpu for ONNX Runtime's CUDA provider);
+    without one it runs the CPU backends on small settings and says so. Report in results/."""
+    _install_workspace(session, *PACKAGES)
+    if shutil.which("nvidia-smi"):
+        session.run("python", "-m", "pip", "uninstall", "-y", "onnxruntime")
+        session.install("onnxruntime-gpu")
+    session.run("python", "-m", "lit_bench", *session.posargs)
