@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unstructured-target", default="resnet20",
                    help="student whose parameter count unstructured pruning targets (default resnet20)")
     p.add_argument("--out", type=Path, default=None,
-                   help="output directory (default results/bench-<device>); refuses to overwrite")
+                   help="output directory (default results/bench-<device>-<UTC time>); refuses to "
+                        "overwrite an existing report")
     p.add_argument("--overwrite", action="store_true", help="replace an existing report in --out")
     p.add_argument("--list", action="store_true", help="list models, variants, backends and dtypes, then exit")
     return p
@@ -141,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         print("lit-bench: --device cuda but no CUDA GPU is visible; use --device cpu", file=sys.stderr)
         return EXIT_BAD_INPUT
     cfg = _config(args, device)
-    out = args.out or Path("results") / f"bench-{device}"
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    out = args.out or Path("results") / f"bench-{device}-{stamp}"
     if (out / "results.json").exists() and not args.overwrite:
         print(f"lit-bench: {out} already holds a report; pass --overwrite or another --out", file=sys.stderr)
         return EXIT_BAD_INPUT
