@@ -154,11 +154,13 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _prepare(c: _Combo, x: torch.Tensor, device: torch.device) -> tuple[Callable, int | None]:
-    model = fold_bn(c.cand.module) if c.backend.folds_bn else copy.deepcopy(c.cand.module)
-    model = model.eval().to(device=device, dtype=c.dtype)
-    with MemoryProbe(device) as probe, torch.inference_mode():
-        run = c.backend.prepare(model, x)
-        run(x)
+    """Fold (or copy), move, prepare and run once; peak memory counts all of it but the input."""
+    with MemoryProbe(device) as probe:
+        model = fold_bn(c.cand.module) if c.backend.folds_bn else copy.deepcopy(c.cand.module)
+        model = model.eval().to(device=device, dtype=c.dtype)
+        with torch.inference_mode():
+            run = c.backend.prepare(model, x)
+            run(x)
     return run, probe.peak_bytes
 
 
@@ -201,13 +203,14 @@ def _run_group(
             log(f"lit-bench: {c.cand.key} {c.backend.name} {_dtype_name(c.dtype)} b{batch} failed: {reason}")
             rows.for_combo(c, batch, status="failed", reason=reason, max_rel_error=err)
             continue
-        ready.append((c, run, x, peak, err))
+        info = getattr(run, "info", None)  # e.g. which ONNX Runtime provider really ran
+        ready.append((c, run, x, peak, err, info))
     if not ready:
         return
     reps = cfg.runs if batch == 1 else cfg.throughput_runs
     try:
         samples = time_interleaved(
-            [(lambda run=run, x=x: run(x)) for _, run, x, _, _ in ready],
+            [(lambda run=run, x=x: run(x)) for _, run, x, *_ in ready],
             repetitions=reps, warmup=cfg.warmup, device=device,
         )
     except Exception as exc:
@@ -215,13 +218,15 @@ def _run_group(
         for c, *_ in ready:
             rows.for_combo(c, batch, status="failed", reason=reason)
         return
-    for (c, _, _, peak, err), s in zip(ready, samples, strict=True):
+    for (c, _, _, peak, err, info), s in zip(ready, samples, strict=True):
         st = summarise(s, batch)
-        rows.for_combo(
+        row = rows.for_combo(
             c, batch, status="ok", reason="", latency_ms_p50=st.p50_ms, latency_ms_p90=st.p90_ms,
             latency_ms_p99=st.p99_ms, throughput_items_s=st.throughput, runs=st.runs,
             peak_mem_bytes=peak, max_rel_error=err,
         )
+        if info:
+            row["note"] = "; ".join(filter(None, [row["note"], str(info)]))
 
 
 def _groups(combos: list[_Combo], batch: int) -> Iterable[list[_Combo]]:
@@ -247,13 +252,21 @@ def run_bench(
     ``candidates`` (with ``skipped``, the catalog's problems) may be built beforehand, e.g. to
     evaluate their accuracy first; otherwise they are built from ``cfg``.
     """
-    saved_threads = torch.get_num_threads()
+    saved = (torch.get_num_threads(), torch.backends.cudnn.benchmark,
+             torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    if cfg.device == "cuda":
+        # fp32 means IEEE fp32 (TF32 would put eager fp32 itself ~1e-3 off); cuDNN autotunes
+        # eager convolutions as ONNX Runtime's exhaustive search does for its own.
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     try:
         return _run_bench(cfg, candidates, list(skipped), log)
     finally:
-        torch.set_num_threads(saved_threads)
+        torch.set_num_threads(saved[0])
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.allow_tf32 = saved[1], saved[2]
+        torch.backends.cuda.matmul.allow_tf32 = saved[3]
 
 
 def _run_bench(

@@ -5,8 +5,8 @@ Each timed call is synchronised (``torch.cuda.synchronize`` on GPU) and measured
 candidates of one group are interleaved: repetition r runs candidate 0, 1, …, n-1 once each, so
 clock drift and thermal or neighbour load hit every candidate alike.
 
-Peak memory: on GPU ``torch.cuda.max_memory_allocated`` over prepare + warm-up (ONNX Runtime's own
-arena is not seen by it); on CPU the growth of the process's peak resident set (VmHWM, reset via
+Peak memory: on GPU ``torch.cuda.max_memory_allocated`` over model copy + prepare + warm-up, less
+what was allocated before (ONNX Runtime's own arena is not seen by it); on CPU the growth of the process's peak resident set (VmHWM, reset via
 ``/proc/self/clear_refs``) over the resident set before prepare — coarse (page granularity,
 allocator caching), ``None`` where /proc is unavailable.
 """
@@ -129,7 +129,7 @@ class MemoryProbe:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
-            self._base = 0
+            self._base = torch.cuda.memory_allocated(self.device)
         else:
             with contextlib.suppress(OSError):
                 Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
@@ -140,7 +140,7 @@ class MemoryProbe:
     def __exit__(self, *exc_info) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
-            self.peak_bytes = int(torch.cuda.max_memory_allocated(self.device))
+            self.peak_bytes = int(torch.cuda.max_memory_allocated(self.device)) - (self._base or 0)
         else:
             hwm = _proc_status_kb("VmHWM")
             if hwm is not None and self._base is not None:

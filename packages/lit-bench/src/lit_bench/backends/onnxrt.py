@@ -71,6 +71,7 @@ def _providers(example: torch.Tensor) -> list:
     cuda_opts = {
         "device_id": device_id,
         "cudnn_conv_algo_search": "EXHAUSTIVE",
+        "use_tf32": 0,  # fp32 means IEEE fp32, as for the PyTorch backends
         "has_user_compute_stream": "1",
         "user_compute_stream": str(torch.cuda.current_stream(example.device).cuda_stream),
     }
@@ -114,6 +115,7 @@ def prepare_onnxrt(model: nn.Module, example: torch.Tensor) -> RunFn:
 
     for _ in range(WARMUP_ITERS):
         run(example)
+    run.info = f"ORT {session.get_providers()[0]}"  # which provider really runs (TRT may fall back)
     return run
 
 
