@@ -27,7 +27,8 @@ class TrainConfig:
     epoch numbers within the phase. ``precision``: ``bf16`` autocasts on any device (CPU too);
     ``fp16`` autocasts with a gradient scaler and needs CUDA. ``channels_last`` only applies on
     CUDA. ``device="auto"`` picks CUDA when available. ``progress=None`` shows the progress bar
-    only when stderr is a terminal.
+    only when stderr is a terminal. ``batch_size`` is read by whoever builds the loaders (the
+    CLI); the trainer takes loaders as given.
     """
 
     # schedule

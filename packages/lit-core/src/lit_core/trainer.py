@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import random
@@ -66,6 +67,7 @@ __all__ = [
     "seed_everything",
 ]
 
+_LOG = logging.getLogger("lit_core.trainer")
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
 _RUN_FILES = (METRICS_FILE, LAST_CHECKPOINT, BEST_CHECKPOINT, "result.json")
@@ -274,13 +276,25 @@ def fit(
 ) -> FitResult:
     """Train ``student`` with ``method`` (see ``lit_core.methods.METHODS``) and return a result.
 
-    Loaders are iterables of ``(x, y)`` batches; ``train_loader.set_epoch(e)`` is called with the
-    global epoch index (0-based, across phases) when it exists. Under DDP each rank passes its own
-    shard (see ``lit_core.distributed.RankSlice``). The teacher is put in eval mode with
-    ``requires_grad`` off and is never updated. On return the student holds the weights with the
-    best validation accuracy (over the last phase); the last weights are in ``run_dir/last.pt``.
-    ``stop_after_epochs`` stops after that many epochs in this call (as if killed) so that
-    ``resume=True`` can continue; ``meta`` is stored in checkpoints (e.g. model names).
+    Phases: ``"ir"`` (methods with an IR phase; ``config.ir_epochs`` at ``config.lr``), then
+    ``"finetune"`` (after an IR phase; ``config.epochs`` at ``config.finetune_lr``) or ``"train"``
+    (single-phase methods; ``config.epochs`` at ``config.lr``). A phase with 0 epochs is skipped.
+
+    Loaders are re-iterable iterables of ``(x, y)`` batches (CPU or device tensors); the first
+    training batch is used for the alignment check; ``train_loader.set_epoch(e)`` is called with
+    the global epoch index (0-based, across phases) when it exists. Under DDP each rank passes
+    its own shard (see ``lit_core.distributed.RankSlice``). The teacher (``None`` for
+    ``scratch``) is put in eval mode with ``requires_grad`` off and is never updated.
+
+    Model selection uses ``val_loader`` only, over the last phase; on return the student holds
+    the selected weights, evaluated once on ``test_loader`` if given. ``run_dir`` receives
+    ``metrics.jsonl`` (one record per epoch), ``last.pt`` (resumable), ``best.pt`` (selected
+    weights + ``meta``), ``result.json``. ``stop_after_epochs`` stops after that many epochs in
+    this call (as if killed); ``resume=True`` continues from ``last.pt``.
+
+    Raises ``FileExistsError`` (non-empty ``run_dir`` without ``overwrite``/``resume``),
+    ``ValueError`` (misaligned teacher/student, bad settings, checkpoint of another
+    architecture) and ``NonFiniteLossError`` (NaN/Inf loss; ``last.pt`` keeps the last good epoch).
     """
     cfg = (config or TrainConfig()).validate()
     with deterministic_mode(cfg.deterministic):
@@ -439,6 +453,14 @@ def _fit(
                         run_dir / LAST_CHECKPOINT,
                     )
                 logger.log(record)
+                if info.is_main:
+                    acc = record["train_acc"]
+                    _LOG.info(
+                        "%s epoch %d/%d: train loss %.4f%s, val acc %.4f (%.1fs)", phase.name,
+                        epoch + 1, phase.epochs, record["train_loss"],
+                        "" if acc is None else f", train acc {acc:.4f}", val.accuracy,
+                        record["epoch_time_s"],
+                    )
             if not completed:
                 break
     finally:
