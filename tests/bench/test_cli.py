@@ -69,3 +69,19 @@ def test_bad_checkpoint_argument_is_one_clear_error(capsys):
         main(["--checkpoint", "resnet20"])
     assert exc.value.code == 2
     assert "expected MODEL=PATH" in capsys.readouterr().err
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+def test_tiny_gpu_bench_runs_every_gpu_backend(tmp_path):
+    out = tmp_path / "gpu"
+    status = main([
+        "--device", "cuda", "--models", "resnet20,resnet56", "--variants", "dense,l1-B",
+        "--backends", "eager,cuda_graphs,onnxrt", "--dtypes", "fp32,fp16", "--batch-sizes", "1,64",
+        "--runs", "20", "--throughput-runs", "3", "--warmup", "3", "--out", str(out),
+    ])
+    data = json.loads((out / "results.json").read_text())
+    ok = [r for r in data["rows"] if r["status"] == "ok"]
+    assert status == 0
+    assert {r["backend"] for r in ok} >= {"eager", "cuda_graphs"}
+    assert all(r["device"] == "cuda" and r["device_name"] and r["peak_mem_bytes"] is not None for r in ok)
