@@ -6,6 +6,7 @@ half-batch statistics, which legitimately differs from one process (SyncBatchNor
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -14,7 +15,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from lit_tiny import TinyStaged, batches
 
-from lit_core import RankSlice, TrainConfig, dist_info, fit
+from lit_core import RankSlice, TrainConfig, fit, init_distributed
 
 pytestmark = pytest.mark.distributed
 
@@ -36,10 +37,13 @@ def _train(run_dir, train, val):
 
 def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                            world_size=world)
+    os.environ.update(  # what torchrun sets
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world),
+    )
+    info = init_distributed(backend="gloo")
     try:
-        info = dist_info()
+        assert (info.rank, info.world_size) == (rank, world)
         state = _train(f"{out_dir}/ddp", RankSlice(batches(3, batch=8), info),
                        RankSlice(batches(1, batch=8, seed=5), info))
         if rank == 0:
