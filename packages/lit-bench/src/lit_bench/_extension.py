@@ -48,7 +48,7 @@ class BuildConfig:
 
     @property
     def sources(self) -> list[str]:
-        files = [self.src_dir / "ops.cpp", *sorted((self.src_dir / "cpu").glob("*.cpp"))]
+        files = [*sorted(self.src_dir.glob("*.cpp")), *sorted((self.src_dir / "cpu").glob("*.cpp"))]
         if self.with_cuda:
             files += sorted((self.src_dir / "cuda").glob("*.cu"))
         return [str(f) for f in files]
