@@ -28,6 +28,14 @@ def test_unknown_config_key_is_named():
         TrainConfig(precision="fp8")
 
 
+def test_mistyped_config_values_are_named():
+    with pytest.raises(ValueError, match="epochs must be int; got '10'"):
+        TrainConfig.from_dict({"epochs": "10"})
+    with pytest.raises(ValueError, match="deterministic must be bool; got 1"):
+        TrainConfig(deterministic=1)
+    assert TrainConfig(lr=1).lr == 1  # an integer is a fine float
+
+
 def test_milestones_as_fractions_or_epochs():
     assert TrainConfig(milestones=(0.5, 0.75)).milestone_epochs(200) == [100, 150]
     assert TrainConfig(milestones=(30, 60)).milestone_epochs(200) == [30, 60]

@@ -67,7 +67,8 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> TrainConfig:
-        """Raise one ``ValueError`` naming the first out-of-range setting; return ``self``."""
+        """Raise one ``ValueError`` naming the first mistyped or out-of-range setting."""
+        self._check_types()
         check_unit_interval("alpha", self.alpha)
         check_unit_interval("beta", self.beta)
         if not self.temperature > 0:
@@ -90,6 +91,25 @@ class TrainConfig:
         if self.ir_loss not in IR_KINDS:
             raise ValueError(f"ir_loss must be one of {', '.join(IR_KINDS)}; got {self.ir_loss!r}")
         return self
+
+    def _check_types(self) -> None:
+        for f in dataclasses.fields(self):
+            value, default = getattr(self, f.name), f.default
+            if f.name == "progress":
+                ok = value is None or isinstance(value, bool)
+            elif f.name == "milestones":
+                ok = all(isinstance(m, (int, float)) and not isinstance(m, bool) for m in value)
+            elif isinstance(default, bool):
+                ok = isinstance(value, bool)
+            elif isinstance(default, int):
+                ok = isinstance(value, int) and not isinstance(value, bool)
+            elif isinstance(default, float):
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            else:
+                ok = isinstance(value, type(default))
+            if not ok:
+                kind = "a list of numbers" if f.name == "milestones" else type(default).__name__
+                raise ValueError(f"{f.name} must be {kind}; got {value!r}")
 
     def milestone_epochs(self, phase_epochs: int) -> list[int]:
         """The milestones as epoch numbers within a phase of ``phase_epochs`` epochs."""

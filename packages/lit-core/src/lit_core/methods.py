@@ -40,6 +40,16 @@ class MethodConfig:
     copy_stem_head: bool = False
     same_architecture: bool = False
 
+    def __post_init__(self) -> None:
+        if self.final_loss not in ("kd", "ce"):
+            raise ValueError(f"final_loss must be 'kd' or 'ce'; got {self.final_loss!r}")
+        if self.ir_at not in ("all", "last", "middle", "blocks"):
+            raise ValueError(
+                f"ir_at must be one of all, last, middle, blocks; got {self.ir_at!r}"
+            )
+        if self.ir_beta is not None and not 0.0 <= self.ir_beta <= 1.0:
+            raise ValueError(f"ir_beta must be in [0, 1]; got {self.ir_beta}")
+
     @property
     def needs_teacher(self) -> bool:
         """Whether training uses a teacher at all (``scratch`` does not)."""
