@@ -37,17 +37,17 @@ def test_mixed_precision_and_channels_last_on_cuda(tmp_path, precision):
     assert all(math.isfinite(r["train_loss"]) for r in result.history)
 
 
-def test_run_directory_holds_metrics_checkpoints_and_result(tmp_path):
+def test_run_directory_holds_metrics_and_checkpoints(tmp_path):
     cfg = TrainConfig(ir_epochs=1, epochs=2, progress=False)
     result = fit(resnet(8), resnet(14), batches(2), batches(1), method="lit", config=cfg,
                  run_dir=tmp_path / "r", test_loader=batches(1, seed=9), meta={"teacher": "resnet14"})
     names = sorted(p.name for p in (tmp_path / "r").iterdir())
-    assert names == ["best.pt", "last.pt", "metrics.jsonl", "result.json"]
+    assert names == ["best.pt", "last.pt", "metrics.jsonl"]
     records = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
     assert [(r["phase"], r["epoch"]) for r in records] == [("ir", 1), ("finetune", 1), ("finetune", 2)]
     assert {"train_loss", "train_kd", "train_ir", "train_acc", "val_loss", "val_acc", "lr"} <= records[0].keys()
     assert records[1]["lr"] == pytest.approx(0.01)  # fine-tune learning rate
-    saved = json.loads((tmp_path / "r" / "result.json").read_text())
+    saved = json.loads(json.dumps(result.to_dict()))
     assert saved["best_val_acc"] == result.best_val_acc == max(r["val_acc"] for r in records[1:])
     assert result.test_acc is not None and 0.0 <= result.test_acc <= 1.0
     best = torch.load(tmp_path / "r" / "best.pt", weights_only=True)

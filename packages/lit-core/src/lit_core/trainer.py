@@ -10,7 +10,6 @@ split (if given) is evaluated once, on the selected model.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import os
@@ -70,7 +69,7 @@ __all__ = [
 _LOG = logging.getLogger("lit_core.trainer")
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
-_RUN_FILES = (METRICS_FILE, LAST_CHECKPOINT, BEST_CHECKPOINT, "result.json")
+_RUN_FILES = (METRICS_FILE, LAST_CHECKPOINT, BEST_CHECKPOINT)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -289,8 +288,9 @@ def fit(
     Model selection uses ``val_loader`` only, over the last phase; on return the student holds
     the selected weights, evaluated once on ``test_loader`` if given. ``run_dir`` receives
     ``metrics.jsonl`` (one record per epoch), ``last.pt`` (resumable), ``best.pt`` (selected
-    weights + ``meta``), ``result.json``. ``stop_after_epochs`` stops after that many epochs in
-    this call (as if killed); ``resume=True`` continues from ``last.pt``.
+    weights + ``meta``); ``FitResult.to_dict()`` is JSON-ready for the caller to store.
+    ``stop_after_epochs`` stops after that many epochs in this call (as if killed);
+    ``resume=True`` continues from ``last.pt``.
 
     Raises ``FileExistsError`` (non-empty ``run_dir`` without ``overwrite``/``resume``),
     ``ValueError`` (misaligned teacher/student, bad settings, checkpoint of another
@@ -473,7 +473,7 @@ def _fit(
         if test_loader is not None:
             test_acc = evaluate(student, test_loader, device, cfg.precision, channels_last).accuracy
     student.requires_grad_(True)
-    result = FitResult(
+    return FitResult(
         method=method.name,
         best_val_acc=best["val_acc"],
         best_epoch=best["epoch"],
@@ -486,9 +486,6 @@ def _fit(
         copied=copied,
         completed=completed,
     )
-    if info.is_main:
-        (run_dir / "result.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
-    return result
 
 
 def _check_logits(teacher: nn.Module, student: nn.Module, x: torch.Tensor) -> None:
