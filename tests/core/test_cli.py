@@ -142,7 +142,7 @@ def test_tiny_run_end_to_end_writes_table_and_summaries(tmp_path, capsys):
 
     # the LIT student really started from the teacher's stem and head
     teacher = torch.load(run / "teacher" / "best.pt", weights_only=True)["model"]
-    lit_meta = json.loads((run / "lit" / "result.json").read_text())["result"]
+    lit_meta = json.loads((run / "lit" / "job.json").read_text())["result"]
     assert any(name.startswith("stem") for name in lit_meta["copied"])
     assert teacher["head.2.weight"].shape == (10, 64)
 

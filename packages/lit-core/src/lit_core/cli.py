@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -65,7 +66,7 @@ from .trainer import (
 
 __all__ = ["main"]
 
-RESULT_FILE = "result.json"
+RESULT_FILE = "job.json"  # the CLI's record of a finished model (summary row + result)
 _USER_ERRORS = (DataError, ValueError, FileExistsError, FileNotFoundError, NonFiniteLossError,
                 ModuleNotFoundError, TypeError)
 
@@ -313,6 +314,8 @@ def _train_job(
         load_model_weights(model, job_dir / BEST_CHECKPOINT)
         row = json.loads(result_path.read_text(encoding="utf-8"))["row"]
         return model.to(ctx.device), SummaryRow(**row)
+    if ctx.is_main:
+        result_path.unlink(missing_ok=True)  # a stale record must never mark this job finished
     resume = ctx.args.resume and (job_dir / "last.pt").is_file()
     ctx.say(f"{index} {job}: {spec.name}, method {method}"
             + (", resuming" if resume else "") + f" -> {job_dir}")
@@ -483,9 +486,26 @@ _COMMANDS = {"run": cmd_run, "train-teacher": cmd_train_teacher, "compress": cmd
              "compare": cmd_compare, "evaluate": cmd_evaluate}
 
 
+class _StdoutHandler(logging.Handler):
+    """Progress lines (the trainer's per-epoch log) to whatever ``sys.stdout`` is now."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(self.format(record), flush=True)
+
+
+def _setup_logging() -> None:
+    logger = logging.getLogger("lit_core")
+    if not any(isinstance(h, _StdoutHandler) for h in logger.handlers):
+        handler = _StdoutHandler()
+        handler.setFormatter(logging.Formatter("lit:   %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lit`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    _setup_logging()
     try:
         args = build_parser().parse_args(argv)
         if args.list_presets:
