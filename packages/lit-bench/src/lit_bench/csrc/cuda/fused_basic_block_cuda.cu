@@ -30,6 +30,8 @@
 #include <c10/cuda/CUDAStream.h>
 #include <torch/library.h>
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <type_traits>
 
@@ -54,31 +56,36 @@ DeviceInfo device_info(int device) {
   return {sms, major, static_cast<size_t>(smem)};
 }
 
-template <typename Kernel>
-void launch(Kernel kernel, const Params& p, int threads, size_t smem, cudaStream_t stream) {
-  if (smem > 48 * 1024) {
-    C10_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+// Launch `Kernel` on the grid planned in `p`. Shared memory above 48 KB needs a per-kernel,
+// per-device opt-in; it is raised once (the first, eager call) and remembered, so launches
+// inside a CUDA graph capture make no attribute calls.
+template <auto Kernel>
+void launch(const Params& p, int device, int threads, size_t smem, cudaStream_t stream) {
+  static std::array<std::atomic<size_t>, 64> opted_in{};  // bytes already allowed, per device
+  if (smem > 48 * 1024 && device < 64 && opted_in[device].load() < smem) {
+    C10_CUDA_CHECK(cudaFuncSetAttribute(Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                         static_cast<int>(smem)));
+    opted_in[device].store(smem);
   }
-  kernel<<<p.n * p.tiles_y * p.tiles_x, threads, smem, stream>>>(p);
+  Kernel<<<p.n * p.tiles_y * p.tiles_x, threads, smem, stream>>>(p);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
 
 template <typename T>
-void run_block(Params p, const DeviceInfo& dev, bool use_mma) {
+void run_block(Params p, int device, const DeviceInfo& dev, bool use_mma) {
   const size_t smem = plan_tiles(p, dev, use_mma, sizeof(T));
-  cudaStream_t stream = c10::cuda::getCurrentCUDAStream().stream();
+  cudaStream_t stream = c10::cuda::getCurrentCUDAStream(device).stream();
   if constexpr (!std::is_same_v<T, float>) {
     if (use_mma) {
       if (p.cout % 32 == 0) {
-        launch(block_mma<T, 4>, p, kMmaThreads, smem, stream);
+        launch<block_mma<T, 4>>(p, device, kMmaThreads, smem, stream);
       } else {
-        launch(block_mma<T, 2>, p, kMmaThreads, smem, stream);
+        launch<block_mma<T, 2>>(p, device, kMmaThreads, smem, stream);
       }
       return;
     }
   }
-  launch(block_simt<T>, p, kSimtThreads, smem, stream);
+  launch<block_simt<T>>(p, device, kSimtThreads, smem, stream);
 }
 
 at::Tensor& fused_basic_block_out_cuda(const at::Tensor& x, const at::Tensor& w1,
@@ -92,17 +99,18 @@ at::Tensor& fused_basic_block_out_cuda(const at::Tensor& x, const at::Tensor& w1
   TORCH_CHECK(x.is_cuda(), "fused_basic_block: CUDA kernel called with a CPU tensor");
   c10::cuda::CUDAGuard guard(x.device());
   const Params p = make_params(x, w1, b1, w2, b2, ws, bs, out, s);
-  const DeviceInfo dev = device_info(x.get_device());
+  const int device = x.get_device();
+  const DeviceInfo dev = device_info(device);
   const bool mma = use_mma(p, x.scalar_type(), dev);
   switch (x.scalar_type()) {
     case at::kFloat:
-      run_block<float>(p, dev, false);
+      run_block<float>(p, device, dev, false);
       break;
     case at::kHalf:
-      run_block<at::Half>(p, dev, mma);
+      run_block<at::Half>(p, device, dev, mma);
       break;
     case at::kBFloat16:
-      run_block<at::BFloat16>(p, dev, mma);
+      run_block<at::BFloat16>(p, device, dev, mma);
       break;
     default:
       TORCH_CHECK(false, "fused_basic_block: unsupported dtype ", x.scalar_type());
