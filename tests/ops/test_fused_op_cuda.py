@@ -118,3 +118,10 @@ def test_fuse_model_on_cuda_matches_original():
         fused = fuse_model(model.float())
         assert rel_error(fused(x), ref) <= 1e-5
         assert rel_error(fused.to(torch.bfloat16)(x.bfloat16()), ref) <= 5e-2
+
+
+def test_opcheck_passes_on_cuda():
+    gen = torch.Generator().manual_seed(5)
+    for shape, dtype in [((16, 16, 1, 0), torch.float32), ((16, 32, 2, 2), torch.bfloat16)]:
+        case = make_case(gen, *shape, 2, 8, dtype, device="cuda")
+        torch.library.opcheck(torch.ops.lit.fused_basic_block.default, case.args())
