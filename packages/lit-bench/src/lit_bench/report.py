@@ -177,9 +177,15 @@ def plot_all(rows: Sequence[dict], out_dir: Path, title: str = "") -> list[Path]
     series: dict[str, list[tuple[int, float]]] = {}
     for r in _ok(rows):
         series.setdefault(f"{_label(r)} {_run_label(r)}", []).append((r["batch_size"], r["throughput_items_s"]))
+    cands = sorted({_label(r) for r in _ok(rows)})
+    runs = sorted({_run_label(r) for r in _ok(rows)})
+    colors = plt.get_cmap("tab20").colors
+    styles = ("-", "--", ":", "-.")
     for label, pts in sorted(series.items()):
+        cand, run = label.split(" ", 1)
         pts.sort()
-        ax3.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label, linewidth=1)
+        ax3.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label, linewidth=1,
+                 color=colors[cands.index(cand) % len(colors)], linestyle=styles[runs.index(run) % len(styles)])
     ax3.set_xscale("log", base=2)
     ax3.set_yscale("log")
     ax3.set_xlabel("batch size")
