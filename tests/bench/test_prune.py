@@ -81,3 +81,11 @@ def test_depgraph_halves_macs_and_respects_round_to(round_to):
     # residual-stream convs keep their widths (option-A pad shortcuts)
     assert [s[-1].conv2.out_channels for s in pruned.stages] == [16, 32, 64]
     assert isinstance(pruned.head[-1], nn.Linear) and pruned.head[-1].in_features == 64
+
+
+def test_unstructured_pruning_counts_weights_that_are_already_zero():
+    teacher = lit_models.create_model("resnet20")
+    with torch.no_grad():
+        teacher.stages[0][0].conv1.weight.view(-1)[:7] = 0  # e.g. from an earlier pruning round
+    target = count_nonzero_params(teacher) - 1000
+    assert count_nonzero_params(unstructured_prune(teacher, target)) == target

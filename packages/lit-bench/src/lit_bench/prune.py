@@ -48,16 +48,18 @@ def _prunable_weights(model: nn.Module) -> list[tuple[nn.Module, str]]:
 def unstructured_prune(model: nn.Module, target_nonzero: int) -> nn.Module:
     """Zero the smallest-magnitude conv/linear weights until ``target_nonzero`` parameters remain."""
     pruned = copy.deepcopy(model)
-    amount = count_nonzero_params(pruned) - int(target_nonzero)
     weights = _prunable_weights(pruned)
     available = sum(int(torch.count_nonzero(m.weight)) for m, _ in weights)
+    zeros = sum(m.weight.numel() for m, _ in weights) - available
+    amount = count_nonzero_params(pruned) - int(target_nonzero)
     if amount < 0 or amount > available:
         raise ValueError(
             f"cannot prune to {target_nonzero} nonzero parameters: the model has "
             f"{count_nonzero_params(model)}, of which {available} are prunable weights"
         )
     if amount:
-        tprune.global_unstructured(weights, pruning_method=tprune.L1Unstructured, amount=amount)
+        # weights that are already zero rank lowest and are "pruned" first: count them in
+        tprune.global_unstructured(weights, pruning_method=tprune.L1Unstructured, amount=amount + zeros)
         for module, name in weights:
             tprune.remove(module, name)  # make permanent: plain dense tensors with zeros
     return pruned
