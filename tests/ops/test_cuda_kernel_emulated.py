@@ -8,6 +8,7 @@ mma fragment gathers and epilogues before a GPU is available: every CUDA thread 
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,7 @@ MMA_CASES = [
 
 @pytest.mark.parametrize(("shape", "dtype", "sms"), MMA_CASES, ids=str)
 def test_tensor_core_kernel_matches_reference(emulator, shape, dtype, sms):
-    gen = torch.Generator().manual_seed(hash((shape, sms)) % 2**31)
+    gen = torch.Generator().manual_seed(zlib.crc32(repr((shape, sms)).encode()))
     size = 9 if shape[2] == 1 else 13  # not a multiple of the tile: partial tiles at the edges
     batch = 1 if shape[1] == 64 and shape[2] == 1 else 2  # 64 channels: the slowest to emulate
     case = make_case(gen, *shape, batch, size, dtype)
@@ -75,7 +76,7 @@ SIMT_CASES = [(shape, torch.float32, TILE8) for shape in BLOCK_SHAPES[::2]] + [
 
 @pytest.mark.parametrize(("shape", "dtype", "sms"), SIMT_CASES, ids=str)
 def test_cuda_core_kernel_matches_reference(emulator, shape, dtype, sms):
-    gen = torch.Generator().manual_seed(hash((shape, str(dtype))) % 2**31)
+    gen = torch.Generator().manual_seed(zlib.crc32(repr((shape, str(dtype))).encode()))
     case = make_case(gen, *shape, 2, 7, dtype)
     out, (mma, tile) = _run(case, sms, False)
     assert mma == 0

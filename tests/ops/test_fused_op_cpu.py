@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import zlib
 
 import pytest
 import torch
@@ -20,7 +21,7 @@ CASES = list(itertools.product(BLOCK_SHAPES, DTYPES, SIZES))
 def test_out_variant_matches_fp64_reference_and_writes_every_element(shape, dtype, bs_size):
     cin, cout, stride, shortcut = shape
     batch, size = bs_size
-    gen = torch.Generator().manual_seed(hash((shape, str(dtype), bs_size)) % 2**31)
+    gen = torch.Generator().manual_seed(zlib.crc32(repr((shape, str(dtype), bs_size)).encode()))
     case = make_case(gen, cin, cout, stride, shortcut, batch, size, dtype)
     ref = oracle(case)
     out = torch.full(ref.shape, float("nan"), dtype=dtype).contiguous(
