@@ -43,7 +43,8 @@ def ext(session: nox.Session) -> None:
     """Build the native lit op ahead of time (CPU; CUDA where a GPU is visible) and nvcc-check the CUDA sources for sm_80/sm_90."""
     _install_workspace(session, *PACKAGES)
     env = {"CUDA_HOME": os.environ.get("CUDA_HOME", "/usr/local/cuda")}
-    session.run("python", "-m", "lit_bench._extension", env=env)
+    code = "from lit_bench._extension import main; raise SystemExit(main())"
+    session.run("python", "-c", code, env=env)
 
 
 @nox.session
