@@ -142,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         print("lit-bench: --device cuda but no CUDA GPU is visible; use --device cpu", file=sys.stderr)
         return EXIT_BAD_INPUT
     cfg = _config(args, device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)  # building and pruning the models too, not only timing
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     out = args.out or Path("results") / f"bench-{device}-{stamp}"
     if (out / "results.json").exists() and not args.overwrite:
