@@ -71,6 +71,26 @@ def test_bad_checkpoint_argument_is_one_clear_error(capsys):
     assert "expected MODEL=PATH" in capsys.readouterr().err
 
 
+def test_a_checkpoint_that_does_not_fit_skips_its_rows_only(tmp_path, capsys):
+    import torch
+
+    lit_models = pytest.importorskip("lit_models")
+    ckpt = tmp_path / "r20.pt"
+    torch.save({"model": lit_models.create_model("resnet20").state_dict()}, ckpt)
+    out = tmp_path / "out"
+    status = main([
+        "--device", "cpu", "--models", "resnet20,resnet32", "--variants", "dense", "--backends", "eager",
+        "--batch-sizes", "1", "--runs", "3", "--warmup", "1", "--data", "digits",
+        "--checkpoint", f"resnet32={ckpt}", "--out", str(out),
+    ])
+    assert status == 2
+    assert "resnet32" in capsys.readouterr().out
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    assert [(r["model"], r["status"]) for r in rows if r["status"] == "ok"] == [("resnet20", "ok")]
+    (bad,) = [r for r in rows if r["model"] == "resnet32"]
+    assert bad["status"] == "skipped" and "does not fit" in bad["reason"]
+
+
 @pytest.mark.cuda
 @pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
 def test_tiny_gpu_bench_runs_every_gpu_backend(tmp_path):
