@@ -15,9 +15,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from lit_tiny import TinyStaged, batches
 
-from lit_core import RankSlice, TrainConfig, fit, init_distributed
-
-pytestmark = pytest.mark.distributed
+from lit_core import DistInfo, RankSlice, TrainConfig, fit, init_distributed
 
 CFG = dict(ir_epochs=2, epochs=1, lr=0.05, finetune_lr=0.05, progress=False, deterministic=True)
 
@@ -52,6 +50,7 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
         dist.destroy_process_group()
 
 
+@pytest.mark.distributed
 def test_two_gloo_processes_match_one_process_on_the_global_batch(tmp_path):
     mp.spawn(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
     ddp = torch.load(tmp_path / "ddp_state.pt", weights_only=True)
@@ -60,3 +59,12 @@ def test_two_gloo_processes_match_one_process_on_the_global_batch(tmp_path):
     assert any(not torch.equal(moved[k], single[k]) for k in single)  # training did something
     for name, value in single.items():
         torch.testing.assert_close(ddp[name], value, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_rank_slice_yields_this_ranks_contiguous_part_of_each_global_batch():
+    data = batches(2, batch=8)
+    second = list(RankSlice(data, DistInfo(rank=1, world_size=2)))
+    assert [len(x) for x, _ in second] == [4, 4]
+    assert torch.equal(second[0][0], data[0][0][4:]) and torch.equal(second[1][1], data[1][1][4:])
+    with pytest.raises(ValueError, match="global batch of 6 does not split evenly over 4 processes"):
+        list(RankSlice(batches(1, batch=6), DistInfo(rank=0, world_size=4)))

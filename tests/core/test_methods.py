@@ -67,3 +67,19 @@ def test_unknown_method_lists_the_valid_ones():
         get_method("lit2")
     custom = MethodConfig("mine", ir_phase=True, ir_at="last")
     assert get_method(custom) is custom
+
+
+def test_evaluate_reports_loss_and_accuracy_of_known_logits():
+    import torch
+
+    from lit_core import evaluate
+
+    class Fixed(torch.nn.Module):
+        def forward(self, x):
+            return torch.tensor([[2.0, 0.0]]).expand(len(x), 2)
+
+    data = [(torch.zeros(3, 1), torch.tensor([0, 0, 1])), (torch.zeros(1, 1), torch.tensor([1]))]
+    result = evaluate(Fixed(), data, device="cpu")
+    ce_right, ce_wrong = math.log(1 + math.exp(-2)), math.log(1 + math.exp(2))
+    assert result.count == 4 and result.accuracy == 0.5
+    assert result.loss == pytest.approx((2 * ce_right + 2 * ce_wrong) / 4, rel=1e-6)
