@@ -71,3 +71,12 @@ def bench(session: nox.Session) -> None:
         session.run("python", "-m", "pip", "uninstall", "-y", "onnxruntime")
         session.install("onnxruntime-gpu")
     session.run("python", "-m", "lit_bench", *session.posargs)
+
+
+@nox.session(name="step-bench", default=False)
+def step_bench(session: nox.Session) -> None:
+    """One training step resnet110 → resnet20, batch 128: LIT vs KD vs scratch (pytest-benchmark;
+    posargs go to pytest, e.g. ``-- --benchmark-json=results/step_benchmark/cpu.json``)."""
+    _install_workspace(session, "packages/lit-models", "packages/lit-core")
+    session.install(*TEST_DEPS)
+    session.run("pytest", "tests/benchmarks", "--benchmark-enable", *session.posargs)
