@@ -26,8 +26,8 @@ def spec_of(splits) -> InputSpec:
 
 def evaluate_candidates(candidates: Iterable[Candidate], splits, batch_size: int = 500, log=print) -> None:
     """Set ``accuracy`` (top-1 on the test split, CPU fp32) for every candidate with weights."""
+    from lit_core import evaluate
     from lit_core.data import BatchLoader
-    from lit_core.trainer import evaluate
 
     loader = BatchLoader(splits.test, batch_size, shuffle=False)
     for cand in candidates:

@@ -39,9 +39,9 @@ def finetune(
     meta: dict | None = None,
 ):
     """Train ``model`` in place with lit-core (``scratch`` or ``kd`` method); returns lit-core's FitResult."""
+    from lit_core import fit, resolve_device
     from lit_core.config import TrainConfig
     from lit_core.data import BatchLoader, load_data
-    from lit_core.trainer import fit, resolve_device
 
     splits = load_data(data, data_dir, limit=limit, quiet=True)
     dev = resolve_device(device)

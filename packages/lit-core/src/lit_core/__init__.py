@@ -16,19 +16,10 @@ from .losses import IRLoss, KDLoss, LITLoss, LossParts
 from .methods import METHODS, MethodConfig, get_method, student_architecture
 from .metrics import MetricsLogger, read_metrics
 from .models import build_model
+from .runtime import deterministic_mode, resolve_device, seed_everything
 from .staged import StagedModel, require_staged
-from .trainer import (
-    Evaluation,
-    FitResult,
-    NonFiniteLossError,
-    TrainStep,
-    deterministic_mode,
-    evaluate,
-    fit,
-    make_train_step,
-    resolve_device,
-    seed_everything,
-)
+from .step import NonFiniteLossError, TrainStep, make_train_step
+from .trainer import Evaluation, FitResult, evaluate, fit
 
 __version__ = "0.1.0"
 

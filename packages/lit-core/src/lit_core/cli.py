@@ -55,14 +55,9 @@ from .presets import (
 )
 from .profile import profile_model
 from .report import SummaryRow, format_table, write_report
-from .trainer import (
-    BEST_CHECKPOINT,
-    NonFiniteLossError,
-    evaluate,
-    fit,
-    resolve_device,
-    seed_everything,
-)
+from .runtime import resolve_device, seed_everything
+from .step import NonFiniteLossError
+from .trainer import BEST_CHECKPOINT, evaluate, fit
 
 __all__ = ["main"]
 

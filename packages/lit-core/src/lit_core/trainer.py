@@ -2,30 +2,25 @@
 
 ``fit`` reads top to bottom: prepare the run directory and device, check teacher/student
 alignment on one batch, copy the teacher's stem and head, then for each phase build the optimizer
-and schedule, train epoch by epoch (``lit.lit_step`` on every batch), evaluate on the validation
-split, write metrics and checkpoints. Model selection uses the validation split only; the test
+and schedule, train epoch by epoch (``step.TrainStep`` runs ``lit.lit_step`` on every batch),
+evaluate on the validation split, write metrics and checkpoints. Model selection uses the validation split only; the test
 split (if given) is evaluated once, on the selected model.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import math
 import os
-import random
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from .checkpoint import (
@@ -38,42 +33,23 @@ from .checkpoint import (
 from .config import TrainConfig
 from .distributed import all_reduce_sum, barrier, dist_info
 from .lit import (
-    IRPlan,
-    StudentForward,
     check_plan_alignment,
     copy_stem_and_head,
-    lit_step,
     make_plan,
-    stem_is_shared,
 )
-from .losses import LITLoss, LossParts
 from .methods import MethodConfig, get_method
 from .metrics import METRICS_FILE, MetricsLogger
+from .runtime import autocast, deterministic_mode, resolve_device, seed_everything, to_device
 from .staged import require_staged
+from .step import TrainStep, build_phases, make_phase_step
 
-__all__ = [
-    "BEST_CHECKPOINT",
-    "LAST_CHECKPOINT",
-    "Evaluation",
-    "FitResult",
-    "NonFiniteLossError",
-    "TrainStep",
-    "deterministic_mode",
-    "evaluate",
-    "fit",
-    "make_train_step",
-    "resolve_device",
-    "seed_everything",
-]
+__all__ = ["BEST_CHECKPOINT", "LAST_CHECKPOINT", "Evaluation", "FitResult", "evaluate", "fit"]
 
 _LOG = logging.getLogger("lit_core.trainer")
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
 _RUN_FILES = (METRICS_FILE, LAST_CHECKPOINT, BEST_CHECKPOINT)
 
-
-class NonFiniteLossError(RuntimeError):
-    """Training stopped on a NaN/Inf loss; the last good checkpoint is left in place."""
 
 
 class Evaluation(NamedTuple):
@@ -109,66 +85,6 @@ class FitResult:
         return asdict(self)
 
 
-@dataclass
-class _Phase:
-    name: str
-    epochs: int
-    lr: float
-    plan: IRPlan | None
-    objective: LITLoss
-    uses_teacher: bool
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (CPU and CUDA)."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-@contextlib.contextmanager
-def deterministic_mode(enabled: bool = True) -> Iterator[None]:
-    """Deterministic algorithms and cuDNN settings inside the block; restored afterwards."""
-    if not enabled:
-        yield
-        return
-    prev = (
-        torch.are_deterministic_algorithms_enabled(),
-        torch.backends.cudnn.deterministic,
-        torch.backends.cudnn.benchmark,
-    )
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True)
-    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(prev[0])
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = prev[1], prev[2]
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """``"auto"`` → this rank's CUDA device if available, else CPU; otherwise ``torch.device``."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", dist_info().local_rank % torch.cuda.device_count())
-        return torch.device("cpu")
-    return torch.device(name)
-
-
-def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(device.type, dtype=dtype)
-
-
-def _to_device(x: torch.Tensor, y: torch.Tensor, device: torch.device, channels_last: bool):
-    x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-    if channels_last and x.dim() == 4:
-        x = x.contiguous(memory_format=torch.channels_last)
-    return x, y
-
 
 @torch.no_grad()
 def evaluate(
@@ -185,8 +101,8 @@ def evaluate(
     totals = torch.zeros(3, dtype=torch.float64, device=device)
     try:
         for x, y in loader:
-            x, y = _to_device(x, y, device, channels_last)
-            with _autocast(device, precision):
+            x, y = to_device(x, y, device, channels_last)
+            with autocast(device, precision):
                 logits = model(x)
             totals[0] += F.cross_entropy(logits.float(), y, reduction="sum").double()
             totals[1] += (logits.argmax(1) == y).sum()
@@ -226,36 +142,6 @@ def _sample_batch(loader: Iterable, device: torch.device) -> torch.Tensor:
     raise ValueError("the training loader yielded no batches")
 
 
-def _build_phases(method: MethodConfig, cfg: TrainConfig, plan: IRPlan | None) -> list[_Phase]:
-    phases = []
-    if plan is not None and cfg.ir_epochs > 0:
-        beta = cfg.beta if method.ir_beta is None else method.ir_beta
-        objective = LITLoss(cfg.alpha, cfg.temperature, beta, cfg.ir_loss)  # eq. 1
-        phases.append(_Phase("ir", cfg.ir_epochs, cfg.lr, plan, objective, True))
-    kd = method.final_loss == "kd"
-    final = LITLoss(cfg.alpha if kd else 1.0, cfg.temperature, beta=1.0)  # eq. 2 (or CE)
-    lr = cfg.finetune_lr if phases else cfg.lr
-    phases.append(_Phase("finetune" if phases else "train", cfg.epochs, lr, None, final, kd))
-    return [p for p in phases if p.epochs > 0]
-
-
-def _freeze_for_phase(
-    student: nn.Module, phase: _Phase, copied_parts: list[str], freeze_copied: bool
-) -> list[nn.Module]:
-    """Set ``requires_grad`` for a phase; return the frozen modules (kept in eval mode)."""
-    student.requires_grad_(True)
-    plan = phase.plan
-    if plan is None:
-        return []
-    frozen = [getattr(student, p) for p in copied_parts] if freeze_copied else []
-    if phase.objective.beta == 0.0:  # IR only: the head and pieces past the last IR are unused
-        frozen.append(student.head)
-        frozen += plan.student_pieces[plan.ir_at[-1] + 1 :]
-        if plan.teacher_input:
-            frozen.append(student.stem)
-    for m in frozen:
-        m.requires_grad_(False)
-    return frozen
 
 
 def fit(
@@ -356,7 +242,7 @@ def _fit(
     if method.copy_stem_head and cfg.copy_stem_head and teacher is not None:
         copied = copy_stem_and_head(teacher, student)
     copied_parts = sorted({name.split(".", 1)[0] for name in copied})
-    phases = _build_phases(method, cfg, plan)
+    phases = build_phases(method, cfg, plan)
     selection_phase = len(phases) - 1
 
     # Position: (phase index, epochs done in it); restored from last.pt on resume.
@@ -384,7 +270,7 @@ def _fit(
         for pi, phase in enumerate(phases):
             if pi < start_phase or (pi == start_phase and start_epoch >= phase.epochs):
                 continue
-            train_step = _make_phase_step(
+            train_step = make_phase_step(
                 student, teacher, phase, copied_parts, cfg, device, channels_last, scaler
             )
             optimizer = train_step.optimizer
@@ -505,130 +391,6 @@ def _check_logits(teacher: nn.Module, student: nn.Module, x: torch.Tensor) -> No
         )
 
 
-class TrainStep:
-    """One optimisation step of a phase, exactly as ``fit`` runs it.
-
-    ``step(x, y)`` moves the batch to the device, evaluates the phase's objective with
-    ``lit.lit_step`` under autocast, stops on a non-finite loss (``NonFiniteLossError``), then
-    backpropagates and updates the student with SGD (through the gradient scaler for fp16).
-    """
-
-    def __init__(
-        self,
-        student: nn.Module,
-        module: nn.Module,
-        teacher: nn.Module | None,
-        phase: _Phase,
-        frozen: list[nn.Module],
-        optimizer: torch.optim.Optimizer,
-        scaler: torch.amp.GradScaler,
-        device: torch.device,
-        precision: str,
-        channels_last: bool,
-    ) -> None:
-        self.student, self.module, self.teacher, self.phase = student, module, teacher, phase
-        self.frozen, self.optimizer, self.scaler = frozen, optimizer, scaler
-        self.device, self.precision, self.channels_last = device, precision, channels_last
-
-    def train_mode(self) -> None:
-        """Student in train mode, except frozen parts (they keep their BN statistics)."""
-        self.student.train()
-        for m in self.frozen:
-            m.eval()
-
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[LossParts, torch.Tensor | None]:
-        x, y = _to_device(x, y, self.device, self.channels_last)
-        phase = self.phase
-        with _autocast(self.device, self.precision):
-            parts, logits = lit_step(self.teacher, self.module, phase.plan, phase.objective, x, y)
-        loss = parts.total
-        global_loss = all_reduce_sum(loss.detach().clone())  # a NaN on any rank stops every rank
-        if not math.isfinite(global_loss.item()):
-            raise NonFiniteLossError(
-                f"non-finite loss ({global_loss.item()}) in phase {phase.name!r}; training "
-                "stopped, the last good checkpoint is kept. Try a lower learning rate, fp32, or "
-                "check the data for NaN/Inf"
-            )
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        return parts, logits
-
-
-def _make_phase_step(
-    student: nn.Module,
-    teacher: nn.Module | None,
-    phase: _Phase,
-    copied_parts: list[str],
-    cfg: TrainConfig,
-    device: torch.device,
-    channels_last: bool,
-    scaler: torch.amp.GradScaler,
-) -> TrainStep:
-    """Freeze what the phase does not train, wrap for DDP, and build its SGD optimizer."""
-    frozen = _freeze_for_phase(student, phase, copied_parts, cfg.freeze_copied)
-    share = (
-        "stem" in copied_parts
-        and cfg.freeze_copied
-        and phase.plan is not None
-        and stem_is_shared(teacher, student)
-    )
-    module: nn.Module = StudentForward(student, phase.plan, share_stem=share)
-    if dist_info().enabled:
-        module = DistributedDataParallel(
-            module, device_ids=[device.index] if device.type == "cuda" else None
-        )
-    params = [p for p in student.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(
-        params, lr=phase.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-        nesterov=cfg.nesterov,
-    )
-    return TrainStep(
-        student, module, teacher if phase.uses_teacher else None, phase, frozen, optimizer,
-        scaler, device, cfg.precision, channels_last,
-    )
-
-
-def make_train_step(
-    student: nn.Module,
-    teacher: nn.Module | None,
-    method: str | MethodConfig = "lit",
-    config: TrainConfig | None = None,
-    phase: str = "first",
-) -> TrainStep:
-    """The ``TrainStep`` of a method's ``"first"`` or ``"last"`` phase, set up as ``fit`` would.
-
-    For benchmarks and experiments: models are moved to the configured device, the stem and
-    head copied when the method does so; no alignment check, run directory or schedule.
-    """
-    cfg = (config or TrainConfig()).validate()
-    method = get_method(method)
-    device = resolve_device(cfg.device)
-    channels_last = cfg.channels_last and device.type == "cuda"
-    student = require_staged(student, "student").to(device)
-    teacher = (
-        require_staged(teacher, "teacher").to(device).eval().requires_grad_(False)
-        if method.needs_teacher and teacher is not None
-        else None
-    )
-    if channels_last:
-        for m in (student, teacher):
-            if m is not None:
-                m.to(memory_format=torch.channels_last)
-    plan = make_plan(teacher, student, method.ir_at, method.teacher_input) if method.ir_phase else None
-    copied = []
-    if method.copy_stem_head and cfg.copy_stem_head and teacher is not None:
-        copied = copy_stem_and_head(teacher, student)
-    phases = _build_phases(method, cfg, plan)
-    if phase not in ("first", "last"):
-        raise ValueError(f"phase must be 'first' or 'last'; got {phase!r}")
-    chosen = phases[0] if phase == "first" else phases[-1]
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
-    parts = sorted({n.split(".", 1)[0] for n in copied})
-    step = _make_phase_step(student, teacher, chosen, parts, cfg, device, channels_last, scaler)
-    step.train_mode()
-    return step
 
 
 def _train_epoch(

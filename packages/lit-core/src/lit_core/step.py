@@ -1,0 +1,203 @@
+"""One optimisation step of a phase (``TrainStep``) and how a method's phases are set up."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+from torch.nn.parallel import DistributedDataParallel
+
+from .config import TrainConfig
+from .distributed import all_reduce_sum, dist_info
+from .lit import IRPlan, StudentForward, copy_stem_and_head, lit_step, make_plan, stem_is_shared
+from .losses import LITLoss, LossParts
+from .methods import MethodConfig, get_method
+from .runtime import autocast, resolve_device, to_device
+from .staged import require_staged
+
+__all__ = [
+    "NonFiniteLossError",
+    "Phase",
+    "TrainStep",
+    "build_phases",
+    "freeze_for_phase",
+    "make_phase_step",
+    "make_train_step",
+]
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training stopped on a NaN/Inf loss; the last good checkpoint is left in place."""
+
+
+@dataclass
+class Phase:
+    """One training phase: its epochs, learning rate, IR plan (or None) and objective."""
+
+    name: str
+    epochs: int
+    lr: float
+    plan: IRPlan | None
+    objective: LITLoss
+    uses_teacher: bool
+
+
+def build_phases(method: MethodConfig, cfg: TrainConfig, plan: IRPlan | None) -> list[Phase]:
+    """The phases of a method: an IR phase (eq. 1) when it has a plan, then end-to-end (eq. 2 / CE)."""
+    phases = []
+    if plan is not None and cfg.ir_epochs > 0:
+        beta = cfg.beta if method.ir_beta is None else method.ir_beta
+        objective = LITLoss(cfg.alpha, cfg.temperature, beta, cfg.ir_loss)  # eq. 1
+        phases.append(Phase("ir", cfg.ir_epochs, cfg.lr, plan, objective, True))
+    kd = method.final_loss == "kd"
+    final = LITLoss(cfg.alpha if kd else 1.0, cfg.temperature, beta=1.0)  # eq. 2 (or CE)
+    lr = cfg.finetune_lr if phases else cfg.lr
+    phases.append(Phase("finetune" if phases else "train", cfg.epochs, lr, None, final, kd))
+    return [p for p in phases if p.epochs > 0]
+
+
+def freeze_for_phase(
+    student: nn.Module, phase: Phase, copied_parts: list[str], freeze_copied: bool
+) -> list[nn.Module]:
+    """Set ``requires_grad`` for a phase; return the frozen modules (kept in eval mode)."""
+    student.requires_grad_(True)
+    plan = phase.plan
+    if plan is None:
+        return []
+    frozen = [getattr(student, p) for p in copied_parts] if freeze_copied else []
+    if phase.objective.beta == 0.0:  # IR only: the head and pieces past the last IR are unused
+        frozen.append(student.head)
+        frozen += plan.student_pieces[plan.ir_at[-1] + 1 :]
+        if plan.teacher_input:
+            frozen.append(student.stem)
+    for m in frozen:
+        m.requires_grad_(False)
+    return frozen
+
+
+class TrainStep:
+    """One optimisation step of a phase, exactly as ``fit`` runs it.
+
+    ``step(x, y)`` moves the batch to the device, evaluates the phase's objective with
+    ``lit.lit_step`` under autocast, stops on a non-finite loss (``NonFiniteLossError``), then
+    backpropagates and updates the student with SGD (through the gradient scaler for fp16).
+    """
+
+    def __init__(
+        self,
+        student: nn.Module,
+        module: nn.Module,
+        teacher: nn.Module | None,
+        phase: Phase,
+        frozen: list[nn.Module],
+        optimizer: torch.optim.Optimizer,
+        scaler: torch.amp.GradScaler,
+        device: torch.device,
+        precision: str,
+        channels_last: bool,
+    ) -> None:
+        self.student, self.module, self.teacher, self.phase = student, module, teacher, phase
+        self.frozen, self.optimizer, self.scaler = frozen, optimizer, scaler
+        self.device, self.precision, self.channels_last = device, precision, channels_last
+
+    def train_mode(self) -> None:
+        """Student in train mode, except frozen parts (they keep their BN statistics)."""
+        self.student.train()
+        for m in self.frozen:
+            m.eval()
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[LossParts, torch.Tensor | None]:
+        x, y = to_device(x, y, self.device, self.channels_last)
+        phase = self.phase
+        with autocast(self.device, self.precision):
+            parts, logits = lit_step(self.teacher, self.module, phase.plan, phase.objective, x, y)
+        loss = parts.total
+        global_loss = all_reduce_sum(loss.detach().clone())  # a NaN on any rank stops every rank
+        if not math.isfinite(global_loss.item()):
+            raise NonFiniteLossError(
+                f"non-finite loss ({global_loss.item()}) in phase {phase.name!r}; training "
+                "stopped, the last good checkpoint is kept. Try a lower learning rate, fp32, or "
+                "check the data for NaN/Inf"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return parts, logits
+
+
+def make_phase_step(
+    student: nn.Module,
+    teacher: nn.Module | None,
+    phase: Phase,
+    copied_parts: list[str],
+    cfg: TrainConfig,
+    device: torch.device,
+    channels_last: bool,
+    scaler: torch.amp.GradScaler,
+) -> TrainStep:
+    """Freeze what the phase does not train, wrap for DDP, and build its SGD optimizer."""
+    frozen = freeze_for_phase(student, phase, copied_parts, cfg.freeze_copied)
+    share = (
+        "stem" in copied_parts
+        and cfg.freeze_copied
+        and phase.plan is not None
+        and stem_is_shared(teacher, student)
+    )
+    module: nn.Module = StudentForward(student, phase.plan, share_stem=share)
+    if dist_info().enabled:
+        module = DistributedDataParallel(
+            module, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    params = [p for p in student.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(
+        params, lr=phase.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
+        nesterov=cfg.nesterov,
+    )
+    return TrainStep(
+        student, module, teacher if phase.uses_teacher else None, phase, frozen, optimizer,
+        scaler, device, cfg.precision, channels_last,
+    )
+
+
+def make_train_step(
+    student: nn.Module,
+    teacher: nn.Module | None,
+    method: str | MethodConfig = "lit",
+    config: TrainConfig | None = None,
+    phase: str = "first",
+) -> TrainStep:
+    """The ``TrainStep`` of a method's ``"first"`` or ``"last"`` phase, set up as ``fit`` would.
+
+    For benchmarks and experiments: models are moved to the configured device, the stem and
+    head copied when the method does so; no alignment check, run directory or schedule.
+    """
+    cfg = (config or TrainConfig()).validate()
+    method = get_method(method)
+    device = resolve_device(cfg.device)
+    channels_last = cfg.channels_last and device.type == "cuda"
+    student = require_staged(student, "student").to(device)
+    teacher = (
+        require_staged(teacher, "teacher").to(device).eval().requires_grad_(False)
+        if method.needs_teacher and teacher is not None
+        else None
+    )
+    if channels_last:
+        for m in (student, teacher):
+            if m is not None:
+                m.to(memory_format=torch.channels_last)
+    plan = make_plan(teacher, student, method.ir_at, method.teacher_input) if method.ir_phase else None
+    copied = []
+    if method.copy_stem_head and cfg.copy_stem_head and teacher is not None:
+        copied = copy_stem_and_head(teacher, student)
+    phases = build_phases(method, cfg, plan)
+    if phase not in ("first", "last"):
+        raise ValueError(f"phase must be 'first' or 'last'; got {phase!r}")
+    chosen = phases[0] if phase == "first" else phases[-1]
+    scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
+    parts = sorted({n.split(".", 1)[0] for n in copied})
+    step = make_phase_step(student, teacher, chosen, parts, cfg, device, channels_last, scaler)
+    step.train_mode()
+    return step
