@@ -24,6 +24,10 @@ def test_paper_preset_is_the_papers_setting():
     lit = job_config(cfg, "lit")
     assert (lit.ir_epochs, lit.epochs, lit.lr, lit.finetune_lr) == (175, 125, 0.1, 0.01)
     assert (lit.alpha, lit.temperature, lit.beta) == (0.95, 6.0, 0.75)
+    # the paper's code decays LIT at epoch 100 of 175 and the fine-tuning at epoch 55 of 125
+    assert lit.milestone_epochs(175) == [100]
+    assert lit.milestone_epochs(125, finetune=True) == [55]
+    assert (lit.batch_size, lit.momentum, lit.weight_decay) == (32, 0.9, 1e-4)
 
 
 def test_list_presets_has_the_shipped_ones():

@@ -83,3 +83,15 @@ def test_evaluate_reports_loss_and_accuracy_of_known_logits():
     ce_right, ce_wrong = math.log(1 + math.exp(-2)), math.log(1 + math.exp(2))
     assert result.count == 4 and result.accuracy == 0.5
     assert result.loss == pytest.approx((2 * ce_right + 2 * ce_wrong) / 4, rel=1e-6)
+
+
+def test_fine_tune_phase_follows_its_own_milestones(tmp_path):
+    teacher, student = resnet(14), resnet(8)
+    data = batches(1, batch=8)
+    cfg = TrainConfig(ir_epochs=3, epochs=3, lr=0.1, finetune_lr=0.01, milestones=(2,),
+                      finetune_milestones=(1,), progress=False)
+    result = fit(student, teacher, data, data, method="lit", config=cfg, run_dir=tmp_path / "r")
+    ir_lrs = [r["lr"] for r in result.phase_history("ir")]
+    ft_lrs = [r["lr"] for r in result.phase_history("finetune")]
+    assert ir_lrs == pytest.approx([0.1, 0.1, 0.01])  # decayed after epoch 2 of the IR phase
+    assert ft_lrs == pytest.approx([0.01, 0.001, 0.001])  # decayed after epoch 1 of fine-tuning

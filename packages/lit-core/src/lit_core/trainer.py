@@ -274,9 +274,8 @@ def _fit(
                 student, teacher, phase, copied_parts, cfg, device, channels_last, scaler
             )
             optimizer = train_step.optimizer
-            scheduler = torch.optim.lr_scheduler.MultiStepLR(
-                optimizer, cfg.milestone_epochs(phase.epochs), cfg.gamma
-            )
+            milestones = cfg.milestone_epochs(phase.epochs, finetune=phase.name == "finetune")
+            scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, cfg.gamma)
             first_epoch = 0
             if ckpt is not None and pi == start_phase:
                 optimizer.load_state_dict(ckpt["optimizer"])
