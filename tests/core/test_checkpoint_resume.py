@@ -106,7 +106,7 @@ def test_existing_run_directory_is_not_overwritten_without_overwrite(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "metrics.jsonl").write_text("precious\n")
-    with pytest.raises(FileExistsError, match="already exists and is not empty; pass overwrite=True"):
+    with pytest.raises(FileExistsError, match=r"already exists and is not empty; pass --overwrite \(overwrite=True\)"):
         fit(resnet(8), None, batches(1), batches(1), method="scratch", run_dir=run)
     assert (run / "metrics.jsonl").read_text() == "precious\n"
     fit(resnet(8), None, batches(1), batches(1), method="scratch", run_dir=run, overwrite=True,

@@ -1,27 +1,28 @@
-"""Presets and overrides: every shipped preset is valid; ``--set`` parses TOML values."""
+"""Presets and overrides: every shipped preset resolves; ``--set`` parses TOML values."""
 
 from __future__ import annotations
 
 import pytest
 
+from lit_core.errors import ConfigError
 from lit_core.methods import METHODS
-from lit_core.presets import apply_override, job_config, list_presets, load_preset, validate_config
+from lit_core.presets import apply_override, list_presets, load_preset
+from lit_core.runconfig import resolve_run_config
 
 
 @pytest.mark.parametrize("name", ["cpu", "paper"])
 def test_shipped_presets_are_valid_for_every_job(name):
-    cfg, _ = load_preset(name)
-    validate_config(cfg)
-    for job in ["teacher", *cfg["run"]["methods"]]:
-        job_config(cfg, job)
-    assert set(cfg["run"]["methods"]) <= set(METHODS)
+    cfg = resolve_run_config(name)
+    for job in ["teacher", *cfg.methods]:
+        cfg.job(job)
+    assert set(cfg.methods) <= set(METHODS)
 
 
 def test_paper_preset_is_the_papers_setting():
-    cfg, _ = load_preset("paper")
-    assert (cfg["models"]["teacher"], cfg["models"]["student"], cfg["data"]["name"]) == (
+    cfg = resolve_run_config("paper")
+    assert (cfg.models.teacher, cfg.models.student, cfg.data.name) == (
         "resnet110", "resnet20", "cifar10")
-    lit = job_config(cfg, "lit")
+    lit = cfg.job("lit")
     assert (lit.ir_epochs, lit.epochs, lit.lr, lit.finetune_lr) == (175, 125, 0.1, 0.01)
     assert (lit.alpha, lit.temperature, lit.beta) == (0.95, 6.0, 0.75)
     # the paper's code decays LIT at epoch 100 of 175 and the fine-tuning at epoch 55 of 125
@@ -41,7 +42,9 @@ def test_overrides_parse_toml_values_and_nest():
     cfg = apply_override(cfg, "train.deterministic=true")
     assert cfg == {"train": {"lit": {"epochs": 3}, "milestones": [0.5, 0.9], "deterministic": True},
                    "models": {"student": "resnet14"}}
-    assert job_config(cfg, "lit").epochs == 3 and job_config(cfg, "kd").epochs != 3
+    run = resolve_run_config("cpu", overrides=["train.lit.epochs=3", "models.student=resnet14"])
+    assert run.job("lit").epochs == 3 and run.job("kd").epochs != 3
+    assert run.models.student == "resnet14"
 
 
 @pytest.mark.parametrize(("override", "needle"), [
@@ -50,10 +53,10 @@ def test_overrides_parse_toml_values_and_nest():
     ("extra.x=1", "extra"),
 ])
 def test_bad_overrides_name_the_problem(override, needle):
-    with pytest.raises(ValueError, match=needle):
-        validate_config(apply_override({}, override))
+    with pytest.raises(ConfigError, match=needle):
+        resolve_run_config("cpu", overrides=[override])
 
 
 def test_unknown_preset_lists_the_available_ones():
-    with pytest.raises(ValueError, match="cpu"):
+    with pytest.raises(ConfigError, match="cpu"):
         load_preset("nope")

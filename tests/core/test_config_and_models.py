@@ -7,6 +7,7 @@ import torch.nn as nn
 
 import lit_core.models
 from lit_core import TrainConfig, build_model
+from lit_core.errors import ConfigError
 
 
 def test_defaults_are_the_papers():
@@ -53,5 +54,5 @@ def test_build_model_through_the_entry_point_and_import_string():
 
 def test_build_model_without_a_zoo_says_what_to_install(monkeypatch):
     monkeypatch.setattr(lit_core.models, "entry_points", lambda group: [])
-    with pytest.raises(ModuleNotFoundError, match="pip install packages/lit-models"):
+    with pytest.raises(ConfigError, match="pip install packages/lit-models"):
         build_model("resnet20")

@@ -10,14 +10,18 @@ reads it without executing code.
 from __future__ import annotations
 
 import os
+import pickle
 import random
-import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn as nn
+
+from .atomic import atomic_write
+from .errors import CheckpointError
 
 __all__ = [
     "capture_rng_state",
@@ -31,48 +35,66 @@ __all__ = [
 
 def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
     """``torch.save`` to a temp file in the same directory, then ``os.replace`` it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Read a checkpoint without executing code (``weights_only=True``)."""
+    """Read a checkpoint without executing code (``weights_only=True``).
+
+    Raises ``CheckpointError`` (one line naming the file) when it is missing, not a file, empty,
+    truncated, not a torch checkpoint, holds anything but tensors and plain types, or is not a dict.
+    """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    return torch.load(path, map_location=map_location, weights_only=True)
+        what = "a directory" if path.is_dir() else "missing"
+        raise CheckpointError(f"checkpoint {path} is {what}; give the path of a .pt file lit wrote")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"checkpoint {path} is empty (0 bytes); was it written completely?")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(
+            f"checkpoint {path} holds something other than tensors and plain types and was not "
+            f"loaded (loading never runs code): {first}"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, UnicodeDecodeError) as e:
+        raise CheckpointError(
+            f"checkpoint {path} is not a readable torch checkpoint (corrupt or truncated?): "
+            f"{type(e).__name__}"
+        ) from None
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(
+            f"checkpoint {path} holds a {type(ckpt).__name__}, not a lit checkpoint (a dict with "
+            "a 'model' state dict)"
+        )
+    return ckpt
 
 
 def load_state_into(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
-    """Load a state dict, raising ``ValueError`` naming the first tensor that does not fit."""
+    """Load a state dict, raising ``CheckpointError`` naming the first tensor that does not fit."""
     expected = model.state_dict()
     for name, tensor in expected.items():
         if name not in state:
-            raise ValueError(
+            raise CheckpointError(
                 f"checkpoint does not match the model: tensor {name!r} (shape "
                 f"{tuple(tensor.shape)}) is missing from the checkpoint; was it saved from "
                 "another architecture?"
             )
+        if not isinstance(state[name], torch.Tensor):
+            raise CheckpointError(
+                f"checkpoint does not match the model: entry {name!r} is a "
+                f"{type(state[name]).__name__}, not a tensor"
+            )
         if tuple(state[name].shape) != tuple(tensor.shape):
-            raise ValueError(
+            raise CheckpointError(
                 f"checkpoint does not match the model: tensor {name!r} has shape "
                 f"{tuple(state[name].shape)} in the checkpoint but {tuple(tensor.shape)} in the "
                 "model; was it saved from another architecture?"
             )
     for name in state:
         if name not in expected:
-            raise ValueError(
+            raise CheckpointError(
                 f"checkpoint does not match the model: unexpected tensor {name!r} (shape "
                 f"{tuple(state[name].shape)}); was it saved from another architecture?"
             )
@@ -82,8 +104,8 @@ def load_state_into(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
 def load_model_weights(model: nn.Module, path: str | os.PathLike) -> dict:
     """Load a checkpoint's model weights into ``model``; returns the whole checkpoint dict."""
     ckpt = load_checkpoint(path)
-    if "model" not in ckpt:
-        raise ValueError(f"{path} is not a lit checkpoint (no 'model' entry)")
+    if not isinstance(ckpt.get("model"), dict):
+        raise CheckpointError(f"{path} is not a lit checkpoint (no 'model' state dict)")
     load_state_into(model, ckpt["model"])
     return ckpt
 

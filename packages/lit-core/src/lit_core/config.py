@@ -11,17 +11,26 @@ the LIT phase at epoch 100 of 175 and the fine-tuning at epoch 55 of 125).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from .losses import IR_KINDS, check_unit_interval
+from .errors import ConfigError
+from .losses import (
+    DEFAULT_ALPHA,
+    DEFAULT_BETA,
+    DEFAULT_TEMPERATURE,
+    IR_KINDS,
+    check_temperature,
+    check_unit_interval,
+)
 
 __all__ = ["PRECISIONS", "TrainConfig"]
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     """Everything the trainer needs besides models, data and the method.
 
@@ -46,9 +55,9 @@ class TrainConfig:
     finetune_milestones: tuple[float, ...] = ()  # empty: the fine-tune phase uses milestones
     gamma: float = 0.1
     # objective (eqs. 1-3)
-    alpha: float = 0.95
-    temperature: float = 6.0
-    beta: float = 0.75
+    alpha: float = DEFAULT_ALPHA
+    temperature: float = DEFAULT_TEMPERATURE
+    beta: float = DEFAULT_BETA
     ir_loss: str = "l2"
     # student initialisation during the IR phase
     copy_stem_head: bool = True
@@ -66,35 +75,50 @@ class TrainConfig:
     checkpoint_every: int = 1
 
     def __post_init__(self) -> None:
-        self.milestones = tuple(self.milestones)
-        self.finetune_milestones = tuple(self.finetune_milestones)
+        for name in ("milestones", "finetune_milestones"):
+            value = getattr(self, name)
+            if not isinstance(value, (list, tuple)):
+                raise ConfigError(f"{name} must be a list of numbers; got {value!r}")
+            object.__setattr__(self, name, tuple(value))
         self.validate()
 
     def validate(self) -> TrainConfig:
-        """Raise one ``ValueError`` naming the first mistyped or out-of-range setting."""
+        """Raise one ``ConfigError`` naming the first mistyped or out-of-range setting."""
         self._check_types()
         check_unit_interval("alpha", self.alpha)
         check_unit_interval("beta", self.beta)
-        if not self.temperature > 0:
-            raise ValueError(f"temperature (tau) must be > 0; got {self.temperature}")
+        check_temperature(self.temperature)
+        for name in ("lr", "finetune_lr", "momentum", "weight_decay", "gamma"):
+            if not math.isfinite(getattr(self, name)):
+                raise ConfigError(f"{name} must be a finite number; got {getattr(self, name)}")
         for name in ("epochs", "ir_epochs"):
-            if int(getattr(self, name)) < 0:
-                raise ValueError(f"{name} must be >= 0; got {getattr(self, name)}")
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0; got {getattr(self, name)}")
         for name in ("batch_size", "log_every", "checkpoint_every"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1; got {getattr(self, name)}")
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1; got {getattr(self, name)}")
         for name in ("lr", "finetune_lr"):
             if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0; got {getattr(self, name)}")
+                raise ConfigError(f"{name} must be > 0; got {getattr(self, name)}")
+        if not 0 <= self.momentum < 1:
+            raise ConfigError(f"momentum must be in [0, 1); got {self.momentum}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be >= 0; got {self.weight_decay}")
         if not 0 < self.gamma <= 1:
-            raise ValueError(f"gamma must be in (0, 1]; got {self.gamma}")
+            raise ConfigError(f"gamma must be in (0, 1]; got {self.gamma}")
         for name in ("milestones", "finetune_milestones"):
-            if any(m <= 0 for m in getattr(self, name)):
-                raise ValueError(f"{name} must be positive; got {list(getattr(self, name))}")
+            if any(not (math.isfinite(m) and m > 0) for m in getattr(self, name)):
+                raise ConfigError(
+                    f"{name} must be finite positive numbers; got {list(getattr(self, name))}"
+                )
         if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
+            raise ConfigError(
+                f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}"
+            )
         if self.ir_loss not in IR_KINDS:
-            raise ValueError(f"ir_loss must be one of {', '.join(IR_KINDS)}; got {self.ir_loss!r}")
+            raise ConfigError(f"ir_loss must be one of {', '.join(IR_KINDS)}; got {self.ir_loss!r}")
+        if not self.device or not isinstance(self.device, str):
+            raise ConfigError(f"device must be a device name (cpu, cuda, cuda:1, auto); got {self.device!r}")
         return self
 
     def _check_types(self) -> None:
@@ -115,7 +139,7 @@ class TrainConfig:
             if not ok:
                 numbers = f.name in ("milestones", "finetune_milestones")
                 kind = "a list of numbers" if numbers else type(default).__name__
-                raise ValueError(f"{f.name} must be {kind}; got {value!r}")
+                raise ConfigError(f"{f.name} must be {kind}; got {value!r}")
 
     def milestone_epochs(self, phase_epochs: int, finetune: bool = False) -> list[int]:
         """The milestones as epoch numbers within a phase of ``phase_epochs`` epochs
@@ -135,15 +159,15 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Build from a dict (e.g. a TOML table); an unknown key raises ``ValueError`` naming it."""
+        """Build from a dict (e.g. a TOML table); an unknown key raises ``ConfigError`` naming it."""
         names = [f.name for f in dataclasses.fields(cls)]
         for key in data:
             if key not in names:
-                raise ValueError(
+                raise ConfigError(
                     f"unknown training setting {key!r}; valid settings: {', '.join(names)}"
                 )
         return cls(**data)
 
     def replace(self, **changes: Any) -> TrainConfig:
-        """A copy with ``changes`` applied (validated; unknown names raise ``ValueError``)."""
+        """A copy with ``changes`` applied (validated; unknown names raise ``ConfigError``)."""
         return TrainConfig.from_dict({**self.to_dict(), **changes})

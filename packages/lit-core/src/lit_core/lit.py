@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from .errors import AlignmentError, ConfigError
 from .losses import LITLoss, LossParts
+from .methods import IR_POSITIONS
 from .staged import StagedModel, require_staged
 
 __all__ = [
@@ -33,7 +35,6 @@ __all__ = [
     "teacher_forward",
 ]
 
-IR_POSITIONS = ("all", "last", "middle", "blocks")
 
 
 @dataclass
@@ -58,10 +59,10 @@ def make_plan(
     teacher = require_staged(teacher, "teacher")
     student = require_staged(student, "student")
     if ir_at not in IR_POSITIONS:
-        raise ValueError(f"ir_at must be one of {', '.join(IR_POSITIONS)}; got {ir_at!r}")
+        raise ConfigError(f"ir_at must be one of {', '.join(IR_POSITIONS)}; got {ir_at!r}")
     k_t, k_s = len(teacher.stages), len(student.stages)
     if k_t != k_s:
-        raise ValueError(
+        raise AlignmentError(
             f"the teacher has {k_t} stages but the student has {k_s}; LIT pairs stages one to one"
         )
     if ir_at == "blocks":
@@ -77,13 +78,13 @@ def _block_plan(teacher: StagedModel, student: StagedModel, teacher_input: bool)
     for i, (t_stage, s_stage) in enumerate(zip(teacher.stages, student.stages, strict=True)):
         for role, stage in (("teacher", t_stage), ("student", s_stage)):
             if not isinstance(stage, nn.Sequential):
-                raise ValueError(
+                raise AlignmentError(
                     f"IRs between blocks need every stage to be an nn.Sequential of blocks; "
                     f"the {role}'s stage {i} is a {type(stage).__name__}"
                 )
         n_t, n_s = len(t_stage), len(s_stage)
         if n_s == 0 or n_t % n_s:
-            raise ValueError(
+            raise AlignmentError(
                 f"IRs between blocks: stage {i} has {n_t} teacher blocks and {n_s} student blocks; "
                 f"{n_t} is not divisible by {n_s}, so student blocks cannot mirror equal groups"
             )
@@ -222,7 +223,7 @@ def _shape(t: torch.Tensor) -> tuple[int, ...]:
 def check_plan_alignment(
     teacher: nn.Module, student: nn.Module, plan: IRPlan, x: torch.Tensor, check_logits: bool = True
 ) -> None:
-    """Raise ``ValueError`` naming the first piece where teacher and student shapes differ."""
+    """Raise ``AlignmentError`` naming the first piece where teacher and student shapes differ."""
     modes = [(m, m.training) for m in (teacher, student)]
     teacher.eval()
     student.eval()
@@ -230,20 +231,20 @@ def check_plan_alignment(
         cuts, t_logits = teacher_forward(teacher, x, plan)
         h = student.stem(x)
         if plan.teacher_input and _shape(h) != _shape(cuts[0]):
-            raise ValueError(_mismatch("stem", cuts[0], h))
+            raise AlignmentError(_mismatch("stem", cuts[0], h))
         for j, piece in enumerate(plan.student_pieces):
             try:
                 h = piece(h)
             except RuntimeError as err:
-                raise ValueError(
+                raise AlignmentError(
                     f"{plan.names[j]}: the student's piece fails on input shape {_shape(h)}: {err}"
                 ) from err
             if j in plan.ir_at and _shape(h) != _shape(cuts[j + 1]):
-                raise ValueError(_mismatch(plan.names[j], cuts[j + 1], h))
+                raise AlignmentError(_mismatch(plan.names[j], cuts[j + 1], h))
         if check_logits:
             s_logits = student.head(h)
             if _shape(s_logits) != _shape(t_logits):
-                raise ValueError(_mismatch("logits", t_logits, s_logits))
+                raise AlignmentError(_mismatch("logits", t_logits, s_logits))
     finally:
         for m, was_training in modes:
             m.train(was_training)

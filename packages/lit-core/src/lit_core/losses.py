@@ -11,6 +11,7 @@ Losses are computed in float32 even under autocast.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -18,21 +19,39 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["IRLoss", "KDLoss", "LITLoss", "LossParts", "check_unit_interval"]
+from .errors import ConfigError
+
+__all__ = [
+    "DEFAULT_ALPHA",
+    "DEFAULT_BETA",
+    "DEFAULT_TEMPERATURE",
+    "IR_KINDS",
+    "IRLoss",
+    "KDLoss",
+    "LITLoss",
+    "LossParts",
+    "check_temperature",
+    "check_unit_interval",
+]
 
 IR_KINDS = ("l2", "l1", "smooth_l1")
+# The paper's code's defaults (ResNets); ``TrainConfig`` takes its defaults from here.
+DEFAULT_ALPHA = 0.95
+DEFAULT_TEMPERATURE = 6.0
+DEFAULT_BETA = 0.75
 
 
 def check_unit_interval(name: str, value: float) -> float:
-    """Return ``value`` if it lies in [0, 1], else raise a ``ValueError`` naming ``name``."""
+    """Return ``value`` if it lies in [0, 1], else raise a ``ConfigError`` naming ``name``."""
     if not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1]; got {value}")
+        raise ConfigError(f"{name} must be in [0, 1]; got {value}")
     return float(value)
 
 
-def _check_temperature(value: float) -> float:
-    if not float(value) > 0.0:
-        raise ValueError(f"temperature (tau) must be > 0; got {value}")
+def check_temperature(value: float) -> float:
+    """Return ``value`` if it is a finite temperature τ > 0, else raise ``ConfigError``."""
+    if not (math.isfinite(float(value)) and float(value) > 0.0):
+        raise ConfigError(f"temperature (tau) must be a finite number > 0; got {value}")
     return float(value)
 
 
@@ -42,10 +61,10 @@ class KDLoss(nn.Module):
     With ``alpha == 1`` it is plain cross-entropy and ``teacher_logits`` may be ``None``.
     """
 
-    def __init__(self, alpha: float = 0.95, temperature: float = 6.0) -> None:
+    def __init__(self, alpha: float = DEFAULT_ALPHA, temperature: float = DEFAULT_TEMPERATURE) -> None:
         super().__init__()
         self.alpha = check_unit_interval("alpha", alpha)
-        self.temperature = _check_temperature(temperature)
+        self.temperature = check_temperature(temperature)
 
     def forward(
         self, student_logits: torch.Tensor, teacher_logits: torch.Tensor | None, target: torch.Tensor
@@ -97,9 +116,9 @@ class LITLoss(nn.Module):
 
     def __init__(
         self,
-        alpha: float = 0.95,
-        temperature: float = 6.0,
-        beta: float = 0.75,
+        alpha: float = DEFAULT_ALPHA,
+        temperature: float = DEFAULT_TEMPERATURE,
+        beta: float = DEFAULT_BETA,
         ir_kind: str = "l2",
     ) -> None:
         super().__init__()

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["METHODS", "MethodConfig", "get_method", "student_architecture"]
+from .errors import ConfigError
+
+__all__ = ["IR_POSITIONS", "METHODS", "MethodConfig", "get_method", "student_architecture"]
+
+#: Where a method's IR losses sit: every stage boundary, the last, the middle one (FitNets' hint),
+#: or between groups of residual blocks.
+IR_POSITIONS = ("all", "last", "middle", "blocks")
 
 
 @dataclass(frozen=True)
@@ -43,10 +49,8 @@ class MethodConfig:
     def __post_init__(self) -> None:
         if self.final_loss not in ("kd", "ce"):
             raise ValueError(f"final_loss must be 'kd' or 'ce'; got {self.final_loss!r}")
-        if self.ir_at not in ("all", "last", "middle", "blocks"):
-            raise ValueError(
-                f"ir_at must be one of all, last, middle, blocks; got {self.ir_at!r}"
-            )
+        if self.ir_at not in IR_POSITIONS:
+            raise ValueError(f"ir_at must be one of {', '.join(IR_POSITIONS)}; got {self.ir_at!r}")
         if self.ir_beta is not None and not 0.0 <= self.ir_beta <= 1.0:
             raise ValueError(f"ir_beta must be in [0, 1]; got {self.ir_beta}")
 
@@ -84,7 +88,7 @@ def get_method(method: str | MethodConfig) -> MethodConfig:
     if isinstance(method, MethodConfig):
         return method
     if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(METHODS)}")
+        raise ConfigError(f"unknown method {method!r}; valid methods: {', '.join(METHODS)}")
     return METHODS[method]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -11,7 +12,16 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .config import TrainConfig
 from .distributed import all_reduce_sum, dist_info
-from .lit import IRPlan, StudentForward, copy_stem_and_head, lit_step, make_plan, stem_is_shared
+from .errors import AlignmentError, ConfigError, LitError
+from .lit import (
+    IRPlan,
+    StudentForward,
+    check_plan_alignment,
+    copy_stem_and_head,
+    lit_step,
+    make_plan,
+    stem_is_shared,
+)
 from .losses import LITLoss, LossParts
 from .methods import MethodConfig, get_method
 from .runtime import autocast, resolve_device, to_device
@@ -21,14 +31,17 @@ __all__ = [
     "NonFiniteLossError",
     "Phase",
     "TrainStep",
+    "TrainingSetup",
     "build_phases",
+    "check_pair",
     "freeze_for_phase",
     "make_phase_step",
     "make_train_step",
+    "setup_training",
 ]
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(LitError, RuntimeError):
     """Training stopped on a NaN/Inf loss; the last good checkpoint is left in place."""
 
 
@@ -162,6 +175,87 @@ def make_phase_step(
     )
 
 
+@dataclass
+class TrainingSetup:
+    """Student and teacher ready to train: on the device, checked, stem/head copied, phases built."""
+
+    student: nn.Module
+    teacher: nn.Module | None
+    method: MethodConfig
+    device: torch.device
+    channels_last: bool
+    plan: IRPlan | None
+    copied: list[str]
+    phases: list[Phase]
+
+    @property
+    def copied_parts(self) -> list[str]:
+        """Top-level parts copied from the teacher (``stem``, ``head``)."""
+        return sorted({n.split(".", 1)[0] for n in self.copied})
+
+
+def check_pair(teacher: nn.Module, student: nn.Module, method: MethodConfig, x: torch.Tensor) -> None:
+    """Raise ``AlignmentError`` naming the first stage (or the logits) where the shapes the method
+    compares differ, on the batch ``x``; nothing is trained."""
+    if method.same_architecture:
+        t_sd, s_sd = teacher.state_dict(), student.state_dict()
+        if t_sd.keys() != s_sd.keys() or any(t_sd[k].shape != s_sd[k].shape for k in t_sd):
+            raise AlignmentError(f"method {method.name!r} needs a student of the teacher's architecture")
+    if method.ir_phase:
+        plan = make_plan(teacher, student, method.ir_at, method.teacher_input)
+        check_plan_alignment(teacher, student, plan, x)
+        return
+    modes = [(m, m.training) for m in (teacher, student)]
+    teacher.eval()
+    student.eval()
+    try:
+        with torch.no_grad():
+            t, s = teacher(x), student(x)
+    finally:
+        for m, was in modes:
+            m.train(was)
+    if t.shape[1:] != s.shape[1:]:
+        raise AlignmentError(
+            f"logits: teacher output {tuple(t.shape[1:])} vs student {tuple(s.shape[1:])}; "
+            "teacher and student must predict the same classes"
+        )
+
+
+def setup_training(
+    student: nn.Module,
+    teacher: nn.Module | None,
+    method: MethodConfig,
+    cfg: TrainConfig,
+    sample: Callable[[torch.device], torch.Tensor] | None = None,
+) -> TrainingSetup:
+    """Everything before the first step, shared by ``fit`` and ``make_train_step``: models on the
+    device (channels_last on CUDA when asked), teacher frozen, the pair checked on ``sample(device)``
+    (skipped when ``sample`` is None), the teacher's stem and head copied, the phases built."""
+    device = resolve_device(cfg.device)
+    if cfg.precision == "fp16" and device.type != "cuda":
+        raise ConfigError(f"precision fp16 needs a CUDA device (got {device}); use bf16 on CPU")
+    channels_last = cfg.channels_last and device.type == "cuda"
+    student = require_staged(student, "student").to(device)
+    if method.needs_teacher:
+        if teacher is None:
+            raise ConfigError(f"method {method.name!r} needs a teacher; pass teacher=...")
+        teacher = require_staged(teacher, "teacher").to(device).eval().requires_grad_(False)
+    else:
+        teacher = None
+    if channels_last:
+        for m in (student, teacher):
+            if m is not None:
+                m.to(memory_format=torch.channels_last)
+    if teacher is not None and sample is not None:
+        check_pair(teacher, student, method, sample(device))
+    plan = make_plan(teacher, student, method.ir_at, method.teacher_input) if method.ir_phase else None
+    copied: list[str] = []
+    if method.copy_stem_head and cfg.copy_stem_head and teacher is not None:
+        copied = copy_stem_and_head(teacher, student)
+    phases = build_phases(method, cfg, plan)
+    return TrainingSetup(student, teacher, method, device, channels_last, plan, copied, phases)
+
+
 def make_train_step(
     student: nn.Module,
     teacher: nn.Module | None,
@@ -171,33 +265,16 @@ def make_train_step(
 ) -> TrainStep:
     """The ``TrainStep`` of a method's ``"first"`` or ``"last"`` phase, set up as ``fit`` would.
 
-    For benchmarks and experiments: models are moved to the configured device, the stem and
-    head copied when the method does so; no alignment check, run directory or schedule.
+    For benchmarks and experiments: the same set-up as ``fit`` (``setup_training``) without the
+    alignment check, run directory or schedule.
     """
-    cfg = (config or TrainConfig()).validate()
-    method = get_method(method)
-    device = resolve_device(cfg.device)
-    channels_last = cfg.channels_last and device.type == "cuda"
-    student = require_staged(student, "student").to(device)
-    teacher = (
-        require_staged(teacher, "teacher").to(device).eval().requires_grad_(False)
-        if method.needs_teacher and teacher is not None
-        else None
-    )
-    if channels_last:
-        for m in (student, teacher):
-            if m is not None:
-                m.to(memory_format=torch.channels_last)
-    plan = make_plan(teacher, student, method.ir_at, method.teacher_input) if method.ir_phase else None
-    copied = []
-    if method.copy_stem_head and cfg.copy_stem_head and teacher is not None:
-        copied = copy_stem_and_head(teacher, student)
-    phases = build_phases(method, cfg, plan)
     if phase not in ("first", "last"):
         raise ValueError(f"phase must be 'first' or 'last'; got {phase!r}")
-    chosen = phases[0] if phase == "first" else phases[-1]
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
-    parts = sorted({n.split(".", 1)[0] for n in copied})
-    step = make_phase_step(student, teacher, chosen, parts, cfg, device, channels_last, scaler)
+    cfg = (config or TrainConfig()).validate()
+    s = setup_training(student, teacher, get_method(method), cfg)
+    chosen = s.phases[0] if phase == "first" else s.phases[-1]
+    scaler = torch.amp.GradScaler(s.device.type, enabled=cfg.precision == "fp16")
+    step = make_phase_step(s.student, s.teacher, chosen, s.copied_parts, cfg, s.device,
+                           s.channels_last, scaler)
     step.train_mode()
     return step

@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -32,16 +32,12 @@ from .checkpoint import (
 )
 from .config import TrainConfig
 from .distributed import all_reduce_sum, barrier, dist_info
-from .lit import (
-    check_plan_alignment,
-    copy_stem_and_head,
-    make_plan,
-)
+from .errors import CheckpointError, RunDirError
 from .methods import MethodConfig, get_method
 from .metrics import METRICS_FILE, MetricsLogger
-from .runtime import autocast, deterministic_mode, resolve_device, seed_everything, to_device
-from .staged import require_staged
-from .step import TrainStep, build_phases, make_phase_step
+from .rundir import check_run_dir
+from .runtime import autocast, deterministic_mode, seed_everything, to_device
+from .step import TrainingSetup, TrainStep, make_phase_step, setup_training
 
 __all__ = ["BEST_CHECKPOINT", "LAST_CHECKPOINT", "Evaluation", "FitResult", "evaluate", "fit"]
 
@@ -49,7 +45,6 @@ _LOG = logging.getLogger("lit_core.trainer")
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
 _RUN_FILES = (METRICS_FILE, LAST_CHECKPOINT, BEST_CHECKPOINT)
-
 
 
 class Evaluation(NamedTuple):
@@ -85,7 +80,6 @@ class FitResult:
         return asdict(self)
 
 
-
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -116,19 +110,15 @@ def evaluate(
 
 
 def _prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool, is_main: bool) -> None:
+    """Check the run directory (``rundir.check_run_dir``), then clear the files ``fit`` writes."""
     if resume:
         if not (run_dir / LAST_CHECKPOINT).is_file():
-            raise FileNotFoundError(
+            raise RunDirError(
                 f"cannot resume: no {LAST_CHECKPOINT} in {run_dir}; start a new run without resume"
             )
         return
-    occupied = run_dir.exists() and any(run_dir.iterdir())
-    barrier()  # every rank has looked before rank 0 writes anything
-    if occupied and not overwrite:
-        raise FileExistsError(
-            f"run directory {run_dir} already exists and is not empty; pass overwrite=True "
-            "(--overwrite) to replace it or resume=True (--resume) to continue it"
-        )
+    barrier()  # every rank looks before rank 0 writes anything
+    check_run_dir(run_dir, overwrite=overwrite)
     if is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         for name in _RUN_FILES:
@@ -136,12 +126,13 @@ def _prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool, is_main: bool
     barrier()
 
 
-def _sample_batch(loader: Iterable, device: torch.device) -> torch.Tensor:
-    for x, _ in loader:
-        return x[:2].to(device)
-    raise ValueError("the training loader yielded no batches")
+def _sample_batch(loader: Iterable) -> Callable[[torch.device], torch.Tensor]:
+    def sample(device: torch.device) -> torch.Tensor:
+        for x, _ in loader:
+            return x[:2].to(device)
+        raise ValueError("the training loader yielded no batches")
 
-
+    return sample
 
 
 def fit(
@@ -178,9 +169,10 @@ def fit(
     ``stop_after_epochs`` stops after that many epochs in this call (as if killed);
     ``resume=True`` continues from ``last.pt``.
 
-    Raises ``FileExistsError`` (non-empty ``run_dir`` without ``overwrite``/``resume``),
-    ``ValueError`` (misaligned teacher/student, bad settings, checkpoint of another
-    architecture) and ``NonFiniteLossError`` (NaN/Inf loss; ``last.pt`` keeps the last good epoch).
+    Raises ``RunDirExistsError`` (a ``FileExistsError``: non-empty ``run_dir`` without
+    ``overwrite``/``resume``), ``AlignmentError`` / ``ConfigError`` (misaligned teacher/student,
+    bad settings), ``CheckpointError`` (a checkpoint of another architecture) and
+    ``NonFiniteLossError`` (NaN/Inf loss; ``last.pt`` keeps the last good epoch).
     """
     cfg = (config or TrainConfig()).validate()
     with deterministic_mode(cfg.deterministic):
@@ -189,6 +181,37 @@ def fit(
             student, teacher, train_loader, val_loader, get_method(method), cfg, Path(run_dir),
             test_loader, resume, overwrite, stop_after_epochs, meta,
         )
+
+
+@dataclass
+class _Progress:
+    """Where training stands: phase index, epochs done in it, global step, history, best."""
+
+    phase: int = 0
+    epoch: int = 0
+    step: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best: dict[str, Any] = field(default_factory=lambda: {"val_acc": -1.0, "epoch": 0})
+    elapsed_s: float = 0.0
+
+
+def _restore(run_dir: Path, method: MethodConfig, student: nn.Module) -> tuple[_Progress, dict]:
+    """The progress and the checkpoint of an interrupted run (``last.pt``); the student's weights."""
+    ckpt = load_checkpoint(run_dir / LAST_CHECKPOINT, map_location="cpu")
+    if ckpt.get("method") != method.name:
+        raise CheckpointError(
+            f"{run_dir / LAST_CHECKPOINT} was written by method {ckpt.get('method')!r}, "
+            f"not {method.name!r}; resume with the same method"
+        )
+    try:
+        load_state_into(student, ckpt["model"])
+        pos = ckpt["position"]
+        progress = _Progress(pos["phase"], pos["epoch"], pos["step"], list(ckpt["history"]),
+                             dict(ckpt["best"]), ckpt["elapsed_s"])
+    except (KeyError, TypeError) as e:
+        raise CheckpointError(f"{run_dir / LAST_CHECKPOINT} is not a resumable lit checkpoint "
+                              f"(missing {e})") from None
+    return progress, ckpt
 
 
 def _fit(
@@ -207,189 +230,166 @@ def _fit(
 ) -> FitResult:
     start_time = time.perf_counter()
     info = dist_info()
-    device = resolve_device(cfg.device)
-    if cfg.precision == "fp16" and device.type != "cuda":
-        raise ValueError(f"precision fp16 needs a CUDA device (got {device}); use bf16 on CPU")
+    # Everything that can fail on the inputs fails here, before the run directory is touched.
+    setup = setup_training(student, teacher, method, cfg, _sample_batch(train_loader))
+    student, teacher, device = setup.student, setup.teacher, setup.device
     _prepare_run_dir(run_dir, resume, overwrite, info.is_main)
-    channels_last = cfg.channels_last and device.type == "cuda"
-
-    student = require_staged(student, "student").to(device)
-    if method.needs_teacher:
-        if teacher is None:
-            raise ValueError(f"method {method.name!r} needs a teacher; pass teacher=...")
-        teacher = require_staged(teacher, "teacher").to(device).eval().requires_grad_(False)
-    else:
-        teacher = None
-    if channels_last:
-        for m in (student, teacher):
-            if m is not None:
-                m.to(memory_format=torch.channels_last)
-    if method.same_architecture and teacher is not None:
-        t_sd, s_sd = teacher.state_dict(), student.state_dict()
-        if t_sd.keys() != s_sd.keys() or any(t_sd[k].shape != s_sd[k].shape for k in t_sd):
-            raise ValueError(f"method {method.name!r} needs a student of the teacher's architecture")
-
-    # Alignment, before any training: names the first stage whose shapes differ.
-    plan = make_plan(teacher, student, method.ir_at, method.teacher_input) if method.ir_phase else None
-    if teacher is not None:
-        x = _sample_batch(train_loader, device)
-        if plan is not None:
-            check_plan_alignment(teacher, student, plan, x)
-        else:
-            _check_logits(teacher, student, x)
-
-    copied: list[str] = []
-    if method.copy_stem_head and cfg.copy_stem_head and teacher is not None:
-        copied = copy_stem_and_head(teacher, student)
-    copied_parts = sorted({name.split(".", 1)[0] for name in copied})
-    phases = build_phases(method, cfg, plan)
-    selection_phase = len(phases) - 1
-
-    # Position: (phase index, epochs done in it); restored from last.pt on resume.
-    start_phase, start_epoch, step, history, elapsed = 0, 0, 0, [], 0.0
-    best = {"val_acc": -1.0, "epoch": 0}
-    ckpt = None
-    if resume:
-        ckpt = load_checkpoint(run_dir / LAST_CHECKPOINT, map_location="cpu")
-        if ckpt.get("method") != method.name:
-            raise ValueError(
-                f"{run_dir / LAST_CHECKPOINT} was written by method {ckpt.get('method')!r}, "
-                f"not {method.name!r}; resume with the same method"
-            )
-        load_state_into(student, ckpt["model"])
-        pos = ckpt["position"]
-        start_phase, start_epoch, step = pos["phase"], pos["epoch"], pos["step"]
-        history, best, elapsed = list(ckpt["history"]), dict(ckpt["best"]), ckpt["elapsed_s"]
+    progress, ckpt = _restore(run_dir, method, student) if resume else (_Progress(), None)
 
     logger = MetricsLogger(run_dir, cfg.tensorboard, enabled=info.is_main)
     show_bar = info.is_main and (cfg.progress if cfg.progress is not None else sys.stderr.isatty())
-    epochs_this_call = 0
-    completed = True
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
+    budget = _EpochBudget(stop_after_epochs)
     try:
-        for pi, phase in enumerate(phases):
-            if pi < start_phase or (pi == start_phase and start_epoch >= phase.epochs):
+        for pi, phase in enumerate(setup.phases):
+            if pi < progress.phase or (pi == progress.phase and progress.epoch >= phase.epochs):
                 continue
-            train_step = make_phase_step(
-                student, teacher, phase, copied_parts, cfg, device, channels_last, scaler
-            )
-            optimizer = train_step.optimizer
+            train_step = make_phase_step(student, teacher, phase, setup.copied_parts, cfg, device,
+                                         setup.channels_last, scaler)
             milestones = cfg.milestone_epochs(phase.epochs, finetune=phase.name == "finetune")
-            scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, cfg.gamma)
+            scheduler = torch.optim.lr_scheduler.MultiStepLR(train_step.optimizer, milestones,
+                                                             cfg.gamma)
             first_epoch = 0
-            if ckpt is not None and pi == start_phase:
-                optimizer.load_state_dict(ckpt["optimizer"])
-                scheduler.load_state_dict(ckpt["scheduler"])
-                scaler.load_state_dict(ckpt["scaler"])
-                first_epoch = start_epoch
-            if ckpt is not None:  # the RNG state at the moment the interrupted run checkpointed
+            if ckpt is not None:  # continue the interrupted phase exactly where it stopped
+                if pi == progress.phase:
+                    train_step.optimizer.load_state_dict(ckpt["optimizer"])
+                    scheduler.load_state_dict(ckpt["scheduler"])
+                    scaler.load_state_dict(ckpt["scaler"])
+                    first_epoch = progress.epoch
                 restore_rng_state(ckpt["rng"])
                 ckpt = None
             if teacher is not None and any(p.requires_grad for p in teacher.parameters()):
                 raise RuntimeError("a teacher parameter requires grad; the teacher must stay frozen")
-
-            for epoch in range(first_epoch, phase.epochs):
-                if stop_after_epochs is not None and epochs_this_call >= stop_after_epochs:
-                    completed = False
-                    break
-                global_epoch = sum(p.epochs for p in phases[:pi]) + epoch
-                if hasattr(train_loader, "set_epoch"):
-                    train_loader.set_epoch(global_epoch)
-                t0 = time.perf_counter()
-                train_stats, step = _train_epoch(
-                    train_step, train_loader, step, cfg.log_every,
-                    desc=f"{phase.name} {epoch + 1}/{phase.epochs}", show_bar=show_bar,
-                )
-                lr = optimizer.param_groups[0]["lr"]
-                scheduler.step()
-                val = evaluate(student, val_loader, device, cfg.precision, channels_last)
-                record = {
-                    "phase": phase.name, "epoch": epoch + 1, "global_epoch": global_epoch + 1,
-                    "step": step, "lr": lr, **train_stats, "val_loss": val.loss,
-                    "val_acc": val.accuracy, "epoch_time_s": time.perf_counter() - t0,
-                }
-                history.append(record)
-                epochs_this_call += 1
-                if pi == selection_phase and val.accuracy > best["val_acc"]:
-                    best = {"val_acc": val.accuracy, "epoch": global_epoch + 1}
-                    if info.is_main:
-                        save_atomic(
-                            {"model": student.state_dict(), "method": method.name,
-                             "config": cfg.to_dict(), "meta": meta or {}, **best},
-                            run_dir / BEST_CHECKPOINT,
-                        )
-                last_of_phase = epoch + 1 == phase.epochs
-                if info.is_main and ((epoch + 1) % cfg.checkpoint_every == 0 or last_of_phase):
-                    save_atomic(
-                        {
-                            "model": student.state_dict(),
-                            "optimizer": optimizer.state_dict(),
-                            "scheduler": scheduler.state_dict(),
-                            "scaler": scaler.state_dict(),
-                            "rng": capture_rng_state(),
-                            "position": {"phase": pi, "epoch": epoch + 1, "step": step},
-                            "method": method.name,
-                            "config": cfg.to_dict(),
-                            "meta": meta or {},
-                            "best": best,
-                            "history": history,
-                            "elapsed_s": elapsed + time.perf_counter() - start_time,
-                        },
-                        run_dir / LAST_CHECKPOINT,
-                    )
-                logger.log(record)
-                if info.is_main:
-                    acc = record["train_acc"]
-                    _LOG.info(
-                        "%s epoch %d/%d: train loss %.4f%s, val acc %.4f (%.1fs)", phase.name,
-                        epoch + 1, phase.epochs, record["train_loss"],
-                        "" if acc is None else f", train acc {acc:.4f}", val.accuracy,
-                        record["epoch_time_s"],
-                    )
-            if not completed:
+            run = _PhaseRun(setup, pi, train_step, scheduler, cfg, run_dir, meta, logger,
+                            show_bar, start_time)
+            if not run.epochs(range(first_epoch, phase.epochs), train_loader, val_loader,
+                              progress, budget):
                 break
     finally:
         logger.close()
 
     barrier()
     test_acc = None
-    if completed and (run_dir / BEST_CHECKPOINT).is_file():
+    if budget.completed and (run_dir / BEST_CHECKPOINT).is_file():
         load_state_into(student, load_checkpoint(run_dir / BEST_CHECKPOINT)["model"])
         if test_loader is not None:
-            test_acc = evaluate(student, test_loader, device, cfg.precision, channels_last).accuracy
+            test_acc = evaluate(student, test_loader, device, cfg.precision,
+                                setup.channels_last).accuracy
     student.requires_grad_(True)
+    history = progress.history
     return FitResult(
         method=method.name,
-        best_val_acc=best["val_acc"],
-        best_epoch=best["epoch"],
+        best_val_acc=progress.best["val_acc"],
+        best_epoch=progress.best["epoch"],
         last_val_acc=history[-1]["val_acc"] if history else float("nan"),
         test_acc=test_acc,
-        wall_time_s=elapsed + time.perf_counter() - start_time,
+        wall_time_s=progress.elapsed_s + time.perf_counter() - start_time,
         history=history,
         run_dir=str(run_dir),
         best_checkpoint=str(run_dir / BEST_CHECKPOINT),
-        copied=copied,
-        completed=completed,
+        copied=setup.copied,
+        completed=budget.completed,
     )
 
 
-def _check_logits(teacher: nn.Module, student: nn.Module, x: torch.Tensor) -> None:
-    modes = [(m, m.training) for m in (teacher, student)]
-    teacher.eval()
-    student.eval()
-    try:
-        with torch.no_grad():
-            t, s = teacher(x), student(x)
-    finally:
-        for m, was in modes:
-            m.train(was)
-    if t.shape[1:] != s.shape[1:]:
-        raise ValueError(
-            f"logits: teacher output {tuple(t.shape[1:])} vs student {tuple(s.shape[1:])}; "
-            "teacher and student must predict the same classes"
+@dataclass
+class _EpochBudget:
+    """``stop_after_epochs``: how many epochs this call may still run (as if killed after)."""
+
+    left: int | None
+    completed: bool = True
+
+    def take(self) -> bool:
+        if self.left is not None:
+            if self.left <= 0:
+                self.completed = False
+                return False
+            self.left -= 1
+        return True
+
+
+@dataclass
+class _PhaseRun:
+    """The epochs of one phase: train, evaluate, select, checkpoint, log."""
+
+    setup: TrainingSetup
+    index: int
+    train_step: TrainStep
+    scheduler: Any
+    cfg: TrainConfig
+    run_dir: Path
+    meta: dict[str, Any] | None
+    logger: MetricsLogger
+    show_bar: bool
+    start_time: float
+
+    def epochs(self, epochs: range, train_loader: Iterable, val_loader: Iterable,
+               progress: _Progress, budget: _EpochBudget) -> bool:
+        """Run ``epochs``; False if the epoch budget stopped it early."""
+        phases, phase = self.setup.phases, self.setup.phases[self.index]
+        is_main = dist_info().is_main
+        for epoch in epochs:
+            if not budget.take():
+                return False
+            global_epoch = sum(p.epochs for p in phases[: self.index]) + epoch
+            if hasattr(train_loader, "set_epoch"):
+                train_loader.set_epoch(global_epoch)
+            t0 = time.perf_counter()
+            stats, progress.step = _train_epoch(
+                self.train_step, train_loader, progress.step, self.cfg.log_every,
+                desc=f"{phase.name} {epoch + 1}/{phase.epochs}", show_bar=self.show_bar,
+            )
+            lr = self.train_step.optimizer.param_groups[0]["lr"]
+            self.scheduler.step()
+            val = evaluate(self.setup.student, val_loader, self.setup.device, self.cfg.precision,
+                           self.setup.channels_last)
+            record = {
+                "phase": phase.name, "epoch": epoch + 1, "global_epoch": global_epoch + 1,
+                "step": progress.step, "lr": lr, **stats, "val_loss": val.loss,
+                "val_acc": val.accuracy, "epoch_time_s": time.perf_counter() - t0,
+            }
+            progress.history.append(record)
+            if self.index == len(phases) - 1 and val.accuracy > progress.best["val_acc"]:
+                progress.best = {"val_acc": val.accuracy, "epoch": global_epoch + 1}
+                if is_main:
+                    self._save_best(progress)
+            last_of_phase = epoch + 1 == phase.epochs
+            if is_main and ((epoch + 1) % self.cfg.checkpoint_every == 0 or last_of_phase):
+                self._save_last(progress, epoch + 1)
+            self.logger.log(record)
+            if is_main:
+                acc = record["train_acc"]
+                _LOG.info(
+                    "%s epoch %d/%d: train loss %.4f%s, val acc %.4f (%.1fs)", phase.name,
+                    epoch + 1, phase.epochs, record["train_loss"],
+                    "" if acc is None else f", train acc {acc:.4f}", val.accuracy,
+                    record["epoch_time_s"],
+                )
+        return True
+
+    def _save_best(self, progress: _Progress) -> None:
+        save_atomic({"model": self.setup.student.state_dict(), "method": self.setup.method.name,
+                     "config": self.cfg.to_dict(), "meta": self.meta or {}, **progress.best},
+                    self.run_dir / BEST_CHECKPOINT)
+
+    def _save_last(self, progress: _Progress, epochs_done: int) -> None:
+        save_atomic(
+            {
+                "model": self.setup.student.state_dict(),
+                "optimizer": self.train_step.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "scaler": self.train_step.scaler.state_dict(),
+                "rng": capture_rng_state(),
+                "position": {"phase": self.index, "epoch": epochs_done, "step": progress.step},
+                "method": self.setup.method.name,
+                "config": self.cfg.to_dict(),
+                "meta": self.meta or {},
+                "best": progress.best,
+                "history": progress.history,
+                "elapsed_s": progress.elapsed_s + time.perf_counter() - self.start_time,
+            },
+            self.run_dir / LAST_CHECKPOINT,
         )
-
-
 
 
 def _train_epoch(
