@@ -1,0 +1,209 @@
+"""Hostile and mistaken inputs to ``lit``: one ``lit: error:`` line, exit 2, nothing created,
+and never any code run from a file. Each case is a row of docs/bad-inputs.md."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from lit_core.checkpoint import save_atomic
+from lit_core.cli import main
+from lit_core.models import build_model
+
+TINY = ["--data", "digits", "--set", "data.limit=300", "--set", "train.batch_size=64",
+        "--set", "data.eval_batch_size=400"]
+ONE_EPOCH = ["--set", "train.teacher.epochs=1", "--set", "train.lit.ir_epochs=1",
+             "--set", "train.lit.epochs=0", "--set", "train.kd.epochs=1",
+             "--set", "train.scratch.epochs=1", "--teacher", "resnet8", "--student", "resnet8"]
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("lit: error: ")
+    return err[0]
+
+
+def _digits_state(name="resnet8"):
+    return build_model(name, num_classes=10, in_chans=1).state_dict()
+
+
+# --------------------------------------------------------------------------- security
+
+
+HOSTILE_MODULE = """
+import pathlib
+MARKER = pathlib.Path(__file__).with_name("PWNED")
+def build(**kwargs):
+    MARKER.write_text("code from a checkpoint ran")
+    import torch.nn as nn
+    return nn.Linear(1, 1)
+"""
+
+
+@pytest.mark.parametrize("command", ["evaluate", "compress"])
+@pytest.mark.parametrize("builder", ["evil_builder:build", "torch.hub:load"])
+def test_a_checkpoint_cannot_choose_code_to_run(tmp_path, capsys, monkeypatch, command, builder):
+    (tmp_path / "evil_builder.py").write_text(HOSTILE_MODULE)
+    (tmp_path / "hubconf.py").write_text(HOSTILE_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    ckpt = tmp_path / "teacher.pt"
+    save_atomic({"model": _digits_state(), "meta": {
+        "model": builder, "model_kwargs": {"repo_or_dir": str(tmp_path), "model": "build",
+                                           "source": "local"}}}, ckpt)
+    if command == "evaluate":
+        argv = ["evaluate", str(ckpt), *TINY]
+    else:
+        argv = ["compress", "--method", "kd", "--teacher-ckpt", str(ckpt), "--out",
+                str(tmp_path / "out"), *TINY]
+    assert main(argv) == 2
+    line = one_line_error(capsys)
+    assert "registered" in line and builder in line
+    assert not (tmp_path / "PWNED").exists()
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_builder_on_the_users_own_command_line_still_works(tmp_path, capsys, monkeypatch):
+    (tmp_path / "my_models.py").write_text(
+        "from lit_models import create_model\n"
+        "def small(**kw):\n    return create_model('resnet8', **kw)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ckpt = tmp_path / "m.pt"
+    save_atomic({"model": _digits_state(), "meta": {"model": "my_models:small"}}, ckpt)
+    assert main(["evaluate", str(ckpt), "--model", "my_models:small", *TINY]) == 0
+    assert "test" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def _bad_checkpoints(tmp_path):
+    good = tmp_path / "good.pt"
+    save_atomic({"model": _digits_state(), "meta": {"model": "resnet8"}}, good)
+    raw = good.read_bytes()
+    files = {
+        "empty": b"",
+        "truncated": raw[: len(raw) // 2],
+        "text": b"this is not a checkpoint\n",
+        "corrupt": raw[:200] + bytes(300) + raw[500:],
+    }
+    paths = {}
+    for name, data in files.items():
+        paths[name] = tmp_path / f"{name}.pt"
+        paths[name].write_bytes(data)
+    paths["not-a-dict"] = tmp_path / "list.pt"
+    torch.save([torch.zeros(1)], paths["not-a-dict"])
+    paths["pickled-object"] = tmp_path / "obj.pt"
+    torch.save({"model": _digits_state(), "meta": {"model": "resnet8"}, "x": torch.nn.ReLU()},
+               paths["pickled-object"])
+    paths["directory"] = tmp_path
+    return paths
+
+
+@pytest.mark.parametrize("kind", ["empty", "truncated", "text", "corrupt", "not-a-dict",
+                                  "pickled-object", "directory"])
+def test_evaluate_a_broken_checkpoint_is_one_line(tmp_path, capsys, kind):
+    path = _bad_checkpoints(tmp_path)[kind]
+    assert main(["evaluate", str(path), *TINY]) == 2
+    assert str(path) in one_line_error(capsys)
+
+
+def test_resume_with_a_broken_last_checkpoint_is_one_line(tmp_path, capsys):
+    args = ["compress", "--method", "scratch", "--student", "resnet8", "--out", str(tmp_path),
+            "--run-name", "r", "--set", "train.scratch.epochs=1", *TINY]
+    assert main(args) == 0
+    last = tmp_path / "r" / "scratch" / "last.pt"
+    (tmp_path / "r" / "scratch" / "job.json").unlink()  # as if killed before the job finished
+    last.write_bytes(last.read_bytes()[:100])
+    capsys.readouterr()
+    assert main([*args, "--resume"]) == 2
+    assert "last.pt" in one_line_error(capsys)
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@pytest.mark.parametrize(("setting", "needle"), [
+    ("data.limit=-5", "data.limit must be a positive integer"),
+    ("data.limit=0", "data.limit must be a positive integer"),
+    ("data.limit=abc", "got 'abc'"),
+    ("data.eval_batch_size=0", "data.eval_batch_size must be a positive integer"),
+    ("data.val_fraction=1.5", "data.val_fraction"),
+    ("train.temperature=inf", "temperature (tau) must be a finite number"),
+    ("train.momentum=5", "momentum must be in [0, 1)"),
+    ("train.weight_decay=-1", "weight_decay must be >= 0"),
+    ("train.lit.lr=nan", "lr must be a finite number"),
+    ('run.methods="nosuch"', "run.methods must be a non-empty list of method names"),
+    ('run.methods=["lit", "nosuch"]', "unknown method 'nosuch'"),
+    ("models.teacher_kwargs=5", "models.teacher_kwargs must be a table"),
+    ("train=5", "train must be a table"),
+    ("train.distill.epochs=1", "unknown job table [train.distill]"),
+])
+def test_bad_settings_fail_before_anything_is_created(tmp_path, capsys, setting, needle):
+    assert main(["run", "--out", str(tmp_path), "--run-name", "r", *TINY, "--set", setting]) == 2
+    assert needle in one_line_error(capsys)
+    assert not (tmp_path / "r").exists()
+
+
+def test_image_model_on_text_like_arguments_is_explained(tmp_path, capsys):
+    # a VDCNN (text model) asked to be built for image data
+    assert main(["run", "--out", str(tmp_path), "--run-name", "r", "--teacher", "vdcnn9",
+                 *TINY]) == 2
+    line = one_line_error(capsys)
+    assert "vdcnn9" in line and "in_chans" in line and "kind of data" in line
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_factory_that_returns_no_module_is_one_line(tmp_path, capsys, monkeypatch):
+    (tmp_path / "bad_factory.py").write_text("def build(**kw):\n    return 'not a model'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["run", "--out", str(tmp_path), "--run-name", "r", "--teacher",
+                 "bad_factory:build", *TINY]) == 2
+    assert "returned a str, not a torch.nn.Module" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize("kind", ["directory", "non-utf8", "train-not-a-table", "missing"])
+def test_bad_config_files_are_one_line(tmp_path, capsys, kind):
+    path = {"directory": tmp_path, "missing": tmp_path / "nope.toml"}.get(kind, tmp_path / "c.toml")
+    if kind == "non-utf8":
+        path.write_bytes('description = "caf\xe9"\n'.encode("latin-1"))
+    elif kind == "train-not-a-table":
+        path.write_text("train = 3\n")
+    assert main(["run", "--out", str(tmp_path / "o"), "--config", str(path), "--data", "digits"]) == 2
+    line = one_line_error(capsys)
+    assert str(path) in line or "train must be a table" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_out_pointing_to_a_file_is_one_line(tmp_path, capsys):
+    out = tmp_path / "results.txt"
+    out.write_text("precious")
+    assert main(["run", "--out", str(out), "--run-name", "r", *TINY]) == 2
+    assert "is a file, not a directory" in one_line_error(capsys)
+    assert out.read_text() == "precious"
+
+
+# --------------------------------------------------------------------------- resume
+
+
+def test_resume_refuses_changed_settings_and_names_them(tmp_path, capsys):
+    base = ["run", "--out", str(tmp_path), "--run-name", "r", *TINY, *ONE_EPOCH]
+    assert main(base) == 0
+    before = (tmp_path / "r" / "config.json").read_text()
+    capsys.readouterr()
+    changed = [*base, "--resume", "--set", "train.kd.lr=0.5", "--set", "data.limit=200"]
+    assert main(changed) == 2
+    line = one_line_error(capsys)
+    assert "data.limit" in line and "train.kd.lr" in line and "--allow-config-change" in line
+    assert (tmp_path / "r" / "config.json").read_text() == before  # nothing overwritten
+    # the run's own settings: nothing to repeat on the command line
+    assert main(["run", "--out", str(tmp_path), "--run-name", "r", "--resume"]) == 0
+    assert capsys.readouterr().out.count("finished earlier") == 4
+    # asked for explicitly: accepted, the old record kept beside the new one
+    assert main([*changed, "--allow-config-change"]) == 0
+    stored = json.loads((tmp_path / "r" / "config.json").read_text())["config"]
+    assert stored["data"]["limit"] == 200
+    assert len(list((tmp_path / "r").glob("config.*.json"))) == 1
