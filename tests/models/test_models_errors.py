@@ -70,3 +70,16 @@ def test_stargan_rejects_more_stages_than_blocks_and_bad_sizes():
 def test_tile_domain_rejects_label_of_wrong_shape():
     with pytest.raises(ValueError, match=r"label must be \(batch, c_dim\)"):
         lit_models.tile_domain(torch.zeros(2, 3, 8, 8), torch.zeros(3, 5))
+
+
+def test_pretrained_is_accepted_and_says_no_weights_exist():
+    assert isinstance(lit_models.create_model("resnet8", pretrained=False), torch.nn.Module)
+    with pytest.raises(ValueError, match=r"no pretrained weights exist for 'resnet8'.*lit train-teacher"):
+        lit_models.create_model("resnet8", pretrained=True)
+
+
+@pytest.mark.parametrize("name", ["resnet20", "resnext29_8x64d", "resnet18", "cifar_resnet"])
+def test_registered_builders_document_themselves(name):
+    from lit_models._registry import _REGISTRY
+
+    assert (_REGISTRY.get(name).__doc__ or "").strip()

@@ -57,7 +57,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             f"checkpoint {path} holds something other than tensors and plain types and was not "
             f"loaded (loading never runs code): {first}"
         ) from None
-    except Exception as e:  # noqa: BLE001 -- any failure to parse a file means it is unreadable
+    except Exception as e:
         raise CheckpointError(
             f"checkpoint {path} is not a readable torch checkpoint (corrupt or truncated?): "
             f"{type(e).__name__}"

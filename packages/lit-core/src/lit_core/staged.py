@@ -1,17 +1,26 @@
 """The stage interface lit-core consumes, as a structural ``Protocol`` (no lit_models import).
 
-Any ``nn.Module`` with ``stem``, ``stages`` (indexable, one module per stage), ``head``,
-``feature_info`` (per stage: ``num_chs``, ``reduction``, ``module``) and ``forward_stages(x)``
-conforms: the zoo's models, ``lit_models.as_staged`` wrappers, or a user's own class.
+lit-core asks only for what it uses: ``stem``, ``stages`` (indexable, one module per stage) and
+``head``, with ``forward(x) == head(stages[-1](…(stem(x))))``. The zoo's models (which also
+carry ``feature_info`` and ``forward_stages``), ``lit_models.as_staged`` wrappers, or a user's
+own ``nn.Module`` conform.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import torch
 import torch.nn as nn
+
+from .errors import LitError
+
+__all__ = ["StageInterfaceError", "StagedModel", "require_staged"]
+
+
+class StageInterfaceError(LitError, TypeError):
+    """A model without ``stem``/``stages``/``head`` given where lit needs the stage interface."""
 
 
 @runtime_checkable
@@ -21,21 +30,15 @@ class StagedModel(Protocol):
     stem: nn.Module
     stages: Sequence[nn.Module]
     head: nn.Module
-    feature_info: Sequence[dict[str, Any]]
-
-    def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Every stage-boundary output, in order."""
-        ...
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
 
 
 def require_staged(model: object, role: str = "model") -> StagedModel:
-    """Return ``model`` if it has the stage interface, else raise one clear ``TypeError``."""
-    missing = [a for a in ("stem", "stages", "head", "feature_info", "forward_stages")
-               if not hasattr(model, a)]
+    """Return ``model`` if it has the stage interface, else raise one clear ``StageInterfaceError``."""
+    missing = [a for a in ("stem", "stages", "head") if not hasattr(model, a)]
     if missing:
-        raise TypeError(
+        raise StageInterfaceError(
             f"the {role} ({type(model).__name__}) lacks the stage interface attribute(s) "
             f"{', '.join(missing)}; wrap it with lit_models.as_staged(model, stem=..., stages=[...], head=...)"
         )

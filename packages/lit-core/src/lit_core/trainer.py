@@ -16,11 +16,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .checkpoint import (
@@ -33,10 +32,11 @@ from .checkpoint import (
 from .config import TrainConfig
 from .distributed import all_reduce_sum, barrier, dist_info
 from .errors import CheckpointError, RunDirError
+from .evaluation import Evaluation, evaluate
 from .methods import MethodConfig, get_method
 from .metrics import METRICS_FILE, MetricsLogger
 from .rundir import check_run_dir
-from .runtime import autocast, deterministic_mode, seed_everything, to_device
+from .runtime import deterministic_mode, seed_everything
 from .step import TrainingSetup, TrainStep, make_phase_step, setup_training
 
 __all__ = ["BEST_CHECKPOINT", "LAST_CHECKPOINT", "Evaluation", "FitResult", "evaluate", "fit"]
@@ -45,14 +45,6 @@ _LOG = logging.getLogger("lit_core.trainer")
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
 _RUN_FILES = (METRICS_FILE, LAST_CHECKPOINT, BEST_CHECKPOINT)
-
-
-class Evaluation(NamedTuple):
-    """Mean cross-entropy loss and top-1 accuracy (0-1) over ``count`` samples."""
-
-    loss: float
-    accuracy: float
-    count: int
 
 
 @dataclass
@@ -78,35 +70,6 @@ class FitResult:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready)."""
         return asdict(self)
-
-
-@torch.no_grad()
-def evaluate(
-    model: nn.Module,
-    loader: Iterable,
-    device: torch.device | str | None = None,
-    precision: str = "fp32",
-    channels_last: bool = False,
-) -> Evaluation:
-    """Cross-entropy and top-1 accuracy of ``model`` on ``loader`` (summed over DDP ranks)."""
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    totals = torch.zeros(3, dtype=torch.float64, device=device)
-    try:
-        for x, y in loader:
-            x, y = to_device(x, y, device, channels_last)
-            with autocast(device, precision):
-                logits = model(x)
-            totals[0] += F.cross_entropy(logits.float(), y, reduction="sum").double()
-            totals[1] += (logits.argmax(1) == y).sum()
-            totals[2] += y.numel()
-    finally:
-        model.train(was_training)
-    loss_sum, correct, n = all_reduce_sum(totals).tolist()
-    if n == 0:
-        raise ValueError("the evaluation loader yielded no samples")
-    return Evaluation(loss_sum / n, correct / n, int(n))
 
 
 def _prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool, is_main: bool) -> None:

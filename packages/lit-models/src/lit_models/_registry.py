@@ -49,9 +49,19 @@ def register_model(fn: ModelFn) -> ModelFn:
     return _REGISTRY.register(fn)
 
 
-def create_model(name: str, **kwargs) -> nn.Module:
-    """Build a registered model by name, e.g. ``create_model("resnet20", num_classes=100)``."""
-    return _REGISTRY.get(name)(**kwargs)
+def create_model(name: str, pretrained: bool = False, **kwargs) -> nn.Module:
+    """Build a registered model by name, e.g. ``create_model("resnet20", num_classes=100)``.
+
+    ``pretrained`` is accepted for timm/torchvision-style calls; lit-models publishes no weights,
+    so ``pretrained=True`` raises and says how to get a trained teacher instead.
+    """
+    builder = _REGISTRY.get(name)
+    if pretrained:
+        raise ValueError(
+            f"no pretrained weights exist for {name!r}: lit-models ships architectures only; "
+            f"train one with `lit train-teacher --teacher {name}` and load its best.pt"
+        )
+    return builder(**kwargs)
 
 
 def list_models(pattern: str = "*") -> list[str]:

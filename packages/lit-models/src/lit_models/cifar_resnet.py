@@ -98,49 +98,59 @@ def cifar_resnet(*, depth: int = 20, **kwargs) -> CifarResNet:
 
 @register_model
 def resnet8(**kwargs) -> CifarResNet:
+    """ResNet-8 for CIFAR (He et al. 2016, 3 stages of 1 BasicBlocks); keyword arguments as ``CifarResNet``."""
     return _create(8, **kwargs)
 
 
 @register_model
 def resnet14(**kwargs) -> CifarResNet:
+    """ResNet-14 for CIFAR (He et al. 2016, 3 stages of 2 BasicBlocks); keyword arguments as ``CifarResNet``."""
     return _create(14, **kwargs)
 
 
 @register_model
 def resnet20(**kwargs) -> CifarResNet:
+    """ResNet-20 for CIFAR (He et al. 2016, 3 stages of 3 BasicBlocks); keyword arguments as ``CifarResNet``."""
     return _create(20, **kwargs)
 
 
 @register_model
 def resnet32(**kwargs) -> CifarResNet:
+    """ResNet-32 for CIFAR (He et al. 2016, 3 stages of 5 BasicBlocks); keyword arguments as ``CifarResNet``."""
     return _create(32, **kwargs)
 
 
 @register_model
 def resnet44(**kwargs) -> CifarResNet:
+    """ResNet-44 for CIFAR (He et al. 2016, 3 stages of 7 BasicBlocks); keyword arguments as ``CifarResNet``."""
     return _create(44, **kwargs)
 
 
 @register_model
 def resnet56(**kwargs) -> CifarResNet:
+    """ResNet-56 for CIFAR (He et al. 2016, 3 stages of 9 BasicBlocks); keyword arguments as ``CifarResNet``."""
     return _create(56, **kwargs)
 
 
 @register_model
 def resnet110(**kwargs) -> CifarResNet:
+    """ResNet-110 for CIFAR (He et al. 2016, 3 stages of 18 BasicBlocks); keyword arguments as ``CifarResNet``."""
     return _create(110, **kwargs)
 
 
 @register_model
 def resnet1202(**kwargs) -> CifarResNet:
+    """ResNet-1202 for CIFAR (He et al. 2016, 3 stages of 200 BasicBlocks); keyword arguments as ``CifarResNet``."""
     return _create(1202, **kwargs)
 
 
 @register_model
 def resnet8x4(**kwargs) -> CifarResNet:
+    """ResNet-8x4 for CIFAR (CRD's 4x-wide variant: stem 32, option-B shortcuts); keyword arguments as ``CifarResNet``."""
     return _create(8, **{"width": 4, "stem_chs": 32, "shortcut": "B", **kwargs})
 
 
 @register_model
 def resnet32x4(**kwargs) -> CifarResNet:
+    """ResNet-32x4 for CIFAR (CRD's 4x-wide variant: stem 32, option-B shortcuts); keyword arguments as ``CifarResNet``."""
     return _create(32, **{"width": 4, "stem_chs": 32, "shortcut": "B", **kwargs})

@@ -114,24 +114,29 @@ def cifar_resnext(*, depth: int = 29, cardinality: int = 8, base_width: int = 64
 
 @register_model
 def resnext29_8x64d(**kwargs) -> CifarResNeXt:
+    """ResNeXt-29 for CIFAR, cardinality 8, bottleneck width 64; keyword arguments as ``CifarResNeXt``."""
     return _create_resnext(*_CFGS["resnext29_8x64d"], **kwargs)
 
 
 @register_model
 def resnext29_16x64d(**kwargs) -> CifarResNeXt:
+    """ResNeXt-29 for CIFAR, cardinality 16, bottleneck width 64; keyword arguments as ``CifarResNeXt``."""
     return _create_resnext(*_CFGS["resnext29_16x64d"], **kwargs)
 
 
 @register_model
 def resnext110_32x4d(**kwargs) -> CifarResNeXt:
+    """ResNeXt-110 for CIFAR, cardinality 32, bottleneck width 4; keyword arguments as ``CifarResNeXt``."""
     return _create_resnext(*_CFGS["resnext110_32x4d"], **kwargs)
 
 
 @register_model
 def resnext20_32x4d(**kwargs) -> CifarResNeXt:
+    """ResNeXt-20 for CIFAR, cardinality 32, bottleneck width 4; keyword arguments as ``CifarResNeXt``."""
     return _create_resnext(*_CFGS["resnext20_32x4d"], **kwargs)
 
 
 @register_model
 def resnext20_16x4d(**kwargs) -> CifarResNeXt:
+    """ResNeXt-20 for CIFAR, cardinality 16, bottleneck width 4; keyword arguments as ``CifarResNeXt``."""
     return _create_resnext(*_CFGS["resnext20_16x4d"], **kwargs)

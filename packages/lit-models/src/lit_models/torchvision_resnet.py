@@ -76,49 +76,59 @@ def tv_resnet(
 
 @register_model
 def resnet18(**kwargs) -> TorchvisionResNet:
+    """torchvision's ``resnet18`` with the stage interface (stem, 4 stages, head); keyword arguments as ``TorchvisionResNet``."""
     return _create_tv_resnet("resnet18", **kwargs)
 
 
 @register_model
 def resnet34(**kwargs) -> TorchvisionResNet:
+    """torchvision's ``resnet34`` with the stage interface (stem, 4 stages, head); keyword arguments as ``TorchvisionResNet``."""
     return _create_tv_resnet("resnet34", **kwargs)
 
 
 @register_model
 def resnet50(**kwargs) -> TorchvisionResNet:
+    """torchvision's ``resnet50`` with the stage interface (stem, 4 stages, head); keyword arguments as ``TorchvisionResNet``."""
     return _create_tv_resnet("resnet50", **kwargs)
 
 
 @register_model
 def resnet101(**kwargs) -> TorchvisionResNet:
+    """torchvision's ``resnet101`` with the stage interface (stem, 4 stages, head); keyword arguments as ``TorchvisionResNet``."""
     return _create_tv_resnet("resnet101", **kwargs)
 
 
 @register_model
 def resnet152(**kwargs) -> TorchvisionResNet:
+    """torchvision's ``resnet152`` with the stage interface (stem, 4 stages, head); keyword arguments as ``TorchvisionResNet``."""
     return _create_tv_resnet("resnet152", **kwargs)
 
 
 @register_model
 def resnext50_32x4d(**kwargs) -> TorchvisionResNet:
+    """torchvision's ``resnext50_32x4d`` with the stage interface (stem, 4 stages, head); keyword arguments as ``TorchvisionResNet``."""
     return _create_tv_resnet("resnext50_32x4d", **kwargs)
 
 
 @register_model
 def resnext101_32x8d(**kwargs) -> TorchvisionResNet:
+    """torchvision's ``resnext101_32x8d`` with the stage interface (stem, 4 stages, head); keyword arguments as ``TorchvisionResNet``."""
     return _create_tv_resnet("resnext101_32x8d", **kwargs)
 
 
 @register_model
 def resnext101_64x4d(**kwargs) -> TorchvisionResNet:
+    """torchvision's ``resnext101_64x4d`` with the stage interface (stem, 4 stages, head); keyword arguments as ``TorchvisionResNet``."""
     return _create_tv_resnet("resnext101_64x4d", **kwargs)
 
 
 @register_model
 def wide_resnet50_2(**kwargs) -> TorchvisionResNet:
+    """torchvision's ``wide_resnet50_2`` with the stage interface (stem, 4 stages, head); keyword arguments as ``TorchvisionResNet``."""
     return _create_tv_resnet("wide_resnet50_2", **kwargs)
 
 
 @register_model
 def wide_resnet101_2(**kwargs) -> TorchvisionResNet:
+    """torchvision's ``wide_resnet101_2`` with the stage interface (stem, 4 stages, head); keyword arguments as ``TorchvisionResNet``."""
     return _create_tv_resnet("wide_resnet101_2", **kwargs)

@@ -1,0 +1,52 @@
+"""Evaluation: mean cross-entropy and top-1 accuracy of a model over a loader (DDP-aware)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .distributed import all_reduce_sum
+from .runtime import autocast, to_device
+
+__all__ = ["Evaluation", "evaluate"]
+
+
+class Evaluation(NamedTuple):
+    """Mean cross-entropy loss and top-1 accuracy (0-1) over ``count`` samples."""
+
+    loss: float
+    accuracy: float
+    count: int
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    loader: Iterable,
+    device: torch.device | str | None = None,
+    precision: str = "fp32",
+    channels_last: bool = False,
+) -> Evaluation:
+    """Cross-entropy and top-1 accuracy of ``model`` on ``loader`` (summed over DDP ranks)."""
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    totals = torch.zeros(3, dtype=torch.float64, device=device)
+    try:
+        for x, y in loader:
+            x, y = to_device(x, y, device, channels_last)
+            with autocast(device, precision):
+                logits = model(x)
+            totals[0] += F.cross_entropy(logits.float(), y, reduction="sum").double()
+            totals[1] += (logits.argmax(1) == y).sum()
+            totals[2] += y.numel()
+    finally:
+        model.train(was_training)
+    loss_sum, correct, n = all_reduce_sum(totals).tolist()
+    if n == 0:
+        raise ValueError("the evaluation loader yielded no samples")
+    return Evaluation(loss_sum / n, correct / n, int(n))
