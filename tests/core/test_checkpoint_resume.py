@@ -125,3 +125,18 @@ def test_failed_save_leaves_the_previous_file_and_no_temp_files(tmp_path):
         save_atomic({"a": lambda: 0}, path)
     assert torch.equal(load_checkpoint(path)["a"], torch.ones(2))
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+def test_resume_restores_only_this_devices_cuda_rng_state():
+    from lit_core.checkpoint import capture_rng_state, cuda_rng_for_this_device, restore_rng_state
+
+    eight = [torch.full((16,), i, dtype=torch.uint8) for i in range(8)]
+    old_style = {"cuda": eight}  # written by rank 0 of an 8-GPU job, before this fix
+    assert torch.equal(cuda_rng_for_this_device(old_style, 0), eight[0])
+    assert torch.equal(cuda_rng_for_this_device(old_style, 3), eight[3])
+    assert cuda_rng_for_this_device(old_style, 9) is None  # more GPUs now than then: left alone
+    assert cuda_rng_for_this_device({"cuda_device": eight[5]}, 0) is eight[5]
+    assert cuda_rng_for_this_device({}, 0) is None
+    state = capture_rng_state()
+    assert "cuda" not in state  # never every device's state
+    restore_rng_state({**state, "cuda": eight})  # no error, whatever this machine has

@@ -68,3 +68,27 @@ def test_rank_slice_yields_this_ranks_contiguous_part_of_each_global_batch():
     assert torch.equal(second[0][0], data[0][0][4:]) and torch.equal(second[1][1], data[1][1][4:])
     with pytest.raises(ValueError, match="global batch of 6 does not split evenly over 4 processes"):
         list(RankSlice(batches(1, batch=6), DistInfo(rank=0, world_size=4)))
+
+
+def test_an_explicit_gpu_index_under_torchrun_is_refused(monkeypatch):
+    from lit_core.errors import ConfigError
+    from lit_core.runtime import resolve_device
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    with pytest.raises(ConfigError, match="every process on one GPU"):
+        resolve_device("cuda:0")
+    assert resolve_device("cuda") == torch.device("cuda", 1)  # this rank's GPU (not touched)
+    assert resolve_device("cpu") == torch.device("cpu")
+
+
+def test_cudnn_autotuning_is_on_unless_deterministic():
+    from lit_core.runtime import deterministic_mode
+
+    before = torch.backends.cudnn.benchmark
+    with deterministic_mode(False):
+        assert torch.backends.cudnn.benchmark is True
+    with deterministic_mode(True):
+        assert torch.backends.cudnn.benchmark is False
+        assert torch.are_deterministic_algorithms_enabled()
+    assert torch.backends.cudnn.benchmark == before

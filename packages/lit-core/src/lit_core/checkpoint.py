@@ -24,6 +24,7 @@ from .errors import CheckpointError
 
 __all__ = [
     "capture_rng_state",
+    "cuda_rng_for_this_device",
     "load_checkpoint",
     "load_model_weights",
     "load_state_into",
@@ -119,7 +120,8 @@ def capture_rng_state() -> dict[str, Any]:
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+        # only this process's device: a rank uses one GPU, and a resume may see fewer GPUs
+        state["cuda_device"] = torch.cuda.get_rng_state()
     return state
 
 
@@ -130,5 +132,17 @@ def restore_rng_state(state: dict[str, Any]) -> None:
     kind, keys, pos, has_gauss, cached = state["numpy"]
     np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    if torch.cuda.is_available():
+        cuda_state = cuda_rng_for_this_device(state, torch.cuda.current_device())
+        if cuda_state is not None:
+            torch.cuda.set_rng_state(cuda_state)
+
+
+def cuda_rng_for_this_device(state: dict[str, Any], device_index: int) -> torch.Tensor | None:
+    """The CUDA RNG state this process restores: its own device's (``cuda_device``), or, from
+    checkpoints that stored every device's (``cuda``, a list), the entry of ``device_index`` if
+    the list has one. Never more than one device's state, so fewer GPUs on resume is fine."""
+    if "cuda_device" in state:
+        return state["cuda_device"]
+    states = state.get("cuda") or []
+    return states[device_index] if device_index < len(states) else None

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .data import DataError
+from .distributed import shutdown_distributed
 from .errors import ConfigError, LitError
 from .jobs import compare, evaluate_checkpoint, read_stored_config, train_student_alone
 from .methods import METHODS, get_method
@@ -212,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lit: interrupted; continue with --resume --run-name <the run>", file=sys.stderr)
         return 130
+    finally:
+        shutdown_distributed()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -59,6 +59,9 @@ class TrainConfig:
     temperature: float = DEFAULT_TEMPERATURE
     beta: float = DEFAULT_BETA
     ir_loss: str = "l2"
+    # the IR phase's loss is multiplied by this before backward (the paper's code halves it:
+    # ``full_loss /= 2``, so its gradients are half as large relative to weight decay)
+    ir_loss_scale: float = 1.0
     # student initialisation during the IR phase
     copy_stem_head: bool = True
     freeze_copied: bool = True
@@ -88,6 +91,8 @@ class TrainConfig:
         check_unit_interval("alpha", self.alpha)
         check_unit_interval("beta", self.beta)
         check_temperature(self.temperature)
+        if not (math.isfinite(self.ir_loss_scale) and self.ir_loss_scale > 0):
+            raise ConfigError(f"ir_loss_scale must be a finite number > 0; got {self.ir_loss_scale}")
         for name in ("lr", "finetune_lr", "momentum", "weight_decay", "gamma"):
             if not math.isfinite(getattr(self, name)):
                 raise ConfigError(f"{name} must be a finite number; got {getattr(self, name)}")

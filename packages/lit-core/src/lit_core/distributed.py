@@ -22,7 +22,15 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistInfo", "RankSlice", "all_reduce_sum", "barrier", "dist_info", "init_distributed"]
+__all__ = [
+    "DistInfo",
+    "RankSlice",
+    "all_reduce_sum",
+    "barrier",
+    "dist_info",
+    "init_distributed",
+    "shutdown_distributed",
+]
 
 
 @dataclass(frozen=True)
@@ -59,10 +67,20 @@ def init_distributed(backend: str | None = None) -> DistInfo:
         return dist_info()
     if backend is None:
         backend = "nccl" if torch.cuda.is_available() else "gloo"
+    kw: dict[str, Any] = {}
     if backend == "nccl":
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    dist.init_process_group(backend=backend, init_method="env://")
+        local = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(local)
+        kw["device_id"] = local  # binds the communicator to this GPU up front
+    dist.init_process_group(backend=backend, init_method="env://", **kw)
     return dist_info()
+
+
+def shutdown_distributed() -> None:
+    """Leave the process group (no-op when none); the CLI calls it on every exit, so a rank
+    that fails ends cleanly and torchrun stops the others instead of leaving them waiting."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:

@@ -13,6 +13,7 @@ so a checkpoint can never choose which code runs.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -120,6 +121,8 @@ def open_session(
     if run_name is not None:
         check_run_dir(out / run_name, overwrite=overwrite, resume=resume)
         _check_resume_config(cfg, out / run_name, resume, allow_config_change)
+    if any(job.deterministic for job in cfg.jobs.values()):  # before any CUDA work (cuBLAS reads it once)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     info = init_distributed()
     if info.enabled and run_name is None:
         raise ConfigError("under torchrun pass --run-name, so every process writes the same run")

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from .distributed import dist_info
+from .errors import ConfigError
 
 __all__ = ["autocast", "deterministic_mode", "resolve_device", "seed_everything", "to_device"]
 
@@ -24,9 +25,15 @@ def seed_everything(seed: int) -> None:
 
 @contextlib.contextmanager
 def deterministic_mode(enabled: bool = True) -> Iterator[None]:
-    """Deterministic algorithms and cuDNN settings inside the block; restored afterwards."""
+    """Deterministic algorithms and cuDNN settings inside the block; restored afterwards.
+    Not deterministic: cuDNN autotuning (``cudnn.benchmark``) on, since shapes are fixed."""
     if not enabled:
-        yield
+        prev_benchmark = torch.backends.cudnn.benchmark
+        torch.backends.cudnn.benchmark = True
+        try:
+            yield
+        finally:
+            torch.backends.cudnn.benchmark = prev_benchmark
         return
     prev = (
         torch.are_deterministic_algorithms_enabled(),
@@ -44,12 +51,27 @@ def deterministic_mode(enabled: bool = True) -> Iterator[None]:
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """``"auto"`` → this rank's CUDA device if available, else CPU; otherwise ``torch.device``."""
+    """``"auto"`` → this rank's CUDA device if available, else CPU; ``"cuda"`` → this rank's GPU;
+    otherwise ``torch.device(name)``. Under torchrun an explicit index (``cuda:0``) would put every
+    rank on one GPU, so it is refused."""
+    local_rank = int(os.environ.get("LOCAL_RANK", dist_info().local_rank))
+    several = int(os.environ.get("WORLD_SIZE", "1")) > 1 or dist_info().enabled
     if name == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda", dist_info().local_rank % torch.cuda.device_count())
+            return torch.device("cuda", local_rank % torch.cuda.device_count())
         return torch.device("cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {name!r}; use cpu, cuda, cuda:N or auto") from None
+    if device.type == "cuda" and several:
+        if device.index is not None:
+            raise ConfigError(
+                f"--device {name} under torchrun would put every process on one GPU; use "
+                "--device cuda (or auto): each process takes the GPU of its LOCAL_RANK"
+            )
+        return torch.device("cuda", local_rank)
+    return device
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:

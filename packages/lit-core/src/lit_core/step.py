@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -55,6 +54,7 @@ class Phase:
     plan: IRPlan | None
     objective: LITLoss
     uses_teacher: bool
+    loss_scale: float = 1.0
 
 
 def build_phases(method: MethodConfig, cfg: TrainConfig, plan: IRPlan | None) -> list[Phase]:
@@ -63,7 +63,7 @@ def build_phases(method: MethodConfig, cfg: TrainConfig, plan: IRPlan | None) ->
     if plan is not None and cfg.ir_epochs > 0:
         beta = cfg.beta if method.ir_beta is None else method.ir_beta
         objective = LITLoss(cfg.alpha, cfg.temperature, beta, cfg.ir_loss)  # eq. 1
-        phases.append(Phase("ir", cfg.ir_epochs, cfg.lr, plan, objective, True))
+        phases.append(Phase("ir", cfg.ir_epochs, cfg.lr, plan, objective, True, cfg.ir_loss_scale))
     kd = method.final_loss == "kd"
     final = LITLoss(cfg.alpha if kd else 1.0, cfg.temperature, beta=1.0)  # eq. 2 (or CE)
     lr = cfg.finetune_lr if phases else cfg.lr
@@ -94,8 +94,9 @@ class TrainStep:
     """One optimisation step of a phase, exactly as ``fit`` runs it.
 
     ``step(x, y)`` moves the batch to the device, evaluates the phase's objective with
-    ``lit.lit_step`` under autocast, stops on a non-finite loss (``NonFiniteLossError``), then
-    backpropagates and updates the student with SGD (through the gradient scaler for fp16).
+    ``lit.lit_step`` under autocast, records (on the device) whether the loss was finite, then
+    backpropagates the loss (times the phase's ``loss_scale``) and updates the student with SGD
+    (through the gradient scaler for fp16). ``check_finite()`` raises ``NonFiniteLossError``.
     """
 
     def __init__(
@@ -114,6 +115,7 @@ class TrainStep:
         self.student, self.module, self.teacher, self.phase = student, module, teacher, phase
         self.frozen, self.optimizer, self.scaler = frozen, optimizer, scaler
         self.device, self.precision, self.channels_last = device, precision, channels_last
+        self.nonfinite = torch.zeros((), dtype=torch.bool, device=device)
 
     def train_mode(self) -> None:
         """Student in train mode, except frozen parts (they keep their BN statistics)."""
@@ -126,19 +128,25 @@ class TrainStep:
         phase = self.phase
         with autocast(self.device, self.precision):
             parts, logits = lit_step(self.teacher, self.module, phase.plan, phase.objective, x, y)
-        loss = parts.total
-        global_loss = all_reduce_sum(loss.detach().clone())  # a NaN on any rank stops every rank
-        if not math.isfinite(global_loss.item()):
-            raise NonFiniteLossError(
-                f"non-finite loss ({global_loss.item()}) in phase {phase.name!r}; training "
-                "stopped, the last good checkpoint is kept. Try a lower learning rate, fp32, or "
-                "check the data for NaN/Inf"
-            )
+        loss = parts.total if phase.loss_scale == 1.0 else parts.total * phase.loss_scale
+        # no host sync here: the flag stays on the device until ``check_finite``
+        self.nonfinite |= ~torch.isfinite(loss.detach())
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return parts, logits
+
+    def check_finite(self) -> None:
+        """Raise ``NonFiniteLossError`` if any step since the last check (on any rank) had a
+        NaN/Inf loss; one host sync. ``fit`` calls it every ``log_every`` steps and at epoch end,
+        and the epoch's checkpoint is only written after it passed."""
+        flag = all_reduce_sum(self.nonfinite.to(torch.float32))
+        if flag.item() > 0:
+            raise NonFiniteLossError(
+                f"non-finite loss in phase {self.phase.name!r}; training stopped, the last good "
+                "checkpoint is kept. Try a lower learning rate, fp32, or check the data for NaN/Inf"
+            )
 
 
 def make_phase_step(

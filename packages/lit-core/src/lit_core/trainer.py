@@ -367,6 +367,7 @@ def _train_epoch(
     train_step.train_mode()
     device = train_step.device
     sums = torch.zeros(5, dtype=torch.float64, device=device)  # loss, kd, ir, correct, n
+    zero = torch.zeros((), dtype=torch.int64, device=device)
     has_logits = train_step.phase.objective.beta > 0
     total = len(loader) if hasattr(loader, "__len__") else None  # type: ignore[arg-type]
     with tqdm(total=total, desc=desc, disable=not show_bar, leave=False, dynamic_ncols=True) as bar:
@@ -375,20 +376,20 @@ def _train_epoch(
             step += 1
             y = y.to(device)
             n = y.numel()
-            sums[0] += parts.total.detach().double() * n
-            sums[1] += parts.kd.detach().double() * n
-            sums[2] += parts.ir.detach().double() * n
-            if logits is not None:
-                sums[3] += (logits.detach().argmax(1) == y).sum()
-            sums[4] += n
-            if show_bar:
-                if step % log_every == 0:
+            correct = (logits.detach().argmax(1) == y).sum() if logits is not None else zero
+            sums += torch.stack([parts.total.detach().double() * n, parts.kd.detach().double() * n,
+                                 parts.ir.detach().double() * n, correct.double(),
+                                 torch.tensor(float(n), dtype=torch.float64, device=device)])
+            if step % log_every == 0:
+                train_step.check_finite()
+                if show_bar:
                     s = sums.tolist()
                     post = {"loss": f"{s[0] / s[4]:.4f}"}
                     if has_logits:
                         post["acc"] = f"{s[3] / s[4]:.3f}"
                     bar.set_postfix(post)
-                bar.update()
+            bar.update()
+    train_step.check_finite()
     loss_sum, kd_sum, ir_sum, correct, n = all_reduce_sum(sums).tolist()
     if n == 0:
         raise ValueError("the training loader yielded no batches")
