@@ -141,6 +141,8 @@ def test_resume_with_a_broken_last_checkpoint_is_one_line(tmp_path, capsys):
     ("models.teacher_kwargs=5", "models.teacher_kwargs must be a table"),
     ("train=5", "train must be a table"),
     ("train.distill.epochs=1", "unknown job table [train.distill]"),
+    ("train.sync_bn=true", "train.sync_bn needs CUDA devices"),
+    ("train.lit.ir_loss_scale=0", "ir_loss_scale must be a finite number > 0"),
 ])
 def test_bad_settings_fail_before_anything_is_created(tmp_path, capsys, setting, needle):
     assert main(["run", "--out", str(tmp_path), "--run-name", "r", *TINY, "--set", setting]) == 2

@@ -34,6 +34,7 @@ from .distributed import shutdown_distributed
 from .errors import ConfigError, LitError
 from .jobs import compare, evaluate_checkpoint, read_stored_config, train_student_alone
 from .methods import METHODS, get_method
+from .parallel import compare_parallel
 from .presets import DEFAULT_PRESET, list_presets
 from .runconfig import RunConfig, resolve_run_config
 
@@ -79,6 +80,12 @@ def _common(p: argparse.ArgumentParser, output: bool = True) -> None:
                    help="with --resume: accept settings that differ from the run's config.json")
 
 
+def _parallel(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--parallel", type=int, metavar="N",
+                   help="train the students as N concurrent processes after the teacher, one per "
+                        "visible GPU (round robin); the table as usual")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``lit`` argument parser."""
     doc = (__doc__ or "").replace("``", "").replace("::", ":")
@@ -89,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="teacher, then LIT, KD and scratch students; summary and plot")
     _common(p)
+    _parallel(p)
     p = sub.add_parser("train-teacher", help="train the teacher from scratch")
     _common(p)
     p = sub.add_parser("compress", help="train one student with a method from a teacher checkpoint")
@@ -99,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="several methods on one teacher, one table")
     _common(p)
     p.add_argument("--methods", help="comma-separated methods (default: the config's run.methods)")
+    _parallel(p)
     p.add_argument("--teacher-ckpt", type=Path, help="teacher checkpoint (else a teacher is trained)")
     p = sub.add_parser("evaluate", help="validation and test accuracy of a checkpoint")
     _common(p, output=False)
@@ -135,17 +144,27 @@ def _methods(cfg: RunConfig, text: str | None) -> list[str]:
     return methods
 
 
+def _compare(args: argparse.Namespace, cfg: RunConfig, methods: list[str], label: str) -> int:
+    ckpt = getattr(args, "teacher_ckpt", None)
+    teacher_given = args.teacher is not None
+    kw = _session_kw(args, label)
+    if args.parallel is not None:
+        kw.pop("label")
+        return compare_parallel(cfg, methods, parallel=args.parallel, ckpt=ckpt,
+                                teacher_given=teacher_given, **kw)
+    return compare(cfg, methods, ckpt=ckpt, teacher_given=teacher_given, **kw)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The whole story: teacher, then the config's methods (LIT, KD, scratch)."""
     cfg = resolve_config(args)
-    return compare(cfg, list(cfg.methods), **_session_kw(args, "run"))
+    return _compare(args, cfg, list(cfg.methods), "run")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Several methods on one teacher (trained, or --teacher-ckpt)."""
     cfg = resolve_config(args)
-    return compare(cfg, _methods(cfg, args.methods), ckpt=args.teacher_ckpt,
-                   teacher_given=args.teacher is not None, **_session_kw(args, "compare"))
+    return _compare(args, cfg, _methods(cfg, args.methods), "compare")
 
 
 def cmd_compress(args: argparse.Namespace) -> int:

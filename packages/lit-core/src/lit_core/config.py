@@ -71,6 +71,8 @@ class TrainConfig:
     precision: str = "fp32"
     channels_last: bool = False
     device: str = "auto"
+    # DDP: the student's BatchNorm layers synchronise statistics across processes (CUDA only)
+    sync_bn: bool = False
     # bookkeeping
     log_every: int = 50
     progress: bool | None = None

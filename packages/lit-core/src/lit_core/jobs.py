@@ -128,6 +128,9 @@ def open_session(
         raise ConfigError("under torchrun pass --run-name, so every process writes the same run")
     barrier()  # every rank has checked the run directory before rank 0 creates it
     device = resolve_device(cfg.job("teacher").device)
+    if device.type != "cuda" and any(job.sync_bn for job in cfg.jobs.values()):
+        raise ConfigError(f"train.sync_bn needs CUDA devices (SyncBatchNorm runs over NCCL); "
+                          f"the device is {device}")
     data = load_run_data(cfg, quiet=not info.is_main)
     name = run_name or f"{cfg.preset}-{data.name}-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
     session = Session(cfg, data, device, out / name, resume, overwrite, command)
@@ -137,10 +140,13 @@ def open_session(
     if session.is_main:
         session.run_dir.mkdir(parents=True, exist_ok=True)
         config_path = session.run_dir / CONFIG_FILE
-        if resume and config_path.is_file() and allow_config_change:
+        stored = read_stored_config(session.run_dir) if resume else None
+        changed = stored is None or config_diff(stored["config"], cfg.to_dict())
+        if stored is not None and changed:  # --allow-config-change: keep the old record beside
             config_path.rename(config_path.with_name(f"config.{time.strftime('%Y%m%d-%H%M%S')}.json"))
-        write_json_atomic(config_path, {"preset": cfg.preset, "source": cfg.source,
-                                        "config": cfg.to_dict(), "argv": sys.argv[1:]})
+        if changed:
+            write_json_atomic(config_path, {"preset": cfg.preset, "source": cfg.source,
+                                            "config": cfg.to_dict(), "argv": sys.argv[1:]})
     session.say(f"preset {cfg.preset} ({cfg.description})")
     session.say(f"data: {data.describe()}")
     world = f", {info.world_size} processes" if info.enabled else ""
@@ -230,10 +236,23 @@ def _student_spec(session: Session, method: str, teacher: ModelSpec) -> ModelSpe
     return teacher if get_method(method).same_architecture else _spec(session, "student")
 
 
+#: Below this many images per process, BatchNorm statistics get noisy: say so under DDP.
+SMALL_PER_RANK_BATCH = 16
+
+
 def _loaders(session: Session, batch_size: int, seed: int) -> tuple[BatchLoader, ...]:
+    """Train/val/test loaders; ``batch_size`` is the global batch, split over the processes."""
     info = dist_info()
     if batch_size % info.world_size:
         raise ConfigError(f"batch_size {batch_size} is not divisible by the {info.world_size} processes")
+    per_rank = batch_size // info.world_size
+    if info.enabled and per_rank < SMALL_PER_RANK_BATCH:
+        session.say(
+            f"warning: {per_rank} images per process (train.batch_size {batch_size} over "
+            f"{info.world_size} processes): BatchNorm sees tiny batches and steps stay launch-bound; "
+            "scale train.batch_size with the processes (and the lr linearly), set "
+            "train.sync_bn = true, or run independent jobs one per GPU (lit compare --parallel N)"
+        )
     eval_bs = session.cfg.data.eval_batch_size
     kw = {"device": session.device, "rank": info.rank, "world_size": info.world_size}
     data = session.data
@@ -282,6 +301,8 @@ def train_one(
     session.say(f"{index} {job}: {spec.name}, method {method}"
                 + (", resuming" if resume else "") + f" -> {job_dir}")
     train, val, test = _loaders(session, cfg.batch_size, cfg.seed)
+    if cfg.sync_bn and dist_info().enabled:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     meta = {"model": spec.name, "model_kwargs": spec.kwargs, "data": session.data.name, "job": job}
     result = fit(model, teacher, train, val, method=method, config=cfg, run_dir=job_dir,
                  test_loader=test, resume=resume, overwrite=session.overwrite or session.resume,
