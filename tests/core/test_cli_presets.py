@@ -10,7 +10,7 @@ from lit_core.presets import apply_override, list_presets, load_preset
 from lit_core.runconfig import resolve_run_config
 
 
-@pytest.mark.parametrize("name", ["cpu", "paper"])
+@pytest.mark.parametrize("name", ["cpu", "paper", "gpu"])
 def test_shipped_presets_are_valid_for_every_job(name):
     cfg = resolve_run_config(name)
     for job in ["teacher", *cfg.methods]:
