@@ -7,6 +7,8 @@ bit-identical. A third run with another seed must differ (so the comparison can 
 
 from __future__ import annotations
 
+import json
+
 import torch
 from lit_tiny import state_equal
 from studies_tiny import tiny_model
@@ -42,3 +44,24 @@ def test_same_seed_threads_and_data_give_identical_weights_and_accuracies(tmp_pa
 
     c_best, _, _ = _run(tmp_path, "c", seed=4)
     assert state_equal(a_best, c_best) != []
+
+
+def test_the_cli_run_twice_gives_identical_checkpoints_and_summary(tmp_path):
+    from lit_core.cli import main
+
+    torch.set_num_threads(1)
+    args = ["compare", "--data", "digits", "--methods", "lit,kd", "--device", "cpu",
+            "--teacher", "resnet8", "--student", "resnet8", "--set", "data.limit=300",
+            "--set", "train.teacher.epochs=1", "--set", "train.lit.ir_epochs=1",
+            "--set", "train.lit.epochs=1", "--set", "train.kd.epochs=1", "--out", str(tmp_path)]
+    assert main([*args, "--run-name", "a"]) == 0
+    assert main([*args, "--run-name", "b"]) == 0
+    for job in ("teacher", "lit", "kd"):
+        a = torch.load(tmp_path / "a" / job / "best.pt", weights_only=False)
+        b = torch.load(tmp_path / "b" / job / "best.pt", weights_only=False)
+        assert state_equal(a["model"], b["model"]) == [], job
+        assert a["val_acc"] == b["val_acc"]
+    rows = [json.loads((tmp_path / r / "summary.json").read_text())["rows"] for r in "ab"]
+    drop = ("wall_time_s",)
+    assert [{k: v for k, v in r.items() if k not in drop} for r in rows[0]] == [
+        {k: v for k, v in r.items() if k not in drop} for r in rows[1]]
