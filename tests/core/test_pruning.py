@@ -20,6 +20,7 @@ from lit_core.pruning import (
     iterative_prune,
     magnitude_masks,
     make_permanent,
+    nonzero_masks,
     plot_prune_curve,
     prunable_weights,
     prune_study,
@@ -84,6 +85,8 @@ def test_prune_to_nonzero_hits_the_target_and_matches_lit_bench():
     theirs = unstructured_prune(model, target)
     for (n, a), b in zip(ours.state_dict().items(), theirs.state_dict().values(), strict=True):
         assert torch.equal(a == 0, b == 0), n
+    masked = apply_masks(copy.deepcopy(model), nonzero_masks(model, target))  # fine-tunable form
+    assert count_nonzero(masked) == target
     with pytest.raises(ValueError, match="cannot prune to"):
         prune_to_nonzero(model, -1)
 

@@ -9,8 +9,9 @@ One mechanism, used by lit-core's Fig. 6 study and by lit-bench's pruned baselin
 - ``apply_masks`` attaches them with ``torch.nn.utils.prune`` (``weight = weight_orig * mask``
   recomputed before every forward), so the zeros stay zero while the model is retrained by any
   optimiser; ``make_permanent`` folds them into plain dense weights.
-- ``prune_to_nonzero(model, target)``: a pruned, permanent copy with ``target`` nonzero
-  parameters (global magnitude; what lit-bench's ``unstructured_prune`` does).
+- ``nonzero_masks(model, target)`` / ``prune_to_nonzero(model, target)``: masks for, or a
+  pruned permanent copy with, exactly ``target`` nonzero parameters (global magnitude; what
+  lit-bench's ``unstructured_prune`` does — attach the masks to fine-tune without regrowth).
 - ``iterative_prune(model, sparsities, retrain)``: Han et al.'s loop — prune to the next
   sparsity, retrain with the mask applied, record, go on — with the same ``retrain`` (hence the
   same budget) for every model. ``prune_study`` runs it for several students (the paper's Fig. 6:
@@ -38,6 +39,7 @@ __all__ = [
     "iterative_prune",
     "magnitude_masks",
     "make_permanent",
+    "nonzero_masks",
     "plot_prune_curve",
     "prunable_weights",
     "prune_study",
@@ -131,30 +133,33 @@ def make_permanent(model: nn.Module) -> nn.Module:
     return model
 
 
-def prune_to_nonzero(model: nn.Module, target_nonzero: int, scope: str = "global") -> nn.Module:
-    """A pruned, permanent deep copy of ``model`` with ``target_nonzero`` nonzero parameters."""
-    pruned = make_permanent(copy.deepcopy(model))
-    mods = prunable_weights(pruned)
-    prunable = sum(m.weight.numel() for m in mods.values())
-    nonzero_prunable = sum(int(torch.count_nonzero(m.weight)) for m in mods.values())
-    cut = count_nonzero(pruned) - int(target_nonzero)
+@torch.no_grad()
+def nonzero_masks(model: nn.Module, target_nonzero: int) -> dict[str, torch.Tensor]:
+    """Global magnitude masks leaving exactly ``target_nonzero`` nonzero parameters in ``model``."""
+    mods = prunable_weights(model)
+    weights = {n: _effective_weight(m) for n, m in mods.items()}
+    prunable = sum(w.numel() for w in weights.values())
+    nonzero_prunable = sum(int(torch.count_nonzero(w)) for w in weights.values())
+    cut = count_nonzero(model) - int(target_nonzero)
     if cut < 0 or cut > nonzero_prunable:
         raise ValueError(
             f"cannot prune to {target_nonzero} nonzero parameters: the model has "
             f"{count_nonzero(model)}, of which {nonzero_prunable} are nonzero prunable weights"
         )
-    already_zero = prunable - nonzero_prunable
-    sparsity = (cut + already_zero) / prunable
-    if scope == "global":  # exact count: prune `cut + already_zero` entries by rank
-        weights = [m.weight.detach().abs().flatten() for m in mods.values()]
-        keep = _keep_largest(torch.cat(weights), cut + already_zero)
-        masks, start = {}, 0
-        for n, m in mods.items():
-            masks[n] = keep[start : start + m.weight.numel()].view_as(m.weight)
-            start += m.weight.numel()
-    else:
-        masks = magnitude_masks(pruned, sparsity, scope)
-    return make_permanent(apply_masks(pruned, masks))
+    # weights that are already zero rank lowest and are pruned first: count them in
+    keep = _keep_largest(torch.cat([w.abs().flatten() for w in weights.values()]),
+                         cut + prunable - nonzero_prunable)
+    masks, start = {}, 0
+    for n, w in weights.items():
+        masks[n] = keep[start : start + w.numel()].view_as(w)
+        start += w.numel()
+    return masks
+
+
+def prune_to_nonzero(model: nn.Module, target_nonzero: int) -> nn.Module:
+    """A pruned, permanent deep copy of ``model`` with ``target_nonzero`` nonzero parameters."""
+    pruned = make_permanent(copy.deepcopy(model))
+    return make_permanent(apply_masks(pruned, nonzero_masks(pruned, target_nonzero)))
 
 
 def iterative_prune(
