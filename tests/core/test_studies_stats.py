@@ -103,5 +103,7 @@ def test_run_seeds_trains_every_pair_once_and_resumes(tmp_path):
     assert (tmp_path / "seeds.png").stat().st_size > 0
     run_seeds(train_fn, ["lit", "kd"], [0, 1, 2], tmp_path)  # finished: nothing is rerun
     assert len(calls) == 6
+    rows = run_seeds(train_fn, ["lit", "kd"], [0, 1, 2, 3, 4], tmp_path)  # more seeds: only new jobs
+    assert calls[6:] == ["lit-seed3", "kd-seed3", "lit-seed4", "kd-seed4"] and len(rows) == 10
     with pytest.raises(ValueError, match="belongs to another study"):
-        run_seeds(train_fn, ["lit", "kd"], [0, 1, 2, 3, 4], tmp_path)
+        run_seeds(train_fn, ["lit", "kd"], [0], tmp_path, overrides={"train.alpha": 0.5})

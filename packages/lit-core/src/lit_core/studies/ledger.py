@@ -2,7 +2,9 @@
 
 ``Ledger(path).run(name, fn)`` returns the stored result when job ``name`` finished earlier and
 otherwise calls ``fn()``, stores its result and rewrites the file (temp file + ``os.replace``),
-so a study killed at any point resumes job by job and never reruns a finished job.
+so a study killed at any point resumes job by job and never reruns a finished job. The
+``study`` dict (the overrides every job shares) must match the stored one, so two different
+studies never share a file. One process writes a given ledger at a time.
 """
 
 from __future__ import annotations

@@ -38,8 +38,8 @@ def run_seeds(
         raise ValueError(f"seeds must be distinct; got {list(seeds)}")
     run_dir = Path(run_dir)
     base = dict(overrides or {})
-    ledger = Ledger(run_dir / "state.json",
-                    {"kind": "seeds", "methods": list(methods), "seeds": list(seeds), "base": base})
+    # identity: the shared overrides; methods and seeds may grow between runs (jobs go by name)
+    ledger = Ledger(run_dir / "state.json", {"kind": "seeds", "base": base})
     rows = []
     for seed in seeds:  # seed-major: an interrupted study has complete pairs first
         for m in methods:

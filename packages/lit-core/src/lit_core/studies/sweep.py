@@ -74,7 +74,7 @@ def run_sweep(
     run_dir = Path(run_dir)
     jobs = grid(axes, base)
     state = {"kind": "sweep", "axes": {k: list(v) for k, v in axes.items()}, "base": dict(base or {})}
-    ledger = Ledger(run_dir / "state.json", state)
+    ledger = Ledger(run_dir / "state.json", {"kind": "sweep", "base": state["base"]})
     rows = []
     for i, job in enumerate(jobs, 1):
         print(f"lit: sweep [{i}/{len(jobs)}] {job.name}"
