@@ -85,6 +85,8 @@ def test_one_seed_has_no_test_and_a_clear_error():
     assert primary_test(rows) is None
     with pytest.raises(ValueError, match="needs ≥ 2 common seeds"):
         paired_test(rows)
+    with pytest.raises(ValueError, match="two rows for method 'lit' seed 0"):
+        summarize([*rows, rows[0]])
 
 
 def test_run_seeds_trains_every_pair_once_and_resumes(tmp_path):

@@ -80,7 +80,10 @@ def _values(rows: Iterable[Mapping[str, Any]], metric: str) -> dict[str, dict[in
     for r in rows:
         if r.get(metric) is None:
             raise ValueError(f"row {dict(r)} has no {metric!r}; run the jobs with that metric")
-        out.setdefault(str(r["method"]), {})[int(r["seed"])] = float(r[metric])
+        by_seed = out.setdefault(str(r["method"]), {})
+        if int(r["seed"]) in by_seed:
+            raise ValueError(f"two rows for method {r['method']!r} seed {r['seed']}; one per seed")
+        by_seed[int(r["seed"])] = float(r[metric])
     return out
 
 
