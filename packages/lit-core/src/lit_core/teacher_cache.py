@@ -9,7 +9,9 @@ costs only the student (see ``results/teacher-cache/`` for the measured share of
 bf16 error bound: bf16 keeps 8 significand bits, so round-to-nearest stores every finite value
 x as x̂ with |x̂ − x| ≤ 2⁻⁸·|x| (unit roundoff u = 2⁻⁸ ≈ 0.39 %; tested). Logits perturbed
 elementwise by at most u·|z| change the tempered KD targets softmax(z/τ) by a factor within
-exp(±2u·max|z|/τ). fp32 storage is exact up to the batch composition of the conv kernels.
+exp(±2u·max|z|/τ). fp32 storage is exact: with the hook below, fp32-cached LIT and KD runs gave
+bit-identical weights to uncached ones on CPU; bf16-cached runs diverge like any perturbed run
+(``results/teacher-cache/``), so use bf16 only when fp32 does not fit.
 
 With augmentation on, the teacher sees a differently cropped/flipped image each epoch and
 cached outputs would be wrong: building a cache then raises ``ValueError``.
