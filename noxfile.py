@@ -80,3 +80,13 @@ def step_bench(session: nox.Session) -> None:
     _install_workspace(session, "packages/lit-models", "packages/lit-core")
     session.install(*TEST_DEPS)
     session.run("pytest", "tests/benchmarks", "--benchmark-enable", *session.posargs)
+
+
+@nox.session(default=False)
+def reproduce(session: nox.Session) -> None:
+    """Stale-result check: rerun the short reference run (digits, ~1 min on one CPU thread) and
+    compare with ``results/reference/reference.json``; fails naming every number that moved
+    (``nox -s reproduce -- --update`` stores new numbers, in the commit that changed them)."""
+    session.install("packages/lit-models", "packages/lit-core")
+    env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    session.run("python", "-m", "lit_core.studies.reproduce", *session.posargs, env=env)

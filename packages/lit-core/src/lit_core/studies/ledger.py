@@ -1,0 +1,72 @@
+"""A study's record of finished jobs: one JSON file in the run directory, written atomically.
+
+``Ledger(path).run(name, fn)`` returns the stored result when job ``name`` finished earlier and
+otherwise calls ``fn()``, stores its result and rewrites the file (temp file + ``os.replace``),
+so a study killed at any point resumes job by job and never reruns a finished job. The
+``study`` dict (the overrides every job shares) must match the stored one, so two different
+studies never share a file. One process writes a given ledger at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Ledger", "write_json_atomic"]
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as JSON to ``path`` via a temp file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=2, default=str)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Ledger:
+    """Finished jobs of one study, by name, persisted in ``path`` (``state.json``)."""
+
+    def __init__(self, path: str | os.PathLike, study: dict[str, Any] | None = None) -> None:
+        self.path = Path(path)
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.study = dict(study or {})
+        if self.path.is_file():
+            try:
+                state = json.loads(self.path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as e:
+                raise ValueError(f"study state {self.path} is not valid JSON ({e}); "
+                                 "delete it to start the study again") from None
+            saved = state.get("study", {})
+            if study is not None and saved and saved != self.study:
+                raise ValueError(
+                    f"{self.path} belongs to another study ({saved}), not {self.study}; "
+                    "use another run directory or delete the state file"
+                )
+            self.study = saved or self.study
+            self.jobs = dict(state.get("jobs", {}))
+
+    def done(self, name: str) -> bool:
+        """Whether job ``name`` finished earlier."""
+        return name in self.jobs
+
+    def run(self, name: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The result of job ``name``: stored if it finished earlier, else ``fn()`` (then stored)."""
+        if name not in self.jobs:
+            self.jobs[name] = dict(fn())
+            self.save()
+        return self.jobs[name]
+
+    def save(self) -> None:
+        """Write the state file atomically."""
+        write_json_atomic(self.path, {"study": self.study, "jobs": self.jobs})

@@ -1,0 +1,66 @@
+"""Teacher-output cache: same numbers as the teacher, bf16 within its bound, refusal on augment."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from studies_tiny import tiny_model
+
+from lit_core.data import Augment, BatchLoader, load_data
+from lit_core.lit import make_plan, teacher_forward
+from lit_core.teacher_cache import BF16_REL_ERROR, TeacherCache
+
+
+@pytest.fixture(scope="module")
+def setup():
+    data = load_data("digits", seed=0, limit=300, quiet=True)
+    teacher, student = tiny_model("resnet14", 1), tiny_model("resnet8", 2)
+    return data, teacher.eval(), make_plan(teacher, student, "all", True)
+
+
+def _reference(teacher, data, plan, idx):
+    with torch.no_grad():
+        return teacher_forward(teacher, data.train.images[idx], plan)
+
+
+def test_cached_outputs_equal_the_teachers_by_example_index(setup):
+    data, teacher, plan = setup
+    cache = TeacherCache.build(teacher, data.train, plan=plan, batch_size=100)
+    assert len(cache) == len(data.train) and len(cache.cuts) == len(plan.teacher_pieces) + 1
+    idx = torch.tensor([5, 0, 249, 17, 17])  # any order, repeats allowed
+    cuts, logits = cache.lookup(idx)
+    ref_cuts, ref_logits = _reference(teacher, data, plan, idx)
+    torch.testing.assert_close(logits, ref_logits, rtol=1e-5, atol=1e-5)
+    for c, r in zip(cuts, ref_cuts, strict=True):
+        torch.testing.assert_close(c, r, rtol=1e-5, atol=1e-5)
+    kd_only = TeacherCache.build(teacher, data.train)
+    assert kd_only.cuts is None
+    torch.testing.assert_close(kd_only.lookup(idx)[1], ref_logits, rtol=1e-5, atol=1e-5)
+    with pytest.raises(IndexError, match="out of range"):
+        cache.lookup(torch.tensor([len(data.train)]))
+
+
+def test_bf16_cache_is_within_its_stated_bound_and_maps_from_disk(setup, tmp_path):
+    data, teacher, plan = setup
+    exact = TeacherCache.build(teacher, data.train, plan=plan)
+    mapped = TeacherCache.build(teacher, data.train, plan=plan, dtype="bf16", path=tmp_path / "c")
+    assert mapped.nbytes * 2 == exact.nbytes
+    idx = torch.arange(len(data.train))
+    for a, b in zip([exact.lookup(idx)[1], *exact.lookup(idx)[0]],
+                    [mapped.lookup(idx)[1], *mapped.lookup(idx)[0]], strict=True):
+        err = (b - a).abs()
+        assert torch.all(err <= BF16_REL_ERROR * a.abs()), "bf16 rounding beyond 2^-8 relative"
+        assert err.max() > 0  # bf16 really rounded something: the bound is not vacuous
+    reopened = TeacherCache.open(tmp_path / "c")
+    assert torch.equal(reopened.lookup(idx)[1], mapped.lookup(idx)[1])
+
+
+def test_augmented_pipelines_are_refused_with_the_reason(setup):
+    data, teacher, plan = setup
+    loader = BatchLoader(data.train, 64, shuffle=True, augment=Augment(pad=2, flip=True))
+    with pytest.raises(ValueError, match=r"augmentation is on \(random crop \(pad 2\), random flip\)"):
+        TeacherCache.build(teacher, loader, plan=plan)
+    with pytest.raises(ValueError, match="augmentation is on"):
+        TeacherCache.build(teacher, data.train, augment=data.augment)  # digits: crop pad 1
+    plain = BatchLoader(data.train, 64, shuffle=True)
+    assert len(TeacherCache.build(teacher, plain)) == len(data.train)
