@@ -37,6 +37,7 @@ from .methods import METHODS, get_method
 from .parallel import compare_parallel
 from .presets import DEFAULT_PRESET, list_presets
 from .runconfig import RunConfig, resolve_run_config
+from .studies import commands as studies
 
 __all__ = ["build_parser", "main"]
 
@@ -84,6 +85,16 @@ def _parallel(p: argparse.ArgumentParser) -> None:
     p.add_argument("--parallel", type=int, metavar="N",
                    help="train the students as N concurrent processes after the teacher, one per "
                         "visible GPU (round robin); the table as usual")
+    p.add_argument("--seeds", metavar="S1,S2,...",
+                   help="every method once per seed (one shared teacher): mean ± std and the "
+                        "pre-registered paired LIT-vs-KD test (seeds.md/json/png)")
+
+
+def _study(p: argparse.ArgumentParser, method: bool = True) -> None:
+    p.add_argument("--teacher-ckpt", type=Path, help="teacher checkpoint (else a teacher is trained)")
+    if method:
+        p.add_argument("--method", default="lit", choices=sorted(METHODS), metavar="METHOD",
+                       help="the students' method (default lit)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,6 +120,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", help="comma-separated methods (default: the config's run.methods)")
     _parallel(p)
     p.add_argument("--teacher-ckpt", type=Path, help="teacher checkpoint (else a teacher is trained)")
+    p = sub.add_parser("sweep", help="a grid over config keys, one shared teacher")
+    _common(p)
+    _study(p)
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...", required=True,
+                   help="a swept key and its values, e.g. train.beta=0.25,0.5,0.75 (repeatable)")
+    p.add_argument("--test", action="store_true", help="also measure each job on the test split")
+    p = sub.add_parser("search", help="the paper's tau -> alpha -> beta search (validation split)")
+    _common(p)
+    _study(p)
+    p.add_argument("--study-name", help="Optuna study name (default: the run name)")
+    p.add_argument("--storage", help="Optuna storage: a journal file (default <run>/search.journal) "
+                                     "or an RDB URL (postgresql://...) shared by workers")
+    p.add_argument("--trials", type=int, help="trials per stage (default 12)")
+    p.add_argument("--seed", type=int, help="sampler seed")
+    p.add_argument("--final-test", action="store_true",
+                   help="train the best setting once more and read the test split, once")
+    p = sub.add_parser("prune", help="students under iterative magnitude pruning (Fig. 6)")
+    _common(p)
+    _study(p, method=False)
+    p.add_argument("--methods", default="lit,scratch", help="students to prune (default lit,scratch)")
+    p.add_argument("--sparsities", default="0.5,0.75,0.9", help="increasing sparsities in (0, 1)")
+    p.add_argument("--retrain-epochs", type=int, default=2,
+                   help="cross-entropy epochs after each pruning step (same for every student)")
     p = sub.add_parser("evaluate", help="validation and test accuracy of a checkpoint")
     _common(p, output=False)
     p.add_argument("checkpoint", type=Path, help="a checkpoint written by lit (best.pt / last.pt)")
@@ -148,6 +182,12 @@ def _compare(args: argparse.Namespace, cfg: RunConfig, methods: list[str], label
     ckpt = getattr(args, "teacher_ckpt", None)
     teacher_given = args.teacher is not None
     kw = _session_kw(args, label)
+    if args.seeds is not None:
+        if args.parallel is not None:
+            raise ConfigError("--seeds runs its jobs one after another; drop --parallel")
+        seeds = studies.parse_list(args.seeds, int, "--seeds")
+        return studies.run_seeds_cmd(cfg, methods, seeds, ckpt=ckpt, teacher_given=teacher_given,
+                                     **kw)
     if args.parallel is not None:
         kw.pop("label")
         return compare_parallel(cfg, methods, parallel=args.parallel, ckpt=ckpt,
@@ -179,6 +219,34 @@ def cmd_compress(args: argparse.Namespace) -> int:
                    teacher_given=args.teacher is not None, **_session_kw(args, args.method))
 
 
+def _study_kw(args: argparse.Namespace, label: str) -> dict:
+    return {**_session_kw(args, label), "ckpt": args.teacher_ckpt,
+            "teacher_given": args.teacher is not None}
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """A grid over config keys with one shared teacher (Figs. 2, 7, 8 analogues)."""
+    cfg = resolve_config(args)
+    return studies.run_sweep_cmd(cfg, args.method, studies.parse_grid(args.grid), test=args.test,
+                                 **_study_kw(args, "sweep"))
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """The paper's τ → α → β search on the validation split (Optuna)."""
+    cfg = resolve_config(args)
+    return studies.run_search_cmd(cfg, args.method, study_name=args.study_name,
+                                  storage=args.storage, trials=args.trials, seed=args.seed,
+                                  final_test=args.final_test, **_study_kw(args, "search"))
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    """Students of several methods under iterative magnitude pruning (Fig. 6)."""
+    cfg = resolve_config(args)
+    return studies.run_prune(cfg, _methods(cfg, args.methods),
+                             studies.parse_list(args.sparsities, float, "--sparsities"),
+                             retrain_epochs=args.retrain_epochs, **_study_kw(args, "prune"))
+
+
 def cmd_train_teacher(args: argparse.Namespace) -> int:
     """Train the teacher only."""
     return compare(resolve_config(args), [], **_session_kw(args, "teacher"))
@@ -191,7 +259,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"run": cmd_run, "train-teacher": cmd_train_teacher, "compress": cmd_compress,
-             "compare": cmd_compare, "evaluate": cmd_evaluate}
+             "compare": cmd_compare, "evaluate": cmd_evaluate, "sweep": cmd_sweep,
+             "search": cmd_search, "prune": cmd_prune}
 
 
 class _StdoutHandler(logging.Handler):

@@ -48,8 +48,13 @@ __all__ = [
     "compare",
     "evaluate_checkpoint",
     "load_run_data",
+    "load_teacher",
+    "loaders",
+    "model_spec",
     "open_session",
+    "preflight",
     "read_stored_config",
+    "teacher_spec",
     "train_one",
 ]
 
@@ -199,7 +204,7 @@ def _input_shape(session: Session) -> tuple[int, ...]:
     return (data.in_chans, data.image_size, data.image_size)
 
 
-def _spec(session: Session, role: str) -> ModelSpec:
+def model_spec(session: Session, role: str) -> ModelSpec:
     models = session.cfg.models
     name = getattr(models, role)
     if not name:
@@ -207,16 +212,16 @@ def _spec(session: Session, role: str) -> ModelSpec:
     return ModelSpec(name, {**_model_kwargs(session), **getattr(models, f"{role}_kwargs")})
 
 
-def _teacher_spec(session: Session, ckpt: Path | None, teacher_given: bool) -> ModelSpec:
+def teacher_spec(session: Session, ckpt: Path | None, teacher_given: bool) -> ModelSpec:
     """The configured teacher, or the registered model a checkpoint records (unless --teacher
     names one). A checkpoint may only name registered models, never an import path."""
-    spec = _spec(session, "teacher") if (teacher_given or ckpt is None) else None
+    spec = model_spec(session, "teacher") if (teacher_given or ckpt is None) else None
     if spec is not None:
         return spec
     meta = load_checkpoint(ckpt).get("meta", {})
     name = meta.get("model") if isinstance(meta, dict) else None
     if not name:
-        return _spec(session, "teacher")
+        return model_spec(session, "teacher")
     return _recorded_spec(session, ckpt, name, meta.get("model_kwargs"))
 
 
@@ -233,14 +238,14 @@ def _recorded_spec(session: Session, ckpt: Path, name: Any, kwargs: Any) -> Mode
 
 def _student_spec(session: Session, method: str, teacher: ModelSpec) -> ModelSpec:
     """The student for ``method``: the configured one, or the teacher's architecture (born-again)."""
-    return teacher if get_method(method).same_architecture else _spec(session, "student")
+    return teacher if get_method(method).same_architecture else model_spec(session, "student")
 
 
 #: Below this many images per process, BatchNorm statistics get noisy: say so under DDP.
 SMALL_PER_RANK_BATCH = 16
 
 
-def _loaders(session: Session, batch_size: int, seed: int) -> tuple[BatchLoader, ...]:
+def loaders(session: Session, batch_size: int, seed: int) -> tuple[BatchLoader, ...]:
     """Train/val/test loaders; ``batch_size`` is the global batch, split over the processes."""
     info = dist_info()
     if batch_size % info.world_size:
@@ -284,9 +289,10 @@ def _row(session: Session, job: str, spec: ModelSpec, model: nn.Module, val_acc:
 
 def train_one(
     session: Session, job: str, method: str, spec: ModelSpec, teacher: nn.Module | None,
-    cfg: TrainConfig, index: str,
+    cfg: TrainConfig, index: str, *, test: bool = True,
 ) -> tuple[nn.Module, SummaryRow]:
-    """Train (or, on --resume, reuse) one model in ``run_dir/job``; its summary row."""
+    """Train (or, on --resume, reuse) one model in ``run_dir/job``; its summary row.
+    ``test=False``: the test split is not read (``test_acc`` is None)."""
     job_dir = session.run_dir / job
     model = spec.build(cfg.seed)
     result_path = job_dir / RESULT_FILE
@@ -300,12 +306,13 @@ def train_one(
     resume = session.resume and (job_dir / "last.pt").is_file()
     session.say(f"{index} {job}: {spec.name}, method {method}"
                 + (", resuming" if resume else "") + f" -> {job_dir}")
-    train, val, test = _loaders(session, cfg.batch_size, cfg.seed)
+    train, val, test_split = loaders(session, cfg.batch_size, cfg.seed)
     if cfg.sync_bn and dist_info().enabled:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     meta = {"model": spec.name, "model_kwargs": spec.kwargs, "data": session.data.name, "job": job}
     result = fit(model, teacher, train, val, method=method, config=cfg, run_dir=job_dir,
-                 test_loader=test, resume=resume, overwrite=session.overwrite or session.resume,
+                 test_loader=test_split if test else None, resume=resume,
+                 overwrite=session.overwrite or session.resume,
                  meta=meta)
     row = _row(session, job, spec, model, result.best_val_acc, result.test_acc,
                result.wall_time_s, result.history)
@@ -318,10 +325,10 @@ def train_one(
     return model, row
 
 
-def _load_teacher(session: Session, spec: ModelSpec, path: Path) -> tuple[nn.Module, SummaryRow]:
+def load_teacher(session: Session, spec: ModelSpec, path: Path) -> tuple[nn.Module, SummaryRow]:
     """A trained teacher from a lit checkpoint; its summary row (accuracies re-measured)."""
     teacher = _load_weights(spec, path).to(session.device)
-    _, val, test = _loaders(session, session.cfg.job("teacher").batch_size, 0)
+    _, val, test = loaders(session, session.cfg.job("teacher").batch_size, 0)
     v, t = evaluate(teacher, val, session.device), evaluate(teacher, test, session.device)
     row = _row(session, "teacher", spec, teacher, v.accuracy, t.accuracy, 0.0)
     session.say(f"teacher {spec.name} from {path}: val {100 * v.accuracy:.2f}%, "
@@ -329,15 +336,15 @@ def _load_teacher(session: Session, spec: ModelSpec, path: Path) -> tuple[nn.Mod
     return teacher, row
 
 
-def _preflight(session: Session, teacher_spec: ModelSpec, methods: Sequence[str],
-               ckpt: Path | None) -> None:
+def preflight(session: Session, t_spec: ModelSpec, methods: Sequence[str],
+              ckpt: Path | None) -> None:
     """The teacher checkpoint and every method's teacher/student alignment, before training."""
-    teacher = _load_weights(teacher_spec, ckpt) if ckpt else teacher_spec.build(0)
+    teacher = _load_weights(t_spec, ckpt) if ckpt else t_spec.build(0)
     teacher = teacher.to(session.device)
     x = session.data.train.images[:2].to(session.device)
     for m in methods:
         if get_method(m).needs_teacher:
-            student = _student_spec(session, m, teacher_spec).build(0).to(session.device)
+            student = _student_spec(session, m, t_spec).build(0).to(session.device)
             check_pair(teacher, student, get_method(m), x)
 
 
@@ -362,8 +369,8 @@ def compare(cfg: RunConfig, methods: Sequence[str], *, ckpt: Path | None = None,
         get_method(m)
 
     def check(session: Session) -> ModelSpec:
-        spec = _teacher_spec(session, ckpt, teacher_given)
-        _preflight(session, spec, methods, ckpt)
+        spec = teacher_spec(session, ckpt, teacher_given)
+        preflight(session, spec, methods, ckpt)
         return spec
 
     session, t_spec = open_session(cfg, check=check, **session_kw)
@@ -372,7 +379,7 @@ def compare(cfg: RunConfig, methods: Sequence[str], *, ckpt: Path | None = None,
         teacher, t_row = train_one(session, "teacher", "scratch", t_spec, None, cfg.job("teacher"),
                                    f"[1/{total}]")
     else:
-        teacher, t_row = _load_teacher(session, t_spec, ckpt)
+        teacher, t_row = load_teacher(session, t_spec, ckpt)
     rows = [t_row]
     for i, m in enumerate(methods, start=total - len(methods) + 1):
         uses_teacher = get_method(m).needs_teacher
@@ -389,7 +396,7 @@ def compare(cfg: RunConfig, methods: Sequence[str], *, ckpt: Path | None = None,
 def train_student_alone(cfg: RunConfig, method: str, **session_kw: Any) -> int:
     """A student with a method that needs no teacher (``compress --method scratch``)."""
     session, _ = open_session(cfg, **session_kw)
-    _, row = train_one(session, method, method, _spec(session, "student"), None, cfg.job(method),
+    _, row = train_one(session, method, method, model_spec(session, "student"), None, cfg.job(method),
                        "[1/1]")
     return _finish(session, [row], f"{method}: {row.model} on {session.data.name}")
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from .ledger import write_json_atomic
+from ..atomic import write_json_atomic
 
 __all__ = ["compare_numbers", "main", "run_reference"]
 

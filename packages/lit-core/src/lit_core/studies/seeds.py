@@ -15,8 +15,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_json_atomic
 from . import TrainFn
-from .ledger import Ledger, write_json_atomic
+from .ledger import Ledger
 from .stats import exploratory_tests, format_markdown, plot_spread, primary_test, summarize
 
 __all__ = ["run_seeds", "write_seed_report"]

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_json_atomic
 from . import TrainFn
-from .ledger import Ledger, write_json_atomic
+from .ledger import Ledger
 
 __all__ = ["SweepJob", "format_sweep", "grid", "plot_sweep", "run_sweep"]
 

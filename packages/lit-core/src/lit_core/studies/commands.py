@@ -1,0 +1,145 @@
+"""What ``lit compare --seeds``, ``lit sweep``, ``lit search`` and ``lit prune`` do.
+
+Each opens one study session (run directory, one shared teacher; ``runner.open_study``), then
+hands its train function to the study in ``seeds``, ``sweep``, ``search`` or ``lit_core.pruning``.
+Every study resumes job by job with ``--resume``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from ..atomic import write_json_atomic, write_text_atomic
+from ..checkpoint import load_model_weights
+from ..errors import ConfigError
+from ..jobs import loaders, model_spec
+from ..presets import apply_override
+from ..runconfig import RunConfig
+from .runner import open_study
+
+__all__ = ["parse_grid", "parse_list", "run_prune", "run_search_cmd", "run_seeds_cmd", "run_sweep_cmd"]
+
+
+def parse_list(text: str, kind: type, what: str) -> list[Any]:
+    """``"0,1,2"`` → ``[0, 1, 2]`` (``kind`` each); one clear error naming ``what``."""
+    try:
+        values = [kind(v.strip()) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"{what} must be a comma-separated list of {kind.__name__}s; got {text!r}") from None
+    if not values:
+        raise ConfigError(f"{what} needs at least one value; got {text!r}")
+    return values
+
+
+def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
+    """``["train.alpha=0.5,0.9", "models.student=resnet8,resnet14"]`` → axes (values parsed as TOML)."""
+    axes: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        if not sep or not key.strip() or not values.strip():
+            raise ConfigError(f"--grid expects KEY=V1,V2,... (e.g. train.beta=0.25,0.75); got {item!r}")
+        parsed = []
+        for v in values.split(","):
+            tree = apply_override({}, f"{key.strip()}={v.strip()}")
+            for part in key.strip().split("."):
+                tree = tree[part]
+            parsed.append(tree)
+        axes[key.strip()] = parsed
+    return axes
+
+
+def run_seeds_cmd(cfg: RunConfig, methods: Sequence[str], seeds: Sequence[int], **kw: Any) -> int:
+    """Every method × seed against one teacher; mean ± std and the paired LIT-vs-KD test."""
+    from .seeds import run_seeds
+
+    session, train_fn, _ = open_study(cfg, methods, **kw)
+    run_seeds(train_fn, methods, seeds, session.run_dir)
+    session.say(f"wrote {session.run_dir / 'seeds.md'}, seeds.json, seeds.png")
+    print((session.run_dir / "seeds.md").read_text(encoding="utf-8"))
+    return 0
+
+
+def run_sweep_cmd(cfg: RunConfig, method: str, axes: Mapping[str, Sequence[Any]], *,
+                  test: bool, **kw: Any) -> int:
+    """A grid over config keys (one shared teacher); table and one plot per swept key."""
+    from .sweep import run_sweep
+
+    _check_keys(axes)
+    session, train_fn, _ = open_study(cfg, [method], **kw)
+    run_sweep(train_fn, axes, session.run_dir, base={"method": method}, test=test)
+    print((session.run_dir / "sweep.md").read_text(encoding="utf-8"))
+    return 0
+
+
+def run_search_cmd(cfg: RunConfig, method: str, *, study_name: str | None, storage: str | None,
+                   trials: int | None, seed: int | None, final_test: bool, **kw: Any) -> int:
+    """The paper's τ → α → β search on the validation split; a TOML overlay for ``--config``."""
+    from .search import PAPER_STAGES, run_search, to_toml
+
+    stages = PAPER_STAGES if trials is None else tuple(replace(s, n_trials=trials) for s in PAPER_STAGES)
+    session, train_fn, _ = open_study(cfg, [method], **kw)
+    name = study_name or session.run_dir.name
+    result = run_search(train_fn, name, storage or session.run_dir / "search.journal",
+                        stages=stages, base={"method": method}, seed=seed, final_test=final_test)
+    overlay = session.run_dir / "search.toml"
+    write_text_atomic(overlay, to_toml({k: v for k, v in result.best.items()},
+                                       header=f"lit search {name}: best on the validation split"))
+    write_json_atomic(session.run_dir / "search.json",
+                      {"best": result.best, "stages": result.stages,
+                       "test_acc": getattr(result, "test_acc", None)})
+    for s in result.stages:
+        session.say(f"{s['key']} = {s['best']} (val {100 * s['best_val_acc']:.2f}%, "
+                    f"{s['trials']} trials)")
+    session.say(f"wrote {overlay}: use it with --config {overlay}")
+    return 0
+
+
+def run_prune(cfg: RunConfig, methods: Sequence[str], sparsities: Sequence[float], *,
+              retrain_epochs: int, **kw: Any) -> int:
+    """Fig. 6: each method's student, then iterative magnitude pruning with the same retraining
+    budget (``retrain_epochs`` of cross-entropy at ``finetune_lr`` per sparsity step)."""
+    from ..pruning import fit_retrain, format_prune_table, plot_prune_curve, prune_study
+
+    if any(not 0 < s < 1 for s in sparsities):
+        raise ConfigError(f"--sparsities must lie in (0, 1); got {list(sparsities)}")
+    if retrain_epochs < 1:
+        raise ConfigError(f"--retrain-epochs must be >= 1; got {retrain_epochs}")
+    session, train_fn, _ = open_study(cfg, methods, **kw)
+    students = {}
+    for m in methods:
+        train_fn({"method": m}, m, test=True)
+        model = model_spec(session, "student").build(0)
+        load_model_weights(model, session.run_dir / "jobs" / m / "best.pt")
+        students[m] = model.to(session.device)
+    base = cfg.job("scratch")
+    retrain_cfg = base.replace(epochs=retrain_epochs, lr=base.finetune_lr, milestones=[])
+    train, val, test = loaders(session, retrain_cfg.batch_size, retrain_cfg.seed)
+    retrain = fit_retrain(train, val, session.run_dir / "prune", config=retrain_cfg,
+                          method="scratch", test_loader=test)
+    rows = prune_study(students, sorted(sparsities), retrain,
+                       evaluate=lambda model, name: _accuracies(session, model))
+    table = format_prune_table(rows)
+    write_text_atomic(session.run_dir / "prune.md", f"# {', '.join(methods)} under pruning\n\n{table}")
+    write_json_atomic(session.run_dir / "prune.json", {"rows": rows, "retrain": retrain_cfg.to_dict()})
+    plot_prune_curve(rows, session.run_dir / "prune.png")
+    print(table)
+    return 0
+
+
+def _accuracies(session, model) -> dict[str, float]:
+    from ..evaluation import evaluate
+
+    _, val, test = loaders(session, 64, 0)
+    return {"val_acc": evaluate(model, val, session.device).accuracy,
+            "test_acc": evaluate(model, test, session.device).accuracy}
+
+
+def _check_keys(axes: Mapping[str, Any]) -> None:
+    for key in axes:
+        if key.startswith("data."):
+            raise ConfigError(f"a sweep cannot vary the data ({key}); one data set per study")
+    if not axes:
+        raise ConfigError("lit sweep needs at least one --grid KEY=V1,V2")
+
