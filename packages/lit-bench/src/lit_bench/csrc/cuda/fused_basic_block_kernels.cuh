@@ -35,6 +35,13 @@ struct Params {
   int tile, tiles_y, tiles_x, mid_side, in_side;
 };
 
+constexpr int kMmaThreads = 128;   // 4 warps
+constexpr int kSimtThreads = 256;
+// __launch_bounds__(threads, 4): at least 4 CTAs per SM, i.e. at most 128 registers per thread
+// for block_mma and 64 for block_simt (65536 / (threads * 4)). The static report
+// (results/fused-op/gpu_static.md) shows both without spills.
+constexpr int kMinCtasPerSm = 4;
+
 // Which image and which output square this CTA owns, and where its input patch starts.
 struct TileOrigin {
   int n, oy0, ox0, iy0, ix0;
@@ -62,7 +69,7 @@ __device__ __forceinline__ float to_f(T v) {
 // CUDA-core kernel (every dtype, every channel count).
 // ---------------------------------------------------------------------------------------------
 template <typename T>
-__global__ void __launch_bounds__(256) block_simt(const Params p) {
+__global__ void __launch_bounds__(kSimtThreads, kMinCtasPerSm) block_simt(const Params p) {
   LIT_DYNAMIC_SMEM(smem_raw);
   float* in_s = reinterpret_cast<float*>(smem_raw);
   float* mid_s = in_s + p.in_side * p.in_side * p.cin;
@@ -226,7 +233,7 @@ __device__ __forceinline__ void conv3x3_mma(float (&acc)[NF][4], const T* a0, co
 }
 
 template <typename T, int NF>
-__global__ void __launch_bounds__(128) block_mma(const Params p) {
+__global__ void __launch_bounds__(kMmaThreads, kMinCtasPerSm) block_mma(const Params p) {
   LIT_DYNAMIC_SMEM(smem_raw);
   const int cin = p.cin, cout = p.cout, st = p.stride;
   const int istr = cin + 8, mstr = cout + 8;  // padded pixel strides (elements)
@@ -359,8 +366,6 @@ __global__ void __launch_bounds__(128) block_mma(const Params p) {
 // Host-side planning, shared by the CUDA launcher and the host emulator.
 // ---------------------------------------------------------------------------------------------
 
-constexpr int kMmaThreads = 128;   // 4 warps
-constexpr int kSimtThreads = 256;
 
 constexpr size_t kDefaultSmem = 48 * 1024;  // dynamic shared memory allowed without an opt-in
 
