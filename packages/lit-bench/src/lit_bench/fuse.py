@@ -27,6 +27,7 @@ from .fold import fold_bn
 
 __all__ = ["FusedBasicBlock", "FusedResNet", "fuse_model"]
 
+_MAX_PACKED = 8  # oneDNN packings kept per block (one per input shape and dtype)
 _SUPPORTED_SHORTCUTS = "Identity, option-A PadShortcut, and 1x1-conv+BN shortcuts"
 
 
@@ -76,6 +77,8 @@ class FusedBasicBlock(nn.Module):
         if x.device.type == "cpu" and x.dtype in ops.onednn_dtypes():
             key = ("onednn", x.dtype, tuple(x.shape))
             if key not in self._cache:
+                if len(self._cache) >= _MAX_PACKED:  # many shapes: drop the oldest packing
+                    del self._cache[next(iter(self._cache))]
                 self._cache[key] = self._prepacked(x.shape)
             return self._cache[key]
         if x.is_cuda and self.mid_chs != self.out_chs:

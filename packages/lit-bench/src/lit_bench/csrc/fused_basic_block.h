@@ -60,4 +60,21 @@ void check_out(const at::Tensor& out, const BlockShape& s, const at::Tensor& x,
 // A fresh channels_last output for the block.
 at::Tensor empty_out(const at::Tensor& x, const BlockShape& s);
 
+// --- CPU: the block as oneDNN primitives (cpu/onednn_block.cpp) ------------------------------
+// mid = relu(conv3x3_s(x; w1) + b1), then out = relu(conv3x3(mid; w2) + b2 + shortcut(x)) with the
+// residual add and ReLU as post-ops of the second convolution (option B's 1x1 conv is one more
+// primitive): the fused primitives inductor's CPU backend uses (mkldnn::_convolution_pointwise
+// and its binary variant). Weights may be dense channels_last tensors (oneDNN reorders them on
+// every call) or prepacked oneDNN tensors (lit_bench.fuse prepacks once per block and shape).
+
+// Whether this PyTorch build and CPU run oneDNN convolutions in `dtype` (fp32 always with
+// oneDNN; bf16/fp16 when the CPU has the instructions).
+bool onednn_supports(at::ScalarType dtype);
+
+// The block's result as a new channels_last tensor (inputs already checked).
+at::Tensor onednn_block(const at::Tensor& x, const at::Tensor& w1, const at::Tensor& b1,
+                        const at::Tensor& w2, const at::Tensor& b2,
+                        const c10::optional<at::Tensor>& ws, const c10::optional<at::Tensor>& bs,
+                        const BlockShape& s);
+
 }  // namespace lit

@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "../fused_basic_block.h"
-#include "onednn_block.h"
 
 namespace lit {
 namespace {

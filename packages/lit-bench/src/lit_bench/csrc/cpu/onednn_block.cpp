@@ -1,5 +1,5 @@
-// The oneDNN CPU path of lit::fused_basic_block (see onednn_block.h).
-#include "onednn_block.h"
+// The oneDNN CPU path of lit::fused_basic_block (declared, with its design, in fused_basic_block.h).
+#include "../fused_basic_block.h"
 
 #include <ATen/Context.h>
 #include <ATen/core/dispatch/Dispatcher.h>
