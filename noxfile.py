@@ -47,6 +47,17 @@ def ext(session: nox.Session) -> None:
     session.run("python", "-c", code, env=env)
 
 
+@nox.session(name="gpu-report", default=False)
+def gpu_report(session: nox.Session) -> None:
+    """Static report of the fused op's CUDA kernels (nvcc for sm_80/sm_90, ptxas -v, SASS; no GPU)
+    into results/fused-op/gpu_static.{json,md}; ``-- --check results/fused-op/gpu_static.json``
+    compares with the committed baseline instead (the tests run the same guard)."""
+    _install_workspace(session, *PACKAGES)
+    env = {"CUDA_HOME": os.environ.get("CUDA_HOME", "/usr/local/cuda")}
+    args = list(session.posargs) or ["--out", "results/fused-op"]
+    session.run("python", "-m", "lit_bench.gpu_static", *args, env=env)
+
+
 @nox.session
 def train(session: nox.Session) -> None:
     """The main job: teacher, LIT, KD and scratch students on the best data found, summary in

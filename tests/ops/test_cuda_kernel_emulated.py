@@ -2,7 +2,9 @@
 
 No GPU here, so this is what checks the device code's tiling, halo, stride, shared-memory layout,
 mma fragment gathers and epilogues before a GPU is available: every CUDA thread is a host thread,
-``__syncthreads`` a barrier, ``mma.sync`` a warp-wide exchange (see emu/cuda_emulator.h).
+``__syncthreads`` a barrier, ``mma.sync`` a warp-wide exchange (see emu/cuda_emulator.h). Several
+CTAs run at once in a shuffled order, 16-byte accesses must be 16-byte aligned, and more than 48 KB
+of shared memory needs the per-kernel, per-device opt-in, as on a GPU.
 """
 
 from __future__ import annotations
@@ -43,9 +45,10 @@ def emulator(tmp_path_factory) -> None:
     )
 
 
-def _run(case, sms, allow_mma):
-    plan = torch.ops.lit_emu.plan(*case.args(), sms, allow_mma)
-    out = torch.ops.lit_emu.fused_basic_block(*case.args(), sms, allow_mma)
+def _run(case, sms, allow_mma, **knobs):
+    mma = int(allow_mma)
+    plan = torch.ops.lit_emu.plan(*case.args(), sms, mma)
+    out = torch.ops.lit_emu.fused_basic_block(*case.args(), sms, mma, **knobs)
     return out, plan
 
 
@@ -83,3 +86,60 @@ def test_cuda_core_kernel_matches_reference(emulator, shape, dtype, sms):
     assert tile == (8 if sms == TILE8 else 4)
     assert not out.isnan().any(), "unwritten output elements"
     assert rel_error(out, oracle(case)) <= TOLERANCE[dtype]
+
+
+def test_out_aliasing_x_is_rejected(emulator):
+    # out=x: CTAs write output tiles over input pixels other CTAs still read as halo.
+    gen = torch.Generator().manual_seed(11)
+    case = make_case(gen, 16, 16, 1, 0, 1, 16, torch.bfloat16)
+    with pytest.raises(RuntimeError, match="out overlaps x in memory"):
+        torch.ops.lit_emu.fused_basic_block.out(*case.args(), TILE8, 1, out=case.x)
+
+
+def test_results_do_not_depend_on_cta_order_or_concurrency(emulator):
+    gen = torch.Generator().manual_seed(12)
+    case = make_case(gen, 16, 32, 2, 2, 2, 13, torch.bfloat16)
+    ref = oracle(case)
+    outs = [_run(case, TILE4, True, ctas=c, seed=seed)[0] for c, seed in [(1, 0), (3, 1), (8, 2)]]
+    for out in outs:
+        assert rel_error(out, ref) <= TOLERANCE[torch.bfloat16]
+        assert torch.equal(out, outs[0])
+
+
+def test_misaligned_16_byte_load_is_a_fault(emulator):
+    gen = torch.Generator().manual_seed(13)
+    case = make_case(gen, 32, 32, 1, 0, 1, 8, torch.bfloat16)
+    buf = torch.empty(case.x.numel() + 1, dtype=torch.bfloat16)
+    x = buf[1:].view(1, 8, 8, 32).permute(0, 3, 1, 2)  # channels_last, 2 bytes off 16
+    x.copy_(case.x)
+    args = (x, *case.args()[1:])
+    # the planner sends it to the CUDA-core kernel (use_mma checks alignment) ...
+    out = torch.ops.lit_emu.fused_basic_block(*args, TILE8, 1)
+    assert torch.ops.lit_emu.plan(*args, TILE8, 1)[0] == 0
+    assert rel_error(out, oracle(case)) <= TOLERANCE[torch.bfloat16]
+    # ... and forcing the tensor-core kernel on it faults like the GPU would.
+    with pytest.raises(RuntimeError, match="misaligned address: 16-byte global load"):
+        torch.ops.lit_emu.fused_basic_block(*args, TILE8, 2)
+
+
+def test_shared_memory_above_48k_needs_the_opt_in_per_device(emulator):
+    gen = torch.Generator().manual_seed(14)
+    case = make_case(gen, 64, 64, 1, 0, 1, 8, torch.float32)  # fp32 tile 8: 62 KB per CTA
+    with pytest.raises(RuntimeError, match="opt in with cudaFuncSetAttribute"):
+        torch.ops.lit_emu.fused_basic_block(*case.args(), TILE8, 0, device=7, opt_in=False)
+    for device in (7, 300):  # any device index, each with its own opt-in
+        out = torch.ops.lit_emu.fused_basic_block(*case.args(), TILE8, 0, device=device)
+        assert rel_error(out, oracle(case)) <= TOLERANCE[torch.float32]
+
+
+def test_shared_memory_opt_in_cache_is_thread_safe(emulator):
+    # 8 threads x 3 kernels x 4 devices (0, 100, 200, 300): the attribute ends at the largest ask.
+    diffs = torch.ops.lit_emu.opt_in_race(8, 3000, 3, 4)
+    assert diffs == [0] * 12
+
+
+def test_build_without_sm80_code_is_a_clear_error(emulator):
+    gen = torch.Generator().manual_seed(15)
+    case = make_case(gen, 16, 16, 1, 0, 1, 8, torch.bfloat16)
+    with pytest.raises(RuntimeError, match=r"holds no sm_80\+ code .*compute_75.*TORCH_CUDA_ARCH_LIST"):
+        torch.ops.lit_emu.fused_basic_block(*case.args(), TILE8, 1, code_arch=75)

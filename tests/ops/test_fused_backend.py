@@ -29,6 +29,30 @@ def test_fused_graphs_backend_is_cuda_only():
     assert get_backend("fused_graphs").supports("cpu", torch.float32) is not None
 
 
+def test_cuda_rows_need_a_cuda_kernel_registered(monkeypatch):
+    from lit_bench.backends.fused import has_kernel_for
+
+    # this build has CPU kernels only (no GPU here); pretend a GPU is visible
+    assert has_kernel_for("cpu") and not has_kernel_for("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    for name in ("fused", "fused_graphs"):
+        why = get_backend(name).supports("cuda", torch.bfloat16)
+        assert why is not None and "built without its CUDA kernel" in why, why
+    assert get_backend("fused").supports("cpu", torch.float32) is None
+
+
+def test_fused_backend_runs_structured_pruned_models():
+    from lit_bench.prune import LI2017_CONFIGS, l1_filter_prune
+
+    torch.manual_seed(0)
+    model = l1_filter_prune(create_model("resnet56").eval(), LI2017_CONFIGS["resnet56"]["A"]).eval()
+    x = torch.randn(2, 3, 32, 32)
+    run = get_backend("fused").prepare(fold_bn(model), x)
+    with torch.no_grad():
+        ref = model(x)
+    assert torch.allclose(run(x), ref, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_fused_graphs_backend_matches_eager_on_cuda():

@@ -91,3 +91,93 @@ def test_torch_compile_fullgraph_runs_the_op():
     compiled = torch.compile(block, fullgraph=True)  # inductor: fake kernel + C++ codegen
     out = compiled(*case.args()[:7])
     assert rel_error(out, 2.0 * oracle(case)) <= 1e-5
+
+
+def test_out_overlapping_an_input_is_rejected():
+    gen = torch.Generator().manual_seed(5)
+    case = make_case(gen, 16, 16, 1, 0, 2, 16, torch.float32)
+    with pytest.raises(RuntimeError, match="out overlaps x in memory"):
+        torch.ops.lit.fused_basic_block.out(*case.args(), out=case.x)
+    # partial overlap: x and out are two windows of one buffer that share some pixels
+    n = case.x.numel()
+    buf = torch.empty(n + n // 2)
+    x = buf[:n].view(2, 16, 16, 16).permute(0, 3, 1, 2)
+    out = buf[n // 2 :].view(2, 16, 16, 16).permute(0, 3, 1, 2)
+    x.copy_(case.x)
+    with pytest.raises(RuntimeError, match="out overlaps x in memory"):
+        torch.ops.lit.fused_basic_block.out(x, *case.args()[1:], out=out)
+
+
+def test_out_with_internal_overlap_is_rejected():
+    gen = torch.Generator().manual_seed(6)
+    case = make_case(gen, 16, 16, 1, 0, 2, 8, torch.float32)
+    out = torch.empty(1, 16, 1, 1).expand(2, 16, 8, 8)  # every pixel is one address
+    with pytest.raises(RuntimeError, match="out has overlapping elements"):
+        torch.ops.lit.fused_basic_block.out(*case.args(), out=out)
+
+
+@pytest.mark.parametrize("arg", [0, 1, 3])
+def test_inputs_that_require_grad_are_rejected_inference_only(arg):
+    gen = torch.Generator().manual_seed(7)
+    args = list(make_case(gen, 16, 16, 1, 0, 1, 8, torch.float32).args())
+    args[arg] = args[arg].clone().requires_grad_()
+    name = ["x", "w1", "b1", "w2"][arg]
+    with pytest.raises(RuntimeError, match=f"{name} requires grad, but the op is inference-only"):
+        torch.ops.lit.fused_basic_block(*args)
+    with torch.no_grad():  # the documented way: no graph, so nothing to differentiate
+        out = torch.ops.lit.fused_basic_block(*args)
+    assert not out.requires_grad
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(16, 16, 1, 0), (16, 32, 2, 1), (32, 64, 2, 2), (12, 24, 2, 1)])
+def test_portable_kernel_matches_reference(monkeypatch, shape, dtype):
+    monkeypatch.setenv("LIT_CPU_KERNEL", "portable")  # the kernel oneDNN replaces where it can
+    gen = torch.Generator().manual_seed(zlib.crc32(repr((shape, str(dtype))).encode()))
+    case = make_case(gen, *shape, 2, 11, dtype)
+    out = torch.ops.lit.fused_basic_block(*case.args())
+    assert rel_error(out, oracle(case)) <= TOLERANCE[dtype]
+
+
+def _pruned_case(gen, cin, cmid, cout, stride, shortcut, dtype):
+    """A block whose conv1 keeps only ``cmid`` filters (structured pruning)."""
+    big = make_case(gen, cin, max(cmid, cout), stride, shortcut, 2, 9, dtype)
+    w2 = torch.randn(cout, cmid, 3, 3, generator=gen, dtype=torch.float64) * (2 / (9 * cmid)) ** 0.5
+    w2 = w2.to(dtype).contiguous(memory_format=torch.channels_last)
+    ws, bs = (None, None) if shortcut != 2 else (big.ws[:cout], big.bs[:cout])
+    return type(big)(big.x, big.w1[:cmid].contiguous(memory_format=torch.channels_last),
+                     big.b1[:cmid], w2, big.b2[:cout], ws, bs, shortcut, stride)
+
+
+@pytest.mark.parametrize("portable", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("cin", "cmid", "cout", "stride", "shortcut"),
+                         [(16, 5, 16, 1, 0), (16, 24, 32, 2, 1), (32, 40, 64, 2, 2)])
+def test_pruned_block_with_other_inner_channels_matches_reference(
+    monkeypatch, portable, dtype, cin, cmid, cout, stride, shortcut
+):
+    if portable:
+        monkeypatch.setenv("LIT_CPU_KERNEL", "portable")
+    gen = torch.Generator().manual_seed(cmid)
+    case = _pruned_case(gen, cin, cmid, cout, stride, shortcut, dtype)
+    out = torch.ops.lit.fused_basic_block(*case.args())
+    assert out.shape[1] == cout
+    assert rel_error(out, oracle(case)) <= TOLERANCE[dtype]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_onednn_prepacked_weights_give_the_dense_result(dtype):
+    from lit_bench.ops import onednn_dtypes, prepack_weight
+
+    if dtype not in onednn_dtypes():
+        pytest.skip(f"oneDNN does not run {dtype} on this CPU")
+    gen = torch.Generator().manual_seed(8)
+    case = make_case(gen, 16, 32, 2, 2, 3, 10, dtype)
+    shape, mid = tuple(case.x.shape), (3, 32, 5, 5)
+    packed = (prepack_weight(case.w1, 2, shape), case.b1, prepack_weight(case.w2, 1, mid), case.b2,
+              prepack_weight(case.ws, 2, shape), case.bs)
+    assert packed[0].is_mkldnn
+    out = torch.ops.lit.fused_basic_block(case.x, *packed, 2, 2)
+    dense = torch.ops.lit.fused_basic_block(*case.args())
+    assert torch.allclose(out.float(), dense.float(), rtol=1e-3, atol=1e-3)
+    assert rel_error(out, oracle(case)) <= TOLERANCE[dtype]

@@ -125,3 +125,32 @@ def test_opcheck_passes_on_cuda():
     for shape, dtype in [((16, 16, 1, 0), torch.float32), ((16, 32, 2, 2), torch.bfloat16)]:
         case = make_case(gen, *shape, 2, 8, dtype, device="cuda")
         torch.library.opcheck(torch.ops.lit.fused_basic_block.default, case.args())
+
+
+def test_out_aliasing_x_is_rejected_on_cuda():
+    gen = torch.Generator().manual_seed(6)
+    case = make_case(gen, 16, 16, 1, 0, 1, 32, torch.bfloat16, device="cuda")
+    with pytest.raises(RuntimeError, match="out overlaps x in memory"):
+        torch.ops.lit.fused_basic_block.out(*case.args(), out=case.x)
+
+
+def test_inputs_that_require_grad_are_rejected_on_cuda():
+    gen = torch.Generator().manual_seed(7)
+    args = list(make_case(gen, 16, 16, 1, 0, 1, 8, torch.float32, device="cuda").args())
+    args[1] = args[1].clone().requires_grad_()
+    with pytest.raises(RuntimeError, match="w1 requires grad, but the op is inference-only"):
+        torch.ops.lit.fused_basic_block(*args)
+
+
+def test_structured_pruned_model_runs_on_cuda_via_zero_padding():
+    from lit_bench.fuse import fuse_model
+    from lit_bench.prune import LI2017_CONFIGS, l1_filter_prune
+    from lit_models import create_model
+
+    torch.manual_seed(0)
+    model = l1_filter_prune(create_model("resnet56").eval(), LI2017_CONFIGS["resnet56"]["B"]).eval()
+    x = torch.randn(8, 3, 32, 32)
+    with torch.no_grad(), torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+        ref = model.double()(x.double())
+        fused = fuse_model(model.float().cuda()).to(torch.bfloat16)
+        assert rel_error(fused(x.cuda().bfloat16()), ref) <= 5e-2

@@ -3,6 +3,11 @@
 // mma.sync.m16n8k16 is a warp-wide exchange (every lane posts its fragments, waits for the warp,
 // computes its own accumulators from the PTX ISA fragment layout, waits again).
 //
+// Like a GPU, and unlike a loop over CTAs, it runs several CTAs at once in a shuffled order (so a
+// kernel whose CTAs depend on each other's timing, e.g. out aliasing x, gives wrong results), it
+// rejects misaligned 16-byte accesses, and a launch with more than 48 KB of dynamic shared memory
+// fails unless that kernel was opted in on that device (cudaFuncSetAttribute, emulated below).
+//
 // What it checks: tile/halo/stride/padding arithmetic, shared-memory layout, fragment gathers and
 // epilogues, the shortcut paths, that every output element is written. What it cannot check:
 // timing, bank conflicts, real memory-model races, and whether the PTX layout below is the
@@ -13,8 +18,15 @@
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
 
+#include <algorithm>
 #include <barrier>
 #include <cmath>
+#include <map>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <utility>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -98,25 +110,97 @@ void mma_16816(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
   w.sync.arrive_and_wait();
 }
 
-// Run kernel(params) on a grid of `blocks` CTAs of `threads` threads, one CTA at a time.
+// The first fault a launch hit (misaligned access, ...); reported when the launch ends.
+struct Faults {
+  std::mutex mu;
+  std::string first;
+  void record(const std::string& what) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (first.empty()) first = what;
+  }
+};
+inline Faults faults;
+
+inline void check_aligned(const void* p, uintptr_t bytes, const char* what) {
+  if (reinterpret_cast<uintptr_t>(p) % bytes != 0) {
+    faults.record(std::string("misaligned address: ") + what + " at " +
+                  std::to_string(reinterpret_cast<uintptr_t>(p)) + " is not " +
+                  std::to_string(bytes) + "-byte aligned");
+  }
+}
+
+// Emulated cudaFuncAttributeMaxDynamicSharedMemorySize, per (kernel, device).
+struct FuncAttributes {
+  std::mutex mu;
+  std::map<std::pair<const void*, int>, size_t> max_dynamic_smem;
+  void set(const void* kernel, int device, size_t bytes) {
+    std::lock_guard<std::mutex> lock(mu);
+    max_dynamic_smem[{kernel, device}] = bytes;  // like the driver: the last call wins
+  }
+  size_t get(const void* kernel, int device) {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = max_dynamic_smem.find({kernel, device});
+    return it == max_dynamic_smem.end() ? 48 * 1024 : it->second;
+  }
+};
+inline FuncAttributes func_attributes;
+
+struct LaunchConfig {
+  int device = 0;
+  size_t device_smem_optin = 227 * 1024;
+  int concurrent_ctas = 4;  // CTAs resident at once
+  uint64_t seed = 0;        // order in which CTAs start
+};
+
+// Run kernel(params) on a grid of `blocks` CTAs of `threads` threads, `concurrent_ctas` at a time
+// in a shuffled order. Throws (like a failed launch or a sticky CUDA error) on a fault.
 template <typename Params>
-void launch(void (*kernel)(Params), const Params& p, int blocks, int threads, size_t smem) {
-  for (int bx = 0; bx < blocks; ++bx) {
-    Cta c(threads, smem);
-    std::memset(c.shared.data(), 0xFF, c.shared.size());  // poison shared memory (NaN bits)
+void launch(void (*kernel)(Params), const Params& p, int blocks, int threads, size_t smem,
+            const LaunchConfig& cfg) {
+  const void* key = reinterpret_cast<const void*>(kernel);
+  if (smem > func_attributes.get(key, cfg.device) || smem > cfg.device_smem_optin) {
+    throw std::runtime_error("emulated launch failed (cudaErrorInvalidValue): " +
+                             std::to_string(smem) + " bytes of dynamic shared memory, but device " +
+                             std::to_string(cfg.device) + " allows this kernel " +
+                             std::to_string(func_attributes.get(key, cfg.device)) +
+                             " (opt in with cudaFuncSetAttribute first)");
+  }
+  std::vector<int> order(blocks);
+  for (int i = 0; i < blocks; ++i) order[i] = i;
+  std::mt19937_64 rng(cfg.seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  {
+    std::lock_guard<std::mutex> lock(faults.mu);
+    faults.first.clear();
+  }
+  const int wave = std::max(1, cfg.concurrent_ctas);
+  for (int start = 0; start < blocks; start += wave) {
+    const int count = std::min(wave, blocks - start);
+    std::vector<std::unique_ptr<Cta>> ctas;
     std::vector<std::thread> pool;
-    pool.reserve(threads);
+    pool.reserve(static_cast<size_t>(count) * threads);
+    for (int c = 0; c < count; ++c) {
+      ctas.push_back(std::make_unique<Cta>(threads, smem));
+      std::memset(ctas.back()->shared.data(), 0xFF, ctas.back()->shared.size());  // poison (NaN)
+    }
+    // Start the CTAs' threads interleaved (thread 0 of every CTA, then thread 1, ...).
     for (int tx = 0; tx < threads; ++tx) {
-      pool.emplace_back([&, tx] {
-        cta = &c;
-        thread_idx = {static_cast<unsigned>(tx), 0, 0};
-        block_idx = {static_cast<unsigned>(bx), 0, 0};
-        block_dim = {static_cast<unsigned>(threads), 1, 1};
-        kernel(p);
-      });
+      for (int c = 0; c < count; ++c) {
+        Cta* cta_ptr = ctas[c].get();
+        const int bx = order[start + c];
+        pool.emplace_back([&p, kernel, cta_ptr, bx, tx, threads] {
+          cta = cta_ptr;
+          thread_idx = {static_cast<unsigned>(tx), 0, 0};
+          block_idx = {static_cast<unsigned>(bx), 0, 0};
+          block_dim = {static_cast<unsigned>(threads), 1, 1};
+          kernel(p);
+        });
+      }
     }
     for (auto& t : pool) t.join();
   }
+  std::lock_guard<std::mutex> lock(faults.mu);
+  if (!faults.first.empty()) throw std::runtime_error("emulated kernel fault: " + faults.first);
 }
 
 }  // namespace lit_emu

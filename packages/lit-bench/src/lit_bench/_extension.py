@@ -107,11 +107,16 @@ def find_nvcc() -> Path | None:
 
 
 def compile_cuda_objects(
-    out_dir: Path, archs: tuple[str, ...] = ("90",), src_dir: Path | None = None
+    out_dir: Path,
+    archs: tuple[str, ...] = ("90",),
+    src_dir: Path | None = None,
+    ptxas_verbose: bool = False,
 ) -> list[Path]:
     """Compile every ``csrc/cuda/*.cu`` to an object file with nvcc (no GPU needed).
 
     Uses torch's include paths and nvcc flags, so it checks what the JIT build would compile.
+    With ``ptxas_verbose``, ptxas's per-kernel resource report (``-Xptxas -v``: registers, spills,
+    shared memory) is saved next to each object as ``<name>.ptxas.txt`` (see lit_bench.gpu_static).
     Raises ``RuntimeError`` carrying nvcc's output when a file fails.
     """
     import subprocess
@@ -136,6 +141,8 @@ def compile_cuda_objects(
     flags += [f"-D_GLIBCXX_USE_CXX11_ABI={abi}", f"-I{src_dir}"]
     flags += [f"-I{p}" for p in include_paths(device_type="cuda")]
     flags += [f"-gencode=arch=compute_{a},code=sm_{a}" for a in archs]
+    if ptxas_verbose:
+        flags += ["-Xptxas", "-v"]
     objects = []
     for cu in sorted((src_dir / "cuda").glob("*.cu")):
         obj = out_dir / (cu.stem + ".o")
@@ -144,6 +151,8 @@ def compile_cuda_objects(
         )
         if proc.returncode != 0:
             raise RuntimeError(f"nvcc failed on {cu}:\n{proc.stdout}\n{proc.stderr}")
+        if ptxas_verbose:
+            (out_dir / (cu.stem + ".ptxas.txt")).write_text(proc.stdout + proc.stderr)
         objects.append(obj)
     return objects
 

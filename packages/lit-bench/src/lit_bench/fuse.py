@@ -4,19 +4,30 @@ Each BasicBlock becomes one :class:`FusedBasicBlock`, i.e. one ``lit::fused_basi
 (one kernel launch on a GPU). Blocks are recognised by structure, not class: anything with
 ``conv1, bn1, conv2, bn2, shortcut`` where the convs are 3×3/pad 1 and the shortcut is
 ``nn.Identity``, an option-A ``PadShortcut`` (``in_chs, out_chs, stride``) or ``Sequential(1×1
-conv, BN)``. Anything else raises a ``ValueError`` naming the module.
+conv, BN)``. Anything else raises a ``ValueError`` naming the module. Structured-pruned blocks
+(conv1 with fewer or more channels than the block's output) are supported.
+
+On the CPU the op runs as oneDNN primitives; their weights are prepacked into oneDNN's layout once
+per block, dtype and input shape (``fuse_model(model, example)`` does it up front; a new shape
+packs on its first call). On CUDA a pruned block with fewer inner channels than outputs is
+zero-padded to the kernels' ``Cmid == Cout`` once (exact: padded channels are ReLU(0) = 0 and meet
+zero weights); more inner than output channels is an error on CUDA.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from . import ops
 from .fold import fold_bn
 
 __all__ = ["FusedBasicBlock", "FusedResNet", "fuse_model"]
 
+_MAX_PACKED = 8  # oneDNN packings kept per block (one per input shape and dtype)
 _SUPPORTED_SHORTCUTS = "Identity, option-A PadShortcut, and 1x1-conv+BN shortcuts"
 
 
@@ -24,7 +35,8 @@ class FusedBasicBlock(nn.Module):
     """One BN-folded BasicBlock run by ``lit_bench.ops.fused_basic_block`` (NHWC in and out).
 
     Conv weights are stored as 2-D ``[Cout, kh*kw*Cin]`` (OHWI order) so ``Module.to(memory_format=
-    ...)`` cannot re-lay them out; ``forward`` views them as channels_last ``[Cout, Cin, kh, kw]``.
+    ...)`` cannot re-lay them out; ``forward`` views them as channels_last ``[Cout, Cin, kh, kw]``
+    (or uses their oneDNN-prepacked / CUDA-padded forms, cached per device, dtype and shape).
     """
 
     def __init__(
@@ -40,7 +52,7 @@ class FusedBasicBlock(nn.Module):
         stride: int,
     ) -> None:
         super().__init__()
-        self.in_chs, self.out_chs = w1.shape[1], w1.shape[0]
+        self.in_chs, self.mid_chs, self.out_chs = w1.shape[1], w1.shape[0], w2.shape[0]
         self.shortcut, self.stride = shortcut, stride
         self.register_buffer("w1", _ohwi_2d(w1))
         self.register_buffer("b1", b1.detach().clone())
@@ -48,25 +60,72 @@ class FusedBasicBlock(nn.Module):
         self.register_buffer("b2", b2.detach().clone())
         self.register_buffer("ws", None if ws is None else _ohwi_2d(ws))
         self.register_buffer("bs", None if bs is None else bs.detach().clone())
+        self._cache: dict[Any, tuple] = {}  # derived weights; cleared when buffers move or cast
+
+    def _apply(self, fn, recurse=True):
+        self._cache = {}
+        return super()._apply(fn, recurse)
+
+    def _dense(self) -> tuple:
+        cin, cmid, cout = self.in_chs, self.mid_chs, self.out_chs
+        ws = None if self.ws is None else _conv_view(self.ws, cout, cin, 1)
+        w1, w2 = _conv_view(self.w1, cmid, cin, 3), _conv_view(self.w2, cout, cmid, 3)
+        return w1, self.b1, w2, self.b2, ws, self.bs
+
+    def _weights(self, x: torch.Tensor) -> tuple:
+        """The op's weight arguments for input ``x`` (prepacked on CPU, padded on CUDA)."""
+        if x.device.type == "cpu" and x.dtype in ops.onednn_dtypes():
+            key = ("onednn", x.dtype, tuple(x.shape))
+            if key not in self._cache:
+                if len(self._cache) >= _MAX_PACKED:  # many shapes: drop the oldest packing
+                    del self._cache[next(iter(self._cache))]
+                self._cache[key] = self._prepacked(x.shape)
+            return self._cache[key]
+        if x.is_cuda and self.mid_chs != self.out_chs:
+            key = ("cuda-padded", x.device, x.dtype)
+            if key not in self._cache:
+                self._cache[key] = self._padded_mid()
+            return self._cache[key]
+        return self._dense()
+
+    def _prepacked(self, shape: torch.Size) -> tuple:
+        w1, b1, w2, b2, ws, bs = self._dense()
+        n, _, h, w = shape
+        ho, wo = (h - 1) // self.stride + 1, (w - 1) // self.stride + 1
+        s = self.stride
+        return (
+            ops.prepack_weight(w1, s, shape),
+            b1,
+            ops.prepack_weight(w2, 1, (n, self.mid_chs, ho, wo)),
+            b2,
+            None if ws is None else ops.prepack_weight(ws, s, shape),
+            bs,
+        )
+
+    def _padded_mid(self) -> tuple:
+        if self.mid_chs > self.out_chs:
+            raise NotImplementedError(
+                f"fused_basic_block on CUDA needs inner channels <= output channels (pruned block "
+                f"with Cmid={self.mid_chs} > Cout={self.out_chs}); run this model on the CPU"
+            )
+        w1, b1, w2, b2, ws, bs = self._dense()
+        extra = self.out_chs - self.mid_chs
+        w1 = F.pad(w1, (0, 0, 0, 0, 0, 0, 0, extra))  # zero filters: mid channels = ReLU(0) = 0
+        w2 = F.pad(w2, (0, 0, 0, 0, 0, extra))  # ... which meet zero weights in conv2
+        cl = torch.channels_last
+        return w1.contiguous(memory_format=cl), F.pad(b1, (0, extra)), w2.contiguous(memory_format=cl), b2, ws, bs
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        cin, cout = self.in_chs, self.out_chs
-        ws = None if self.ws is None else _conv_view(self.ws, cout, cin, 1)
+        x = x.contiguous(memory_format=torch.channels_last)
+        w1, b1, w2, b2, ws, bs = self._weights(x)
         return ops.fused_basic_block(
-            x.contiguous(memory_format=torch.channels_last),
-            _conv_view(self.w1, cout, cin, 3),
-            self.b1,
-            _conv_view(self.w2, cout, cout, 3),
-            self.b2,
-            ws,
-            self.bs,
-            shortcut=self.shortcut,
-            stride=self.stride,
+            x, w1, b1, w2, b2, ws, bs, shortcut=self.shortcut, stride=self.stride
         )
 
     def extra_repr(self) -> str:
         kind = {0: "identity", 1: "option A", 2: "option B"}[self.shortcut]
-        return f"{self.in_chs}, {self.out_chs}, stride={self.stride}, shortcut={kind}"
+        mid = "" if self.mid_chs == self.out_chs else f", mid={self.mid_chs}"
+        return f"{self.in_chs}, {self.out_chs}{mid}, stride={self.stride}, shortcut={kind}"
 
 
 class FusedResNet(nn.Module):
@@ -142,7 +201,12 @@ def _fuse_block(block: nn.Module, name: str) -> FusedBasicBlock:
     conv2 = _check_conv(block.conv2, f"{name}.conv2", 3, (1,))
     _check_folded(block.bn1, f"{name}.bn1")
     _check_folded(block.bn2, f"{name}.bn2")
-    stride, cin, cout = conv1.stride[0], conv1.in_channels, conv1.out_channels
+    stride, cin, cout = conv1.stride[0], conv1.in_channels, conv2.out_channels
+    if conv2.in_channels != conv1.out_channels:
+        raise ValueError(
+            f"{name}: conv1 gives {conv1.out_channels} channels but conv2 takes "
+            f"{conv2.in_channels}; the block is inconsistent"
+        )
     sc, ws, bs = block.shortcut, None, None
     if isinstance(sc, nn.Identity) and cin == cout and stride == 1:
         mode = ops.SHORTCUT_IDENTITY
@@ -170,8 +234,12 @@ def _fuse_block(block: nn.Module, name: str) -> FusedBasicBlock:
 
 
 @torch.no_grad()
-def fuse_model(model: nn.Module) -> FusedResNet:
-    """A CIFAR ResNet (option A or B shortcuts) as stem → fused blocks → head, for inference."""
+def fuse_model(model: nn.Module, example: torch.Tensor | None = None) -> FusedResNet:
+    """A CIFAR ResNet (option A or B shortcuts) as stem → fused blocks → head, for inference.
+
+    With ``example`` (an input batch), the result is moved to its device and dtype and run once,
+    which prepacks every block's weights for oneDNN (CPU) for that input shape.
+    """
     for part in ("stem", "stages", "head"):
         if not hasattr(model, part):
             raise ValueError(
@@ -187,4 +255,8 @@ def fuse_model(model: nn.Module) -> FusedResNet:
         )
     fused = FusedResNet(folded.stem, stages, folded.head)
     param = next(model.parameters(), None)
-    return fused.to(param.device) if param is not None else fused
+    fused = fused.to(param.device) if param is not None else fused
+    if example is not None:
+        fused = fused.to(device=example.device, dtype=example.dtype).eval()
+        fused(example)
+    return fused

@@ -11,11 +11,15 @@ computes, for inference, one CIFAR ResNet BasicBlock with BN folded into the con
     out = relu(conv3x3(relu(conv3x3_stride(x, w1) + b1), w2) + b2 + shortcut(x))
 
 Layouts: ``x`` is an ``[N, Cin, H, W]`` tensor that is channels_last-contiguous (NHWC in memory);
-``w1 [Cout, Cin, 3, 3]``, ``w2 [Cout, Cout, 3, 3]`` and ``ws [Cout, Cin, 1, 1]`` are
-channels_last-contiguous (OHWI in memory); biases are ``[Cout]``; every tensor has x's dtype
+``w1 [Cmid, Cin, 3, 3]``, ``w2 [Cout, Cmid, 3, 3]`` and ``ws [Cout, Cin, 1, 1]`` are
+channels_last-contiguous (OHWI in memory) — or, on the CPU, oneDNN-prepacked (see
+:func:`prepack_weight`); biases are ``[Cmid]`` and ``[Cout]``; every tensor has x's dtype
 (float32, float16 or bfloat16; accumulation is fp32 and the intermediate activation is rounded to
 x's dtype). The result is ``[N, Cout, Ho, Wo]`` channels_last with ``Ho = (H - 1) // stride + 1``.
 ``shortcut``: 0 identity, 1 option A (subsample, zero channel padding), 2 option B (1×1 conv).
+``Cmid`` (inner channels) equals ``Cout`` in a dense ResNet and differs after structured pruning;
+the CUDA kernels need ``Cmid == Cout``. ``out`` must not overlap any input (it is an error).
+The op is inference-only: inputs that require grad (with grad mode on) raise a ``RuntimeError``.
 
 :func:`fused_basic_block` is what callers use: the native op when it loaded, else the reference.
 """
@@ -23,6 +27,7 @@ x's dtype). The result is ``[N, Cout, Ho, Wo]`` channels_last with ``Ho = (H - 1
 from __future__ import annotations
 
 import functools
+import os
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +41,8 @@ __all__ = [
     "fused_basic_block",
     "fused_basic_block_reference",
     "is_available",
+    "onednn_dtypes",
+    "prepack_weight",
 ]
 
 SHORTCUT_IDENTITY, SHORTCUT_OPTION_A, SHORTCUT_OPTION_B = 0, 1, 2
@@ -73,14 +80,14 @@ def fused_basic_block_reference(
     mid = F.relu(F.conv2d(xf, w1f, b1f, stride=stride, padding=1))
     mid = mid.to(dtype).to(cdt)  # the native kernels keep the intermediate in x's dtype
     out = F.conv2d(mid, w2f, b2f, padding=1)
-    out = F.relu(out + _shortcut(xf, wsf, bsf, shortcut, stride, w1.shape[0]))
+    out = F.relu(out + _shortcut(xf, wsf, bsf, shortcut, stride, w2.shape[0]))
     return out.to(dtype).contiguous(memory_format=torch.channels_last)
 
 
 def _fake(x, w1, b1, w2, b2, ws, bs, shortcut, stride):
     n, _, h, w = x.shape
     ho, wo = (h - 1) // stride + 1, (w - 1) // stride + 1
-    return x.new_empty((n, w1.shape[0], ho, wo)).contiguous(memory_format=torch.channels_last)
+    return x.new_empty((n, w2.shape[0], ho, wo)).contiguous(memory_format=torch.channels_last)
 
 
 def _fake_out(x, w1, b1, w2, b2, ws, bs, shortcut, stride, *, out):
@@ -97,8 +104,32 @@ def is_available() -> bool:
     return True
 
 
+@functools.cache
+def onednn_dtypes() -> tuple[torch.dtype, ...]:
+    """Dtypes the native CPU kernel runs through oneDNN here (empty: the portable kernel runs)."""
+    if not is_available() or not torch.backends.mkldnn.is_available():
+        return ()
+    if os.environ.get("LIT_CPU_KERNEL") == "portable":
+        return ()
+    mk = torch.ops.mkldnn
+    half = [(torch.bfloat16, mk._is_mkldnn_bf16_supported), (torch.float16, mk._is_mkldnn_fp16_supported)]
+    return (torch.float32, *(dt for dt, ok in half if ok()))
+
+
+def prepack_weight(w: torch.Tensor, stride: int, input_shape: tuple[int, ...]) -> torch.Tensor:
+    """A conv weight reordered once into oneDNN's blocked layout for inputs of ``input_shape``.
+
+    The op's CPU kernel takes such a tensor in place of the dense channels_last weight (so oneDNN
+    does not reorder the weight on every call); only where ``w.dtype in onednn_dtypes()``.
+    """
+    pad = w.shape[-1] // 2
+    return torch.ops.mkldnn._reorder_convolution_weight(
+        w.contiguous(), [pad, pad], [stride, stride], [1, 1], 1, list(input_shape)
+    )
+
+
 def _layout(t: torch.Tensor | None) -> torch.Tensor | None:
-    if t is None or t.dim() != 4:
+    if t is None or t.dim() != 4 or t.is_mkldnn:
         return t
     return t.contiguous(memory_format=torch.channels_last)
 

@@ -1,4 +1,6 @@
 // Input checks shared by the CPU and CUDA kernels of lit::fused_basic_block (schema in ops.cpp).
+#include <ATen/MemoryOverlap.h>
+
 #include "fused_basic_block.h"
 
 namespace lit {
@@ -13,7 +15,10 @@ void check_weight(const at::Tensor& t, const char* name, const at::Tensor& x,
               t.scalar_type(), " but x has ", x.scalar_type(), "; cast all inputs to one dtype");
   TORCH_CHECK(t.sizes() == shape, "fused_basic_block: ", name, " must have shape ", shape,
               ", got ", t.sizes());
-  if (t.dim() == 4) {
+  if (t.is_mkldnn()) {  // oneDNN-prepacked weight (lit_bench.fuse): opaque layout, CPU only
+    TORCH_CHECK(t.dim() == 4 && x.device().is_cpu(), "fused_basic_block: ", name,
+                " is a oneDNN-prepacked tensor, which only a 4-D conv weight on the CPU can be");
+  } else if (t.dim() == 4) {
     TORCH_CHECK(t.is_contiguous(at::MemoryFormat::ChannelsLast), "fused_basic_block: ", name,
                 " must be channels_last-contiguous (OHWI in memory); call "
                 ".contiguous(memory_format=torch.channels_last)");
@@ -44,17 +49,19 @@ BlockShape check_inputs(const at::Tensor& x, const at::Tensor& w1, const at::Ten
   s.cin = x.size(1);
   s.h = x.size(2);
   s.w = x.size(3);
-  TORCH_CHECK(w1.dim() == 4, "fused_basic_block: w1 must be 4-D [Cout, Cin, 3, 3]");
-  s.cout = w1.size(0);
+  TORCH_CHECK(w1.dim() == 4, "fused_basic_block: w1 must be 4-D [Cmid, Cin, 3, 3]");
+  TORCH_CHECK(w2.dim() == 4, "fused_basic_block: w2 must be 4-D [Cout, Cmid, 3, 3]");
+  s.cmid = w1.size(0);
+  s.cout = w2.size(0);
   s.stride = stride;
   s.shortcut = shortcut;
   s.ho = (s.h - 1) / stride + 1;
   s.wo = (s.w - 1) / stride + 1;
-  TORCH_CHECK(s.cin > 0 && s.cout > 0 && s.h > 0 && s.w > 0,
-              "fused_basic_block: x and w1 must have non-zero channels and spatial size");
-  check_weight(w1, "w1", x, {s.cout, s.cin, 3, 3});
-  check_weight(b1, "b1", x, {s.cout});
-  check_weight(w2, "w2", x, {s.cout, s.cout, 3, 3});
+  TORCH_CHECK(s.cin > 0 && s.cmid > 0 && s.cout > 0 && s.h > 0 && s.w > 0,
+              "fused_basic_block: x, w1 and w2 must have non-zero channels and spatial size");
+  check_weight(w1, "w1", x, {s.cmid, s.cin, 3, 3});
+  check_weight(b1, "b1", x, {s.cmid});
+  check_weight(w2, "w2", x, {s.cout, s.cmid, 3, 3});
   check_weight(b2, "b2", x, {s.cout});
   if (shortcut == kIdentity) {
     TORCH_CHECK(s.cin == s.cout && stride == 1,
@@ -77,14 +84,39 @@ BlockShape check_inputs(const at::Tensor& x, const at::Tensor& w1, const at::Ten
   return s;
 }
 
-void check_out(const at::Tensor& out, const at::Tensor& x, const BlockShape& s) {
+namespace {
+
+void check_no_overlap(const at::Tensor& out, const at::Tensor& t, const char* name) {
+  if (t.is_mkldnn() || !t.has_storage() || !out.is_alias_of(t)) return;
+  TORCH_CHECK(at::get_overlap_status(out, t) == at::MemOverlapStatus::No,
+              "fused_basic_block: out overlaps ", name,
+              " in memory (tiles read x's halo while others write out, so the result would be "
+              "wrong); pass a separate output tensor, e.g. torch.empty_like(out)");
+}
+
+}  // namespace
+
+void check_out(const at::Tensor& out, const BlockShape& s, const at::Tensor& x,
+               const at::Tensor& w1, const at::Tensor& b1, const at::Tensor& w2,
+               const at::Tensor& b2, const c10::optional<at::Tensor>& ws,
+               const c10::optional<at::Tensor>& bs) {
   TORCH_CHECK(out.device() == x.device() && out.scalar_type() == x.scalar_type(),
               "fused_basic_block: out must have x's device and dtype");
   TORCH_CHECK(out.sizes() == at::IntArrayRef({s.n, s.cout, s.ho, s.wo}),
               "fused_basic_block: out must have shape ", at::IntArrayRef({s.n, s.cout, s.ho, s.wo}),
               ", got ", out.sizes());
+  TORCH_CHECK(at::has_internal_overlap(out) != at::MemOverlap::Yes,
+              "fused_basic_block: out has overlapping elements (e.g. an expanded tensor), so "
+              "several results would land on one address; pass a tensor that owns its memory");
   TORCH_CHECK(out.is_contiguous(at::MemoryFormat::ChannelsLast),
               "fused_basic_block: out must be channels_last-contiguous");
+  check_no_overlap(out, x, "x");
+  check_no_overlap(out, w1, "w1");
+  check_no_overlap(out, b1, "b1");
+  check_no_overlap(out, w2, "w2");
+  check_no_overlap(out, b2, "b2");
+  if (ws.has_value()) check_no_overlap(out, *ws, "ws");
+  if (bs.has_value()) check_no_overlap(out, *bs, "bs");
 }
 
 at::Tensor empty_out(const at::Tensor& x, const BlockShape& s) {

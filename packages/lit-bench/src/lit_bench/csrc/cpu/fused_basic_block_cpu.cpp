@@ -1,4 +1,7 @@
-// CPU kernel of lit::fused_basic_block: the same tiling as the CUDA kernel, in plain C++.
+// CPU kernels of lit::fused_basic_block. Where oneDNN runs the dtype (fp32 always; bf16/fp16 on
+// CPUs with the instructions) the block runs as fused oneDNN primitives (onednn_block.cpp): that is
+// the fast path. Otherwise (e.g. fp16 without AVX512-FP16) this file's portable kernel runs, with
+// the same tiling as the CUDA kernel, in plain C++:
 //
 // Work is split into (image, output tile) tasks run with at::parallel_for. Per task:
 //   1. gather the input tile plus its halo into a local fp32 buffer (zeros outside the image);
@@ -13,6 +16,8 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <string_view>
 #include <vector>
 
 #include "../fused_basic_block.h"
@@ -46,7 +51,7 @@ void run_block(const at::Tensor& x, const at::Tensor& w1, const at::Tensor& b1,
     wst = taps_ci_co(*ws);  // [1][Cin][Cout]
     bsf = as_floats(*bs);
   }
-  const int64_t cin = s.cin, cout = s.cout, st = s.stride;
+  const int64_t cin = s.cin, cmid = s.cmid, cout = s.cout, st = s.stride;
   const int64_t tiles_y = (s.ho + kTile - 1) / kTile, tiles_x = (s.wo + kTile - 1) / kTile;
   const int64_t mid_side = kTile + 2;                // mid tile: output tile + 1-pixel halo
   const int64_t in_side = (mid_side - 1) * st + 3;   // input tile feeding the mid tile
@@ -54,8 +59,8 @@ void run_block(const at::Tensor& x, const at::Tensor& w1, const at::Tensor& b1,
   scalar_t* op = out.data_ptr<scalar_t>();
 
   at::parallel_for(0, s.n * tiles_y * tiles_x, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> in_t(in_side * in_side * cin), mid(mid_side * mid_side * cout);
-    std::vector<float> acc(cout);
+    std::vector<float> in_t(in_side * in_side * cin), mid(mid_side * mid_side * cmid);
+    std::vector<float> acc(std::max(cmid, cout));
     for (int64_t task = begin; task < end; ++task) {
       const int64_t n = task / (tiles_y * tiles_x);
       const int64_t oy0 = (task / tiles_x) % tiles_y * kTile, ox0 = task % tiles_x * kTile;
@@ -76,25 +81,25 @@ void run_block(const at::Tensor& x, const at::Tensor& w1, const at::Tensor& b1,
       // conv1 + b1 + ReLU over the mid tile (eq.: mid = relu(conv3x3_s(x) + b1)).
       for (int64_t my = 0; my < mid_side; ++my) {
         for (int64_t mx = 0; mx < mid_side; ++mx) {
-          float* m = &mid[(my * mid_side + mx) * cout];
+          float* m = &mid[(my * mid_side + mx) * cmid];
           const int64_t gy = oy0 - 1 + my, gx = ox0 - 1 + mx;
           if (gy < 0 || gy >= s.ho || gx < 0 || gx >= s.wo) {
-            std::fill(m, m + cout, 0.f);  // conv2's zero padding
+            std::fill(m, m + cmid, 0.f);  // conv2's zero padding
             continue;
           }
           std::copy(b1f.begin(), b1f.end(), acc.begin());
           for (int64_t ky = 0; ky < 3; ++ky) {
             for (int64_t kx = 0; kx < 3; ++kx) {
               const float* a = &in_t[((my * st + ky) * in_side + mx * st + kx) * cin];
-              const float* wt = &w1t[(ky * 3 + kx) * cin * cout];
+              const float* wt = &w1t[(ky * 3 + kx) * cin * cmid];
               for (int64_t ci = 0; ci < cin; ++ci) {
                 const float v = a[ci];
-                const float* wr = wt + ci * cout;
-                for (int64_t co = 0; co < cout; ++co) acc[co] += v * wr[co];
+                const float* wr = wt + ci * cmid;
+                for (int64_t co = 0; co < cmid; ++co) acc[co] += v * wr[co];
               }
             }
           }
-          for (int64_t co = 0; co < cout; ++co) {
+          for (int64_t co = 0; co < cmid; ++co) {
             m[co] = static_cast<float>(static_cast<scalar_t>(std::max(acc[co], 0.f)));
           }
         }
@@ -105,9 +110,9 @@ void run_block(const at::Tensor& x, const at::Tensor& w1, const at::Tensor& b1,
           std::copy(b2f.begin(), b2f.end(), acc.begin());
           for (int64_t ky = 0; ky < 3; ++ky) {
             for (int64_t kx = 0; kx < 3; ++kx) {
-              const float* a = &mid[((ty + ky) * mid_side + tx + kx) * cout];
-              const float* wt = &w2t[(ky * 3 + kx) * cout * cout];
-              for (int64_t ci = 0; ci < cout; ++ci) {
+              const float* a = &mid[((ty + ky) * mid_side + tx + kx) * cmid];
+              const float* wt = &w2t[(ky * 3 + kx) * cmid * cout];
+              for (int64_t ci = 0; ci < cmid; ++ci) {
                 const float v = a[ci];
                 const float* wr = wt + ci * cout;
                 for (int64_t co = 0; co < cout; ++co) acc[co] += v * wr[co];
@@ -138,16 +143,42 @@ void run_block(const at::Tensor& x, const at::Tensor& w1, const at::Tensor& b1,
   });
 }
 
+// LIT_CPU_KERNEL=portable runs the portable kernel even where oneDNN could (tests, comparisons).
+bool force_portable() {
+  const char* v = std::getenv("LIT_CPU_KERNEL");
+  return v != nullptr && std::string_view(v) == "portable";
+}
+
+bool any_prepacked(const at::Tensor& w1, const at::Tensor& w2,
+                   const c10::optional<at::Tensor>& ws) {
+  return w1.is_mkldnn() || w2.is_mkldnn() || (ws.has_value() && ws->is_mkldnn());
+}
+
+// The block into a fresh tensor: oneDNN where it runs the dtype, else the portable kernel.
+at::Tensor compute(const at::Tensor& x, const at::Tensor& w1, const at::Tensor& b1,
+                   const at::Tensor& w2, const at::Tensor& b2, const c10::optional<at::Tensor>& ws,
+                   const c10::optional<at::Tensor>& bs, const BlockShape& s) {
+  const bool prepacked = any_prepacked(w1, w2, ws);
+  if (onednn_supports(x.scalar_type()) && (prepacked || !force_portable())) {
+    return onednn_block(x, w1, b1, w2, b2, ws, bs, s);
+  }
+  TORCH_CHECK(!prepacked, "fused_basic_block: oneDNN-prepacked weights given, but oneDNN does not "
+              "run ", x.scalar_type(), " on this CPU; pass dense channels_last weights");
+  at::Tensor out = empty_out(x, s);
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "fused_basic_block_cpu",
+                                  [&] { run_block<scalar_t>(x, w1, b1, w2, b2, ws, bs, s, out); });
+  return out;
+}
+
 at::Tensor& fused_basic_block_out_cpu(const at::Tensor& x, const at::Tensor& w1,
                                       const at::Tensor& b1, const at::Tensor& w2,
                                       const at::Tensor& b2, const c10::optional<at::Tensor>& ws,
                                       const c10::optional<at::Tensor>& bs, int64_t shortcut,
                                       int64_t stride, at::Tensor& out) {
   const BlockShape s = check_inputs(x, w1, b1, w2, b2, ws, bs, shortcut, stride);
-  check_out(out, x, s);
+  check_out(out, s, x, w1, b1, w2, b2, ws, bs);
   if (s.n == 0) return out;
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "fused_basic_block_cpu",
-                                  [&] { run_block<scalar_t>(x, w1, b1, w2, b2, ws, bs, s, out); });
+  out.copy_(compute(x, w1, b1, w2, b2, ws, bs, s));
   return out;
 }
 
@@ -157,14 +188,20 @@ at::Tensor fused_basic_block_cpu(const at::Tensor& x, const at::Tensor& w1, cons
                                  const c10::optional<at::Tensor>& bs, int64_t shortcut,
                                  int64_t stride) {
   const BlockShape s = check_inputs(x, w1, b1, w2, b2, ws, bs, shortcut, stride);
-  at::Tensor out = empty_out(x, s);
-  return fused_basic_block_out_cpu(x, w1, b1, w2, b2, ws, bs, shortcut, stride, out);
+  if (s.n == 0) return empty_out(x, s);
+  return compute(x, w1, b1, w2, b2, ws, bs, s);
 }
 
 }  // namespace
 }  // namespace lit
 
 TORCH_LIBRARY_IMPL(lit, CPU, m) {
+  m.impl("fused_basic_block", &lit::fused_basic_block_cpu);
+  m.impl("fused_basic_block.out", &lit::fused_basic_block_out_cpu);
+}
+
+// Prepacked oneDNN weights carry the MkldnnCPU dispatch key; the same kernels handle them.
+TORCH_LIBRARY_IMPL(lit, MkldnnCPU, m) {
   m.impl("fused_basic_block", &lit::fused_basic_block_cpu);
   m.impl("fused_basic_block.out", &lit::fused_basic_block_out_cpu);
 }

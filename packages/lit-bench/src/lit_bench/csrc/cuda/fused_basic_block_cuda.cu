@@ -30,8 +30,6 @@
 #include <c10/cuda/CUDAStream.h>
 #include <torch/library.h>
 
-#include <array>
-#include <atomic>
 #include <cstdint>
 #include <type_traits>
 
@@ -57,18 +55,27 @@ DeviceInfo device_info(int device) {
 }
 
 // Launch `Kernel` on the grid planned in `p`. Shared memory above 48 KB needs a per-kernel,
-// per-device opt-in; it is raised once (the first, eager call) and remembered, so launches
-// inside a CUDA graph capture make no attribute calls.
+// per-device opt-in, raised through the thread-safe kernel_cache() (see the .cuh).
 template <auto Kernel>
 void launch(const Params& p, int device, int threads, size_t smem, cudaStream_t stream) {
-  static std::array<std::atomic<size_t>, 64> opted_in{};  // bytes already allowed, per device
-  if (smem > 48 * 1024 && device < 64 && opted_in[device].load() < smem) {
+  const void* key = reinterpret_cast<const void*>(Kernel);
+  kernel_cache().ensure_smem(key, device, smem, [&](size_t bytes) {
     C10_CUDA_CHECK(cudaFuncSetAttribute(Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        static_cast<int>(smem)));
-    opted_in[device].store(smem);
-  }
+                                        static_cast<int>(bytes)));
+  });
   Kernel<<<p.n * p.tiles_y * p.tiles_x, threads, smem, stream>>>(p);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
+}
+
+// The tensor-core kernel only where the library holds sm_80+ code for this device.
+template <auto Kernel>
+void check_code(int device, const DeviceInfo& dev) {
+  const int ptx = kernel_cache().code_version(reinterpret_cast<const void*>(Kernel), device, [] {
+    cudaFuncAttributes attr{};
+    C10_CUDA_CHECK(cudaFuncGetAttributes(&attr, Kernel));
+    return attr.ptxVersion;
+  });
+  check_mma_code(ptx, dev.major);
 }
 
 template <typename T>
@@ -78,8 +85,10 @@ void run_block(Params p, int device, const DeviceInfo& dev, bool use_mma) {
   if constexpr (!std::is_same_v<T, float>) {
     if (use_mma) {
       if (p.cout % 32 == 0) {
+        check_code<block_mma<T, 4>>(device, dev);
         launch<block_mma<T, 4>>(p, device, kMmaThreads, smem, stream);
       } else {
+        check_code<block_mma<T, 2>>(device, dev);
         launch<block_mma<T, 2>>(p, device, kMmaThreads, smem, stream);
       }
       return;
@@ -94,7 +103,7 @@ at::Tensor& fused_basic_block_out_cuda(const at::Tensor& x, const at::Tensor& w1
                                        const c10::optional<at::Tensor>& bs, int64_t shortcut,
                                        int64_t stride, at::Tensor& out) {
   const BlockShape s = check_inputs(x, w1, b1, w2, b2, ws, bs, shortcut, stride);
-  check_out(out, x, s);
+  check_out(out, s, x, w1, b1, w2, b2, ws, bs);
   if (s.n == 0) return out;
   TORCH_CHECK(x.is_cuda(), "fused_basic_block: CUDA kernel called with a CPU tensor");
   c10::cuda::CUDAGuard guard(x.device());

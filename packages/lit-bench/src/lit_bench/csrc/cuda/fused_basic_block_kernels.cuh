@@ -8,7 +8,10 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <type_traits>
+#include <utility>
 
 #include "../fused_basic_block.h"
 
@@ -31,6 +34,13 @@ struct Params {
   int n, cin, h, w, cout, ho, wo, stride, shortcut, pad_before;
   int tile, tiles_y, tiles_x, mid_side, in_side;
 };
+
+constexpr int kMmaThreads = 128;   // 4 warps
+constexpr int kSimtThreads = 256;
+// __launch_bounds__(threads, 4): at least 4 CTAs per SM, i.e. at most 128 registers per thread
+// for block_mma and 64 for block_simt (65536 / (threads * 4)). The static report
+// (results/fused-op/gpu_static.md) shows both without spills.
+constexpr int kMinCtasPerSm = 4;
 
 // Which image and which output square this CTA owns, and where its input patch starts.
 struct TileOrigin {
@@ -59,7 +69,7 @@ __device__ __forceinline__ float to_f(T v) {
 // CUDA-core kernel (every dtype, every channel count).
 // ---------------------------------------------------------------------------------------------
 template <typename T>
-__global__ void __launch_bounds__(256) block_simt(const Params p) {
+__global__ void __launch_bounds__(kSimtThreads, kMinCtasPerSm) block_simt(const Params p) {
   LIT_DYNAMIC_SMEM(smem_raw);
   float* in_s = reinterpret_cast<float*>(smem_raw);
   float* mid_s = in_s + p.in_side * p.in_side * p.cin;
@@ -170,8 +180,23 @@ __device__ __forceinline__ void mma_16816(float (&d)[4], const uint32_t (&a)[4],
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
   }
 #else
-  __trap();  // the host never picks this kernel below sm_80
+  __trap();  // unreachable: the host checks the kernel's code version first (check_mma_code)
 #endif
+}
+
+// 16-byte accesses go through these two, so the host emulator can check their alignment.
+__device__ __forceinline__ uint4 ldg128(const void* p) {
+#if defined(LIT_EMULATE_CUDA)
+  lit_emu::check_aligned(p, 16, "16-byte global load");
+#endif
+  return __ldg(static_cast<const uint4*>(p));
+}
+
+__device__ __forceinline__ void sts128(void* p, uint4 v) {
+#if defined(LIT_EMULATE_CUDA)
+  lit_emu::check_aligned(p, 16, "16-byte shared store");
+#endif
+  *static_cast<uint4*>(p) = v;
 }
 
 template <typename T>
@@ -208,7 +233,7 @@ __device__ __forceinline__ void conv3x3_mma(float (&acc)[NF][4], const T* a0, co
 }
 
 template <typename T, int NF>
-__global__ void __launch_bounds__(128) block_mma(const Params p) {
+__global__ void __launch_bounds__(kMmaThreads, kMinCtasPerSm) block_mma(const Params p) {
   LIT_DYNAMIC_SMEM(smem_raw);
   const int cin = p.cin, cout = p.cout, st = p.stride;
   const int istr = cin + 8, mstr = cout + 8;  // padded pixel strides (elements)
@@ -225,9 +250,9 @@ __global__ void __launch_bounds__(128) block_mma(const Params p) {
     uint4 val = make_uint4(0u, 0u, 0u, 0u);
     if (gy >= 0 && gy < p.h && gx >= 0 && gx < p.w) {
       const T* src = x + ((static_cast<size_t>(o.n) * p.h + gy) * p.w + gx) * cin;
-      val = __ldg(reinterpret_cast<const uint4*>(src) + v);
+      val = ldg128(src + v * 8);
     }
-    *reinterpret_cast<uint4*>(in_s + q * istr + v * 8) = val;
+    sts128(in_s + q * istr + v * 8, val);
   }
   __syncthreads();
 
@@ -341,13 +366,64 @@ __global__ void __launch_bounds__(128) block_mma(const Params p) {
 // Host-side planning, shared by the CUDA launcher and the host emulator.
 // ---------------------------------------------------------------------------------------------
 
-constexpr int kMmaThreads = 128;   // 4 warps
-constexpr int kSimtThreads = 256;
+
+constexpr size_t kDefaultSmem = 48 * 1024;  // dynamic shared memory allowed without an opt-in
 
 struct DeviceInfo {
   int sms, major;
   size_t smem_optin;
 };
+
+// What the host remembers per (kernel, device): the dynamic shared memory already allowed (an
+// opt-in above 48 KB is a per-kernel, per-device attribute) and the PTX version of the kernel's
+// code for that device. Thread-safe; any device index. Raised once, on the first eager call, so
+// launches inside a CUDA graph capture make no attribute calls.
+class KernelCache {
+ public:
+  // Make sure (kernel, device) may launch with `bytes` of dynamic shared memory; `raise(bytes)`
+  // sets the attribute (it throws on failure, leaving the record unchanged). Never lowers it.
+  template <typename RaiseFn>
+  void ensure_smem(const void* kernel, int device, size_t bytes, RaiseFn&& raise) {
+    if (bytes <= kDefaultSmem) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    Entry& e = entries_[{kernel, device}];
+    if (e.smem_allowed >= bytes) return;
+    raise(bytes);
+    e.smem_allowed = bytes;
+  }
+
+  // The PTX version (e.g. 90) of the kernel's code on `device`, asked once through `query()`.
+  template <typename QueryFn>
+  int code_version(const void* kernel, int device, QueryFn&& query) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Entry& e = entries_[{kernel, device}];
+    if (e.ptx_version < 0) e.ptx_version = query();
+    return e.ptx_version;
+  }
+
+ private:
+  struct Entry {
+    size_t smem_allowed = kDefaultSmem;
+    int ptx_version = -1;
+  };
+  std::mutex mu_;
+  std::map<std::pair<const void*, int>, Entry> entries_;
+};
+
+inline KernelCache& kernel_cache() {
+  static KernelCache cache;
+  return cache;
+}
+
+// The tensor-core kernel needs sm_80+ code (mma.sync bf16/f16); a build without it would reach
+// __trap(), which kills the CUDA context. Say so instead.
+inline void check_mma_code(int ptx_version, int device_major) {
+  TORCH_CHECK(ptx_version >= 80, "fused_basic_block: this sm_", device_major,
+              "x GPU takes the tensor-core kernel, but the library holds no sm_80+ code for it "
+              "(its code was compiled for compute_", ptx_version, "); rebuild with "
+              "TORCH_CUDA_ARCH_LIST naming this GPU (e.g. \"8.0;9.0\") after deleting the cached "
+              "build (LIT_EXT_DIR or torch's extension cache)");
+}
 
 // Shared-memory bytes per CTA for a tile (MMA: padded T tiles; CUDA cores: fp32 tiles).
 inline size_t smem_bytes(bool mma, size_t elem, int cin, int cout, int tile, int stride) {
@@ -365,6 +441,9 @@ inline Params make_params(const at::Tensor& x, const at::Tensor& w1, const at::T
                           const at::Tensor& w2, const at::Tensor& b2,
                           const c10::optional<at::Tensor>& ws, const c10::optional<at::Tensor>& bs,
                           const at::Tensor& out, const BlockShape& s) {
+  TORCH_CHECK(s.cmid == s.cout, "fused_basic_block: the CUDA kernels need as many inner channels "
+              "as output channels (got Cmid=", s.cmid, ", Cout=", s.cout, "); structured-pruned "
+              "blocks run on the CPU, or zero-pad conv1 to Cout channels (lit_bench.fuse does)");
   TORCH_CHECK(s.n * s.h * s.w * std::max(s.cin, s.cout) < (int64_t{1} << 40) &&
                   s.h < (1 << 20) && s.w < (1 << 20) && s.cin < (1 << 20) && s.cout < (1 << 20),
               "fused_basic_block: input too large for the CUDA kernel; split the batch");
