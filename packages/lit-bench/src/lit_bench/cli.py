@@ -73,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
             f"batches {','.join(map(str, gpu.batch_sizes))}; {gpu.runs} batch-1 runs. Without one "
             f"(small CPU setting): backends {','.join(cpu.backends)}; dtypes fp32; batches "
             f"{','.join(map(str, cpu.batch_sizes))}; {cpu.runs} runs; {cpu.threads} thread. "
-            "Exit status 2 when a requested model, variant, backend, dtype or checkpoint was "
-            "unusable (the report is still written)."
+            "Exit status 2, with one error line and nothing written, for a bad argument or a "
+            "--checkpoint file that is not a checkpoint; exit status 2 with the report written when "
+            "a requested model, variant, backend, dtype or checkpoint was unusable. Try a GPU run's "
+            "plan first: --dry-run --device cuda (works without a GPU)."
         ),
     )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
