@@ -26,6 +26,7 @@ from lit_bench.backends.onnxrt import (
     TRT_EP,
     ProviderPlan,
     export_onnx,
+    library_problem,
     open_session,
     provider_plan,
     provider_problem,
@@ -119,14 +120,17 @@ def test_gpu_plans_ask_for_ieee_fp32_exhaustive_search_caches_and_nhwc():
 
 
 def test_a_provider_whose_library_is_missing_or_does_not_load_is_not_offered(tmp_path):
-    if TRT_EP not in ort.get_available_providers():
-        # the CPU package: the provider is not in the build at all
+    if TRT_EP not in ort.get_available_providers():  # the CPU package: not in the build at all
         assert "has no TensorrtExecutionProvider" in provider_problem(TRT_EP)
         assert "lit-bench[gpu]" in provider_problem(CUDA_EP)
-        return
-    assert "is not in" in provider_problem(TRT_EP, capi_dir=tmp_path)
-    (tmp_path / "libonnxruntime_providers_tensorrt.so").write_text("not a library")
-    assert "cannot load its library" in provider_problem(TRT_EP, capi_dir=tmp_path)
+    else:
+        assert "is not in" in provider_problem(TRT_EP, capi_dir=tmp_path)
+    # onnxruntime-gpu lists TensorRT even where libnvinfer is absent: the library must load
+    missing = tmp_path / "libonnxruntime_providers_tensorrt.so"
+    assert "is not in" in library_problem(str(missing), TRT_EP)
+    broken = tmp_path / "libonnxruntime_providers_cuda.so"
+    broken.write_text("not a library")
+    assert "CUDAExecutionProvider cannot load its library" in library_problem(str(broken), CUDA_EP)
 
 
 def test_gpu_ort_backends_say_why_they_are_unavailable_here():

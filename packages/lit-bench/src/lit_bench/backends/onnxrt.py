@@ -72,11 +72,12 @@ def provider_problem(provider: str, capi_dir: str | os.PathLike | None = None) -
     if lib is None:
         return None
     path = Path(capi_dir) if capi_dir is not None else Path(ort.__file__).parent / "capi"
-    return _library_problem(str(path / lib), provider)
+    return library_problem(str(path / lib), provider)
 
 
 @functools.cache
-def _library_problem(path: str, provider: str) -> str | None:
+def library_problem(path: str, provider: str) -> str | None:
+    """None if the shared library at ``path`` loads (with its dependencies), else why not."""
     if not Path(path).is_file():
         return f"{provider}: {Path(path).name} is not in {Path(path).parent}; {GPU_INSTALL_HINT}"
     try:
@@ -255,11 +256,11 @@ def _cpu_available() -> str | None:
     return onnxruntime_problem()
 
 
-def _gpu_available(provider: str):
+def _gpu_available(*providers: str):
     def available() -> str | None:
         if not torch.cuda.is_available():
             return "needs a CUDA GPU (none visible)"
-        return provider_problem(provider)
+        return next((p for p in map(provider_problem, providers) if p), None)
 
     return available
 
@@ -277,6 +278,6 @@ ORT_CUDA = register_backend(Backend(
 
 ORT_TRT = register_backend(Backend(
     name="ort_trt", devices=("cuda",), dtypes=(torch.float32, torch.float16), folds_bn=True,
-    prepare=_make_prepare("trt"), available=_gpu_available(TRT_EP), own_memory=True,
+    prepare=_make_prepare("trt"), available=_gpu_available(TRT_EP, CUDA_EP), own_memory=True,
     dry_check=dry_check_onnx,
 ))
