@@ -74,13 +74,14 @@ def train(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Latency and throughput of LIT students vs teachers and pruned baselines (posargs go to
-    ``python -m lit_bench``, e.g. ``nox -s bench -- --models resnet20,resnet110``). With a GPU it
-    runs every GPU backend (and swaps in onnxruntime-gpu for ONNX Runtime's CUDA provider);
-    without one it runs the CPU backends on small settings and says so. Report in results/."""
-    _install_workspace(session, *PACKAGES)
-    if shutil.which("nvidia-smi"):
-        session.run("python", "-m", "pip", "uninstall", "-y", "onnxruntime")
-        session.install("onnxruntime-gpu")
+    ``python -m lit_bench``, e.g. ``nox -s bench -- --models resnet20,resnet110``; ``-- --dry-run
+    --device cuda`` checks a GPU run's plan in seconds). With a GPU it runs every GPU backend,
+    with ONNX Runtime from ``lit-bench[gpu]`` (onnxruntime-gpu); without one the CPU backends on
+    small settings, with ``lit-bench[ort]``. Reusing the venv is safe: ``lit_bench.ort_install``
+    leaves exactly one ONNX Runtime installed, whole. Report in results/."""
+    extra, ort = ("gpu", "onnxruntime-gpu") if shutil.which("nvidia-smi") else ("ort", "onnxruntime")
+    session.install("packages/lit-models", "packages/lit-core", f"packages/lit-bench[models,core,{extra}]")
+    session.run("python", "-m", "lit_bench.ort_install", "--want", ort)
     session.run("python", "-m", "lit_bench", *session.posargs)
 
 

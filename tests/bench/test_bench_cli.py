@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from lit_bench.cli import main
 
@@ -42,7 +43,8 @@ def test_tiny_cpu_bench_writes_json_markdown_and_plots_and_reports_bad_names(tmp
                     for b in ("eager", "onnxrt") for n in (1, 4)}
     for r in ok:
         assert r["runs"] == (5 if r["batch_size"] == 1 else 2)
-        assert 0 < r["latency_ms_p50"] <= r["latency_ms_p90"] <= r["latency_ms_p99"]
+        assert 0 < r["latency_ms_p50"] <= r["latency_ms_p90"]
+        assert r["latency_ms_p99"] is None  # 5 runs: p99 needs 1000
         assert r["throughput_items_s"] > 0 and r["macs"] > 0 and r["params"] > 0
         assert r["device"] == "cpu" and r["dtype"] == "fp32" and r["torch"] and r["onnxruntime"]
     skipped = {r["reason"] for r in data["rows"] if r["status"] == "skipped"}
@@ -50,7 +52,7 @@ def test_tiny_cpu_bench_writes_json_markdown_and_plots_and_reports_bad_names(tmp
     assert data["meta"]["command"].startswith("python -m lit_bench --device cpu")
 
     md = (out / "report.md").read_text()
-    assert "| resnet56 | l1-B | onnxrt | fp32 |" in md
+    assert "| resnet56 | l1-B | onnxrt | fp32 |" in md and "sync. images/s" in md
     assert "## Failed and skipped" in md and "resnet_nope" in md
     for name in ("latency_vs_accuracy", "latency_vs_conv_layers", "latency_vs_macs", "throughput_vs_batch"):
         assert (out / f"{name}.png").read_bytes()[:8] == PNG_MAGIC
@@ -64,44 +66,87 @@ def test_an_existing_report_is_not_overwritten(tmp_path, capsys):
     assert (tmp_path / "results.json").read_text() == "keep me"
 
 
-def test_bad_checkpoint_argument_is_one_clear_error(capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["--checkpoint", "resnet20"])
-    assert exc.value.code == 2
-    assert "expected MODEL=PATH" in capsys.readouterr().err
+def test_write_report_takes_lit_cores_argument_order_and_refuses_to_overwrite(tmp_path):
+    from lit_bench.report import write_report
+
+    row = {"model": "resnet20", "variant": "dense", "backend": "eager", "dtype": "fp32", "batch_size": 1,
+           "status": "skipped", "reason": "test", "note": None, "gpu_state": None}
+    paths = write_report(tmp_path, [row], title="t", meta={"device": "cpu"})
+    assert json.loads(paths["json"].read_text())["title"] == "t"
+    with pytest.raises(FileExistsError, match=r"results\.json already exists"):
+        write_report(tmp_path, [row], meta={})
+    write_report(tmp_path, [row], meta={}, overwrite=True)
 
 
-def test_a_checkpoint_that_does_not_fit_skips_its_rows_only(tmp_path, capsys):
-    import torch
+def _one_error_line(capsys) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    return lines[0]
 
-    lit_models = pytest.importorskip("lit_models")
-    ckpt = tmp_path / "r20.pt"
-    torch.save({"model": lit_models.create_model("resnet20").state_dict()}, ckpt)
-    out = tmp_path / "out"
-    status = main([
-        "--device", "cpu", "--models", "resnet20,resnet32", "--variants", "dense", "--backends", "eager",
-        "--batch-sizes", "1", "--runs", "3", "--warmup", "1", "--data", "digits",
-        "--checkpoint", f"resnet32={ckpt}", "--out", str(out),
-    ])
+
+@pytest.mark.parametrize("content", [b"hello, not a checkpoint\n", b"", b"\x80\x02]q\x00."])
+def test_a_file_that_is_not_a_checkpoint_is_one_error_line(tmp_path, capsys, content):
+    path = tmp_path / "notes.txt"
+    path.write_bytes(content)
+    status = main(["--device", "cpu", "--models", "resnet20", "--checkpoint", f"resnet20={path}",
+                   "--out", str(tmp_path / "out")])
     assert status == 2
-    assert "resnet32" in capsys.readouterr().out
-    rows = json.loads((out / "results.json").read_text())["rows"]
-    assert [(r["model"], r["status"]) for r in rows if r["status"] == "ok"] == [("resnet20", "ok")]
-    (bad,) = [r for r in rows if r["model"] == "resnet32"]
-    assert bad["status"] == "skipped" and "does not fit" in bad["reason"]
+    line = _one_error_line(capsys)
+    assert line.startswith(f"lit-bench: error: --checkpoint resnet20={path}: checkpoint {path}")
+    assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.cuda
-@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
-def test_tiny_gpu_bench_runs_every_gpu_backend(tmp_path):
-    out = tmp_path / "gpu"
-    status = main([
-        "--device", "cuda", "--models", "resnet20,resnet56", "--variants", "dense,l1-B",
-        "--backends", "eager,cuda_graphs,onnxrt", "--dtypes", "fp32,fp16", "--batch-sizes", "1,64",
-        "--runs", "20", "--throughput-runs", "3", "--warmup", "3", "--out", str(out),
-    ])
-    data = json.loads((out / "results.json").read_text())
-    ok = [r for r in data["rows"] if r["status"] == "ok"]
-    assert status == 0
-    assert {r["backend"] for r in ok} >= {"eager", "cuda_graphs"}
-    assert all(r["device"] == "cuda" and r["device_name"] and r["peak_mem_bytes"] is not None for r in ok)
+@pytest.mark.parametrize("args,expected", [
+    (["--batch-sizes", "0"], "argument --batch-sizes: must be ≥ 1, got 0"),
+    (["--batch-sizes", "1,-4"], "argument --batch-sizes: must be ≥ 1, got -4"),
+    (["--runs", "0"], "argument --runs: must be ≥ 1, got 0"),
+    (["--batch-sizes", "x"], "argument --batch-sizes: expected a positive integer, got 'x'"),
+])
+def test_a_bad_count_is_one_error_line(tmp_path, capsys, args, expected):
+    with pytest.raises(SystemExit) as exc:
+        main(["--device", "cpu", *args, "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    assert _one_error_line(capsys) == f"python -m lit_bench: error: {expected} (see --help)"
+    assert not (tmp_path / "out").exists()
+
+
+def test_dry_run_for_cuda_plans_and_checks_on_a_cpu_machine(tmp_path, capsys):
+    status = main(["--dry-run", "--device", "cuda", "--models", "resnet20,resnet56", "--variants", "dense,l1-B",
+                   "--backends", "eager,compile,ort_cuda,ort_trt", "--dtypes", "fp32,fp16",
+                   "--batch-sizes", "1,64", "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    # 3 models (resnet56 l1-B is a pruned teacher) × 4 backends × 2 dtypes × 2 batches
+    assert "plan: 48 rows; 12 torch.compile compiles" in out and "24 ONNX exports; 12 TensorRT engine builds" in out
+    for key in ("resnet20/dense", "resnet56/dense", "resnet56/l1-B"):
+        assert f"ok   {key} compile: Dynamo traces it as one graph" in out
+        assert f"ok   {key} ort_cuda: ONNX export ok" in out
+    assert "dry run: no problems found" in out
+    assert not (tmp_path / "out").exists()
+
+
+class _GraphBreak(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        torch._dynamo.graph_break()  # what an unsupported Python construct does to Dynamo
+        return y.relu()
+
+
+def test_dry_run_reports_a_model_that_does_not_trace_in_one_graph():
+    from lit_bench.bench import BenchConfig
+    from lit_bench.catalog import Candidate
+    from lit_bench.dryrun import dry_run
+
+    cand = Candidate(model="branchy", variant="dense", role="student", module=_GraphBreak().eval(),
+                     params=0, macs=0, conv_layers=1, input_shape=(3, 8, 8))
+    lines: list[str] = []
+    plan = dry_run(BenchConfig(device="cuda", backends=("compile", "ort_cuda"), dtypes=("fp32",), batch_sizes=(1,)),
+                   [cand], [], log=lines.append)
+    assert len(plan.problems) == 1 and plan.problems[0].startswith("branchy/dense compile: ")
+    assert any(line.strip().startswith("ok   branchy/dense ort_cuda: ONNX export ok") for line in lines)
+    assert lines[-1] == "dry run: 1 problem(s)"

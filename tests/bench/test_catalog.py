@@ -37,7 +37,7 @@ def test_unknown_names_and_a_checkpoint_that_does_not_fit_skip_only_their_rows(t
     )
     assert [c.key for c in cands] == ["resnet20/dense"]
     reasons = {(s.model, s.variant): s.reason for s in skipped}
-    assert "does not fit" in reasons[("resnet56", "*")] and "resnet56" not in [c.model for c in cands]
+    assert "does not match the model" in reasons[("resnet56", "*")] and "resnet56" not in [c.model for c in cands]
     assert "unknown model 'resnet9000'" in reasons[("resnet9000", "*")]
     assert "unknown variant 'l1-Z'" in reasons[("*", "l1-Z")]
     assert len(messages) == 3 and all("\n" not in m for m in messages)

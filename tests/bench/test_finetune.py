@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 pytest.importorskip("lit_core")
 pytest.importorskip("lit_models")
@@ -25,8 +26,13 @@ def test_fine_tuned_depgraph_variant_round_trips_into_the_bench(tmp_path):
     )
     assert not skipped and cands[0].trained
     assert all(b.conv1.out_channels % 8 == 0 for s in cands[0].module.stages for b in s)
+    saved = torch.load(best, weights_only=True)["model"]
+    loaded = cands[0].module.state_dict()
+    assert saved.keys() == loaded.keys() and all(torch.equal(saved[k], loaded[k]) for k in saved)
     evaluate_candidates(cands, splits, log=lambda _: None)
-    assert 0.0 <= cands[0].accuracy <= 1.0
+    with torch.no_grad():
+        pred = cands[0].module.eval()(splits.test.images).argmax(1)
+    assert cands[0].accuracy == pytest.approx((pred == splits.test.labels).float().mean().item())
 
 
 def test_unstructured_variants_are_not_fine_tuned(tmp_path):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 import torch
+import torch.nn as nn
 
 from lit_bench.backends import Backend, register_backend, unregister_backend
 from lit_bench.bench import BenchConfig, relative_error, run_bench
-from lit_bench.catalog import build_candidates
-from lit_bench.timing import MemoryProbe, summarise, time_interleaved
+from lit_bench.catalog import Candidate, build_candidates
+from lit_bench.timing import MemoryProbe, parse_smi_state, summarise, time_interleaved
 
 pytest.importorskip("lit_models")
 
@@ -26,9 +29,24 @@ def test_summarise_gives_percentiles_and_throughput():
     st = summarise([i / 1000 for i in range(1, 101)], batch_size=4)  # 1 … 100 ms
     assert st.p50_ms == pytest.approx(50.5)
     assert st.p90_ms == pytest.approx(90.1)
-    assert st.p99_ms == pytest.approx(99.01)
+    assert st.p99_ms is None  # 100 samples: p99 would be the 2nd-largest sample
     assert st.throughput == pytest.approx(4 / 0.0505)
     assert st.runs == 100
+    st = summarise([i / 10000 for i in range(1, 1001)], batch_size=1)  # 0.1 … 100 ms
+    assert st.p99_ms == pytest.approx(99.001)  # position 0.99 × 999 = 989.01
+
+
+def test_the_garbage_collector_is_off_while_timing_only():
+    seen: list[bool] = []
+    time_interleaved([lambda: seen.append(gc.isenabled())], repetitions=3, warmup=2, device=torch.device("cpu"))
+    assert seen == [True, True, False, False, False]
+    assert gc.isenabled()
+
+
+def test_gpu_state_line_from_nvidia_smi():
+    line = parse_smi_state("1980, 2619, 45, 312.50, 0x0000000000000004\n")
+    assert line == "SM 1980 MHz, mem 2619 MHz, 45 C, 312.50 W, throttle 0x0000000000000004"
+    assert parse_smi_state("") is None and parse_smi_state("N/A") is None
 
 
 def test_relative_error_is_scaled_by_the_reference():
@@ -81,3 +99,84 @@ def test_failed_backends_are_reported_with_their_reason_and_not_timed(broken_bac
         for r in (raised, wrong):
             assert r["latency_ms_p50"] is None and r["throughput_items_s"] is None and r["runs"] is None
     assert all(r["torch"] == torch.__version__ and r["device"] == "cpu" for r in rows)
+
+
+class _Tiny(nn.Module):
+    """Every instance shares one ``forward`` code object, as every zoo model shares StagedNet's."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, width, 3, padding=1)
+        self.bn = nn.BatchNorm2d(width)
+        self.fc = nn.Linear(width, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.bn(self.conv(x)).relu().mean((2, 3)))
+
+
+def _tiny_candidate(width: int) -> Candidate:
+    return Candidate(model=f"tiny{width}", variant="dense", role="student", module=_Tiny(width).eval(),
+                     params=0, macs=0, conv_layers=1, input_shape=(3, 8, 8))
+
+
+@pytest.mark.slow
+def test_ten_models_compile_in_one_run_without_hitting_dynamos_recompile_limit():
+    # 10 models × 2 batch sizes = 20 compiled versions of one forward (the limit is 8 per code object)
+    cands = [_tiny_candidate(4 + i) for i in range(10)]
+    cfg = BenchConfig(backends=("compile",), batch_sizes=(1, 2), runs=2, throughput_runs=2, warmup=1)
+    rows = run_bench(cfg, candidates=cands, log=lambda _: None)
+    assert [(r["model"], r["batch_size"], r["status"], r["reason"]) for r in rows] == [
+        (c.model, b, "ok", "") for c in cands for b in (1, 2)]
+    assert all(r["max_rel_error"] <= 1e-4 and r["note"] == "torch.compile default mode" for r in rows)
+
+
+def test_each_model_is_timed_on_its_own_with_its_backends_interleaved():
+    calls: list[tuple[str, str]] = []
+
+    def recording(tag: str):
+        def prepare(model, x):
+            def run(inp):
+                calls.append((model.fc.in_features, tag))
+                return model(inp)
+            return run
+        return prepare
+
+    names = ("test_rec_a", "test_rec_b")
+    for n in names:
+        register_backend(Backend(n, ("cpu",), (torch.float32,), False, recording(n)))
+    try:
+        cfg = BenchConfig(backends=names, batch_sizes=(1,), runs=3, warmup=1)
+        run_bench(cfg, candidates=[_tiny_candidate(4), _tiny_candidate(5)], log=lambda _: None)
+    finally:
+        for n in names:
+            unregister_backend(n)
+    widths = [w for w, _ in calls]
+    assert widths == sorted(widths)  # model 4 done before model 5 starts
+    timed = [tag for w, tag in calls if w == 4][-6:]
+    assert timed == ["test_rec_a", "test_rec_b"] * 3  # round-robin within the model
+
+
+def _workspace_prepare(model, x):
+    workspace = torch.ones(96 * 2**20 // 4)  # a one-time 96 MiB autotuning/workspace buffer, touched
+    del workspace
+    return model
+
+
+def test_peak_memory_is_the_steady_state_not_the_one_time_workspace():
+    name = "test_workspace"
+    register_backend(Backend(name, ("cpu",), (torch.float32,), False, _workspace_prepare))
+    try:
+        cfg = BenchConfig(backends=(name,), batch_sizes=(1,), runs=2, warmup=1)
+        (row,) = run_bench(cfg, candidates=[_tiny_candidate(4)], log=lambda _: None)
+    finally:
+        unregister_backend(name)
+    if row["peak_mem_bytes"] is None:
+        pytest.skip("no /proc/self/status here")
+    assert row["status"] == "ok" and row["peak_mem_bytes"] < 32 * 2**20
+
+
+def test_cpu_defaults_time_eager_with_and_without_bn_and_torch_compile():
+    assert BenchConfig.defaults_for("cpu").backends == ("eager", "eager_folded", "compile", "onnxrt")
+    gpu = BenchConfig.defaults_for("cuda")
+    assert {"eager_folded", "ort_cuda", "ort_trt", "compile"} <= set(gpu.backends) and "onnxrt" not in gpu.backends
+    assert gpu.runs >= 1000  # p99 needs them

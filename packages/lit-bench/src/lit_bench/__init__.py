@@ -3,13 +3,13 @@
 Importing this package is light: it compiles nothing and does not initialise CUDA. The pieces:
 ``catalog`` (models under test), ``prune`` (pruned baselines), ``fold`` (BN folding), ``backends``
 (eager, CUDA graphs, torch.compile, ONNX Runtime, …), ``bench`` (verify then time), ``timing``,
-``report`` and ``cli`` (``python -m lit_bench``).
+``report``, ``dryrun`` and ``cli`` (``python -m lit_bench``).
 """
 
 from .backends import Backend, get_backend, list_backends, register_backend
 from .bench import BenchConfig, run_bench
 from .catalog import Candidate, build_candidates
-from .counting import count_conv_layers, count_macs, count_nonzero_params, count_params
+from .counting import count_nonzero_params
 from .fold import fold_bn
 from .prune import LI2017_CONFIGS, depgraph_prune, l1_filter_prune, unstructured_prune
 from .report import write_report
@@ -23,10 +23,7 @@ __all__ = [
     "Candidate",
     "__version__",
     "build_candidates",
-    "count_conv_layers",
-    "count_macs",
     "count_nonzero_params",
-    "count_params",
     "depgraph_prune",
     "fold_bn",
     "get_backend",

@@ -5,6 +5,11 @@ stops the run but a bug: an unknown model, variant or backend, a checkpoint that
 export that fails, a backend whose output is off, an out-of-memory batch — each becomes a row with
 ``status`` "failed" or "skipped" and a one-line ``reason``, and everything else still runs.
 
+Order: one model/variant at a time; for each batch size its backends × dtypes are prepared,
+verified and timed interleaved (see ``lit_bench.timing``), then ``torch.compiler.reset()`` empties
+Dynamo's cache before the next group (every zoo model shares one ``forward``, so without it the
+9th compiled version hits Dynamo's recompile limit, and long caches slow every call's guards).
+
 Verification: before timing, the prepared backend runs on a seeded random input of the timed
 batch size and its output is compared with the unfolded model in eager fp32 on the same device.
 Error = max|y − y_ref| / max|y_ref| (relative to the logits' scale, so near-zero logits do not
@@ -25,7 +30,7 @@ import torch
 from .backends import Backend, get_backend, list_backends
 from .catalog import DEFAULT_MODELS, VARIANTS, Candidate, InputSpec, Skipped, build_candidates
 from .fold import fold_bn
-from .timing import MemoryProbe, environment, is_oom, summarise, time_interleaved
+from .timing import MemoryProbe, environment, gpu_state, is_oom, summarise, time_interleaved
 
 __all__ = ["DTYPES", "ROW_FIELDS", "TOLERANCE", "BenchConfig", "relative_error", "run_bench"]
 
@@ -36,8 +41,11 @@ ROW_FIELDS = (
     "model", "variant", "backend", "device", "dtype", "batch_size",
     "latency_ms_p50", "latency_ms_p90", "latency_ms_p99", "throughput_items_s", "runs",
     "peak_mem_bytes", "params", "macs", "conv_layers", "accuracy", "max_rel_error",
-    "device_name", "threads", "torch", "onnxruntime", "cuda", "driver", "git_sha", "status", "reason", "note",
+    "device_name", "threads", "torch", "onnxruntime", "cuda", "driver", "git_sha", "gpu_state",
+    "status", "reason", "note",
 )
+CPU_BACKENDS = ("eager", "eager_folded", "compile", "onnxrt")
+STEADY_CALLS = 3  # calls after warm-up whose peak memory is reported
 
 
 @dataclass
@@ -47,10 +55,10 @@ class BenchConfig:
     device: str = "cpu"
     models: tuple[str, ...] = DEFAULT_MODELS
     variants: tuple[str, ...] = VARIANTS
-    backends: tuple[str, ...] = ("eager", "onnxrt")
+    backends: tuple[str, ...] = CPU_BACKENDS
     dtypes: tuple[str, ...] = ("fp32",)
     batch_sizes: tuple[int, ...] = (1, 16, 64)
-    runs: int = 100  # timed batch-1 calls per candidate
+    runs: int = 100  # timed batch-1 calls per candidate (p99 reported from 1000 on)
     throughput_runs: int = 10  # timed calls per candidate at each larger batch
     warmup: int = 5
     checkpoints: dict[str, str] = field(default_factory=dict)
@@ -64,8 +72,9 @@ class BenchConfig:
         """Full GPU setting, or the small CPU one (fewer runs, small batches, CPU backends)."""
         if device == "cuda":
             return BenchConfig(
-                device="cuda", backends=tuple(list_backends()), dtypes=("fp32", "bf16", "fp16"),
-                batch_sizes=(1, 64, 256, 1024, 4096), runs=200, throughput_runs=20, warmup=20,
+                device="cuda", backends=tuple(b for b in list_backends() if "cuda" in get_backend(b).devices),
+                dtypes=("fp32", "bf16", "fp16"),
+                batch_sizes=(1, 64, 256, 1024, 4096), runs=1000, throughput_runs=20, warmup=20,
                 threads=None,
             )
         return BenchConfig()
@@ -154,13 +163,19 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _prepare(c: _Combo, x: torch.Tensor, device: torch.device) -> tuple[Callable, int | None]:
-    """Fold (or copy), move, prepare and run once; peak memory counts all of it but the input."""
+    """Fold (or copy), move, prepare and warm up; then the steady-state peak memory of a few calls
+    (weights and activations, not the one-time autotuning or export peaks; the input excluded)."""
     with MemoryProbe(device) as probe:
         model = fold_bn(c.cand.module) if c.backend.folds_bn else copy.deepcopy(c.cand.module)
         model = model.eval().to(device=device, dtype=c.dtype)
         with torch.inference_mode():
             run = c.backend.prepare(model, x)
             run(x)
+            probe.reset_peak()
+            for _ in range(STEADY_CALLS):
+                run(x)
+    if device.type == "cuda" and c.backend.own_memory:
+        return run, None  # its own allocator: invisible to torch.cuda's peak
     return run, probe.peak_bytes
 
 
@@ -204,10 +219,13 @@ def _run_group(
             rows.for_combo(c, batch, status="failed", reason=reason, max_rel_error=err)
             continue
         info = getattr(run, "info", None)  # e.g. which ONNX Runtime provider really ran
+        if device.type == "cuda" and c.backend.own_memory:
+            info = "; ".join(filter(None, [info, "peak memory not measured (ORT's own CUDA arena)"]))
         ready.append((c, run, x, peak, err, info))
     if not ready:
         return
     reps = cfg.runs if batch == 1 else cfg.throughput_runs
+    state_before = gpu_state(device)
     try:
         samples = time_interleaved(
             [(lambda run=run, x=x: run(x)) for _, run, x, *_ in ready],
@@ -218,26 +236,26 @@ def _run_group(
         for c, *_ in ready:
             rows.for_combo(c, batch, status="failed", reason=reason)
         return
+    state = state_before and f"{state_before} → {gpu_state(device)}"
     for (c, _, _, peak, err, info), s in zip(ready, samples, strict=True):
         st = summarise(s, batch)
         row = rows.for_combo(
             c, batch, status="ok", reason="", latency_ms_p50=st.p50_ms, latency_ms_p90=st.p90_ms,
             latency_ms_p99=st.p99_ms, throughput_items_s=st.throughput, runs=st.runs,
-            peak_mem_bytes=peak, max_rel_error=err,
+            peak_mem_bytes=peak, max_rel_error=err, gpu_state=state,
         )
         if info:
             row["note"] = "; ".join(filter(None, [row["note"], str(info)]))
 
 
-def _groups(combos: list[_Combo], batch: int) -> Iterable[list[_Combo]]:
-    """Batch 1: everything interleaved; larger batches: one model/variant at a time (memory)."""
-    if batch == 1:
-        yield combos
-        return
+def _groups(combos: list[_Combo], batches: Iterable[int]) -> Iterable[tuple[list[_Combo], int]]:
+    """One model/variant at a time; for each of its batch sizes (ascending) its backends × dtypes."""
     by_cand: dict[int, list[_Combo]] = {}
     for c in combos:
         by_cand.setdefault(id(c.cand), []).append(c)
-    yield from by_cand.values()
+    for group in by_cand.values():
+        for batch in sorted(set(batches)):
+            yield group, batch
 
 
 def run_bench(
@@ -281,16 +299,22 @@ def _run_bench(
     for s in skipped:
         rows.skipped(s)
     pairs = _resolve_backends(cfg, rows, log)
+    bad = [b for b in cfg.batch_sizes if b < 1]
+    if bad:
+        raise ValueError(f"batch sizes must be ≥ 1, got {bad[0]}")
     combos = [_Combo(cand, b, dt) for cand in candidates for b, dt in pairs]
-    for batch in sorted(set(cfg.batch_sizes)):
-        if batch < 1:
-            rows.add(model="*", variant="*", batch_size=batch, status="skipped", reason=f"batch size must be ≥ 1, got {batch}")
-            continue
-        log(f"lit-bench: batch {batch}: {len(combos)} candidate runs on {cfg.device}")
-        for group in _groups(combos, batch):
-            _run_group(group, batch, cfg, rows, log)
-            gc.collect()
-            if cfg.device == "cuda":
-                torch.cuda.empty_cache()
+    log(f"lit-bench: {len(candidates)} models × {len(pairs)} backend/dtype pairs × "
+        f"{len(set(cfg.batch_sizes))} batch sizes on {cfg.device}")
+    current = None
+    for group, batch in _groups(combos, cfg.batch_sizes):
+        if group[0].cand is not current:
+            current = group[0].cand
+            log(f"lit-bench: {current.key}")
+        torch.compiler.reset()  # Dynamo's cache holds this group's compiled versions only
+        _run_group(group, batch, cfg, rows, log)
+        gc.collect()
+        if cfg.device == "cuda":
+            torch.cuda.empty_cache()
+    torch.compiler.reset()
     return rows.rows
 

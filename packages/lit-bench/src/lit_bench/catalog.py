@@ -7,7 +7,9 @@ variant that cannot be built becomes a ``Skipped`` entry with a one-line reason.
 
 Checkpoints are keyed ``MODEL`` (the dense model; pruned variants of it are then pruned from the
 trained weights, *without* fine-tuning) or ``MODEL/VARIANT`` (e.g. a fine-tuned pruned net, see
-``lit_bench.finetune``). Structured variants take their channel counts from the checkpoint.
+``lit_bench.finetune``). Structured variants take their channel counts from the checkpoint. Checkpoints are read with
+lit-core's loader (``weights_only=True``: a checkpoint never runs code) and sizes counted with
+lit-core's profiler; lit-core is imported lazily (``pip install packages/lit-core``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from .counting import count_conv_layers, count_macs, count_nonzero_params, count_params
+from .counting import count_nonzero_params, lit_core_profile
 from .prune import LI2017_CONFIGS, depgraph_prune, l1_filter_prune, unstructured_prune
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "create_base_model",
     "load_weights",
     "make_variant",
+    "read_state_dict",
 ]
 
 TEACHERS = ("resnet110", "resnet56")
@@ -105,14 +108,33 @@ def create_base_model(name: str, spec: InputSpec = InputSpec()) -> nn.Module:
     ).eval()
 
 
-def _state_dict_of(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+def _lit_core_checkpoint():
+    try:
+        from lit_core import checkpoint
+    except ImportError as exc:
+        raise RuntimeError("loading checkpoints needs lit-core: pip install packages/lit-core") from exc
+    return checkpoint
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The model state dict in a lit-core checkpoint (or a bare state dict file); a file that is
+    missing, not a checkpoint or holds no state dict raises ``ValueError``/``FileNotFoundError``
+    with a one-line message naming the file."""
+    checkpoint = _lit_core_checkpoint()
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)  # never executes code
+        raise FileNotFoundError(f"checkpoint {path} does not exist (or is not a file)")
+    try:
+        ckpt = checkpoint.load_checkpoint(path)  # weights_only=True: never executes code
+    except Exception as exc:  # torch.load's errors on a foreign file are KeyError, EOFError, …
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ValueError(
+            f"checkpoint {path} is not a PyTorch checkpoint readable with weights_only=True "
+            f"({type(exc).__name__}{': ' + first[:120] if first else ''}); pass a lit run's best.pt/last.pt"
+        ) from None
     state = ckpt.get("model", ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"{path} holds no model state dict (expected a lit checkpoint or a state dict)")
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"checkpoint {path} holds no model state dict (expected a lit checkpoint or a state dict)")
     return state
 
 
@@ -139,22 +161,13 @@ def _resize_to(model: nn.Module, state: Mapping[str, torch.Tensor]) -> None:
 
 def load_weights(model: nn.Module, path: str | os.PathLike, *, resize: bool = False) -> nn.Module:
     """Load a lit-core checkpoint (or bare state dict) into ``model``; mismatch → ValueError."""
-    state = _state_dict_of(path)
+    state = read_state_dict(path)
     if resize:
         _resize_to(model, state)
-    expected = model.state_dict()
-    for name, tensor in expected.items():
-        if name not in state:
-            raise ValueError(f"checkpoint {path} does not fit: tensor {name!r} is missing")
-        if tuple(state[name].shape) != tuple(tensor.shape):
-            raise ValueError(
-                f"checkpoint {path} does not fit: {name!r} is {tuple(state[name].shape)} there, "
-                f"{tuple(tensor.shape)} in the model"
-            )
-    extra = sorted(set(state) - set(expected))
-    if extra:
-        raise ValueError(f"checkpoint {path} does not fit: unexpected tensor {extra[0]!r}")
-    model.load_state_dict(state)
+    try:
+        _lit_core_checkpoint().load_state_into(model, state)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     return model.eval()
 
 
@@ -204,11 +217,11 @@ def calibrate_bn(model: nn.Module, input_shape: tuple[int, ...], batches: int = 
 
 def _describe(name: str, variant: str, module: nn.Module, spec: InputSpec) -> Candidate:
     role = "pruned" if variant != "dense" else ("teacher" if name in TEACHERS else "student")
-    params = count_nonzero_params(module) if variant == "unstructured" else count_params(module)
+    size = lit_core_profile().profile_model(module, spec.shape)
+    params = count_nonzero_params(module) if variant == "unstructured" else size.params
     return Candidate(
         model=name, variant=variant, role=role, module=module.eval(), params=params,
-        macs=count_macs(module, spec.shape), conv_layers=count_conv_layers(module),
-        input_shape=spec.shape,
+        macs=size.macs, conv_layers=size.conv_layers, input_shape=spec.shape,
     )
 
 
@@ -238,7 +251,7 @@ def build_candidates(
     target_params: int | None = None
     if any(v == "unstructured" for v in variants):
         try:
-            target_params = count_params(create_base_model(unstructured_target, spec))
+            target_params = lit_core_profile().count_params(create_base_model(unstructured_target, spec))
         except Exception as exc:
             skip("*", "unstructured", f"cannot build the target student: {exc}")
     used_keys: set[str] = set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -12,8 +13,8 @@ import torch
 
 from .backends import list_backends
 from .bench import DTYPES, BenchConfig, run_bench
-from .catalog import DEFAULT_MODELS, VARIANTS, build_candidates
-from .report import write_report
+from .catalog import DEFAULT_MODELS, VARIANTS, build_candidates, read_state_dict
+from .report import REPORT_FILES, write_report
 from .timing import environment
 
 __all__ = ["build_parser", "main"]
@@ -21,15 +22,32 @@ __all__ = ["build_parser", "main"]
 EXIT_BAD_INPUT = 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block): what is wrong and where to look."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def _csv(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(",") if p.strip())
 
 
-def _ints(text: str) -> tuple[int, ...]:
+def _positive(text: str) -> int:
     try:
-        return tuple(int(p) for p in _csv(text))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from exc
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
+    return value
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    values = tuple(_positive(p) for p in _csv(text))
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
+    return values
 
 
 def _checkpoint(text: str) -> tuple[str, str]:
@@ -42,7 +60,7 @@ def _checkpoint(text: str) -> tuple[str, str]:
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface (every choice documented in --help)."""
     gpu, cpu = BenchConfig.defaults_for("cuda"), BenchConfig.defaults_for("cpu")
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m lit_bench",
         description=(
             "Time LIT students (resnet20/32/56) against their teachers (resnet56/110) and pruned "
@@ -55,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
             f"batches {','.join(map(str, gpu.batch_sizes))}; {gpu.runs} batch-1 runs. Without one "
             f"(small CPU setting): backends {','.join(cpu.backends)}; dtypes fp32; batches "
             f"{','.join(map(str, cpu.batch_sizes))}; {cpu.runs} runs; {cpu.threads} thread. "
-            "Exit status 2 when a requested model, variant, backend, dtype or checkpoint was "
-            "unusable (the report is still written)."
+            "Exit status 2, with one error line and nothing written, for a bad argument or a "
+            "--checkpoint file that is not a checkpoint; exit status 2 with the report written when "
+            "a requested model, variant, backend, dtype or checkpoint was unusable. Try a GPU run's "
+            "plan first: --dry-run --device cuda (works without a GPU)."
         ),
     )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -78,11 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-sizes", type=_ints, default=None,
                    help="comma-separated batch sizes; batch 1 gives latency percentiles, all give "
                         "throughput (default 1,64,256,1024,4096 on GPU, 1,16,64 on CPU)")
-    p.add_argument("--runs", type=int, default=None, help="timed batch-1 calls per candidate (default 200 GPU, 100 CPU)")
-    p.add_argument("--throughput-runs", type=int, default=None,
+    p.add_argument("--runs", type=_positive, default=None,
+                   help=f"timed batch-1 calls per candidate (default {gpu.runs} GPU, {cpu.runs} CPU); "
+                        "p99 is reported from 1000 on")
+    p.add_argument("--throughput-runs", type=_positive, default=None,
                    help="timed calls per candidate at larger batches (default 20 GPU, 10 CPU)")
-    p.add_argument("--warmup", type=int, default=None, help="untimed calls per candidate first (default 20 GPU, 5 CPU)")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--warmup", type=_positive, default=None, help="untimed calls per candidate first (default 20 GPU, 5 CPU)")
+    p.add_argument("--threads", type=_positive, default=None,
                    help="CPU threads for PyTorch and ONNX Runtime (default 1 on CPU)")
     p.add_argument("--checkpoint", type=_checkpoint, action="append", default=[], metavar="MODEL[/VARIANT]=PATH",
                    help="lit-core checkpoint (or state dict) for a model, e.g. resnet110=runs/t/best.pt, "
@@ -97,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "overwrite an existing report")
     p.add_argument("--overwrite", action="store_true", help="replace an existing report in --out")
     p.add_argument("--list", action="store_true", help="list models, variants, backends and dtypes, then exit")
+    p.add_argument("--dry-run", action="store_true",
+                   help="build every candidate, export to ONNX and trace for torch.compile on the CPU, print "
+                        "the plan (rows, compiles, exports, timed calls) and exit; works with --device cuda "
+                        "on a machine without a GPU")
     return p
 
 
@@ -130,24 +156,50 @@ def _bad_input(rows: list[dict]) -> list[dict]:
             and (str(r["reason"]).startswith("unknown") or "checkpoint" in str(r["reason"]))]
 
 
+def _resolve_device(name: str, dry_run: bool) -> str:
+    """cpu or cuda, through lit-core's device resolution; raises ValueError for an unusable choice."""
+    try:
+        from lit_core.runtime import resolve_device
+    except ImportError as exc:
+        raise ValueError("lit-bench needs lit-core: pip install packages/lit-core") from exc
+    device = resolve_device(name).type
+    if device == "cuda" and not torch.cuda.is_available() and not dry_run:
+        raise ValueError("--device cuda but no CUDA GPU is visible; use --device cpu (or --dry-run)")
+    return device
+
+
+def _check_checkpoints(checkpoints: dict[str, str]) -> None:
+    """Every --checkpoint file is a readable checkpoint with a state dict (else ValueError, one line)."""
+    for key, path in checkpoints.items():
+        try:
+            read_state_dict(path)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise ValueError(f"--checkpoint {key}={path}: {exc}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the bench from the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     if args.list:
         return _list()
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    elif device == "cuda" and not torch.cuda.is_available():
-        print("lit-bench: --device cuda but no CUDA GPU is visible; use --device cpu", file=sys.stderr)
+    try:
+        device = _resolve_device(args.device, args.dry_run)
+        cfg = _config(args, device)
+        _check_checkpoints(cfg.checkpoints)
+    except ValueError as exc:
+        print(f"lit-bench: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    cfg = _config(args, device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)  # building and pruning the models too, not only timing
+    if device == "cuda":
+        # fp32 is IEEE fp32 in every library, TensorRT's engine builder included (it has no
+        # TF32 switch in ONNX Runtime's options); set before any CUDA library starts.
+        os.environ.setdefault("NVIDIA_TF32_OVERRIDE", "0")
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     out = args.out or Path("results") / f"bench-{device}-{stamp}"
-    if (out / "results.json").exists() and not args.overwrite:
-        print(f"lit-bench: {out} already holds a report; pass --overwrite or another --out", file=sys.stderr)
+    existing = [out / f for f in REPORT_FILES if (out / f).exists()]
+    if existing and not args.overwrite and not args.dry_run:
+        print(f"lit-bench: error: {out} already holds a report; pass --overwrite or another --out", file=sys.stderr)
         return EXIT_BAD_INPUT
     notes = []
     if device == "cpu":
@@ -159,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lit-bench: {notes[-1]}")
 
     splits = None
-    if cfg.checkpoints:
+    if cfg.checkpoints and not args.dry_run:
         from .accuracy import load_test_split, spec_of
 
         try:
@@ -173,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
         cfg.models, cfg.variants, checkpoints=cfg.checkpoints, spec=cfg.spec,
         unstructured_target=cfg.unstructured_target,
     )
+    if args.dry_run:
+        from .dryrun import dry_run
+
+        plan = dry_run(cfg, candidates, skipped)
+        return EXIT_BAD_INPUT if plan.problems else 0
     if splits is not None:
         from .accuracy import evaluate_candidates
 
@@ -192,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         "notes": notes,
         "config": {k: v for k, v in vars(cfg).items() if k not in ("spec",)} | {"spec": vars(cfg.spec)},
     }
-    paths = write_report(rows, out, meta)
+    paths = write_report(out, rows, title="lit-bench report", meta=meta, overwrite=True)
     n_ok = sum(r["status"] == "ok" for r in rows)
     n_bad = len(rows) - n_ok
     print(f"lit-bench: {n_ok} rows timed, {n_bad} failed or skipped; report in {paths['markdown']}")

@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.utils.prune as tprune
 
-from .counting import count_macs, count_nonzero_params
+from .counting import count_nonzero_params, lit_core_profile
 
 __all__ = [
     "LI2017_CONFIGS",
@@ -149,7 +149,7 @@ def depgraph_prune(
     if speedup <= 1:
         raise ValueError(f"speedup must be > 1; got {speedup}")
     pruned = copy.deepcopy(model).eval()
-    base = count_macs(pruned, input_size)
+    base = lit_core_profile().count_macs(pruned, input_size)
     example = torch.zeros(1, *input_size)
     pruner = tp.pruner.MetaPruner(
         pruned,
@@ -164,9 +164,9 @@ def depgraph_prune(
     )
     for _ in range(steps):
         pruner.step()
-        if count_macs(pruned, input_size) * speedup <= base:
+        if lit_core_profile().count_macs(pruned, input_size) * speedup <= base:
             return pruned
     raise RuntimeError(
-        f"DepGraph pruning reached only {base / count_macs(pruned, input_size):.2f}× fewer MACs "
+        f"DepGraph pruning reached only {base / lit_core_profile().count_macs(pruned, input_size):.2f}× fewer MACs "
         f"(asked {speedup}×) with block-internal channels pruned up to {max_ratio:.0%}"
     )

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-__all__ = ["PLOTS", "findings", "markdown", "plot_all", "write_report"]
+from .timing import P99_MIN_SAMPLES
+
+__all__ = ["PLOTS", "REPORT_FILES", "findings", "markdown", "plot_all", "write_report"]
+
+REPORT_FILES = ("results.json", "report.md")
 
 PLOTS = (
     "latency_vs_accuracy.png",
@@ -65,9 +71,9 @@ def findings(rows: Sequence[dict]) -> list[str]:
     return out
 
 
-def markdown(rows: Sequence[dict], meta: dict) -> str:
+def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") -> str:
     """The markdown report: setup, batch-1 latency, throughput, findings, failures and skips."""
-    lines = ["# lit-bench report", ""]
+    lines = [f"# {title}", ""]
     for key in ("date", "command", "device", "device_name", "threads", "torch", "onnxruntime", "cuda", "driver", "git_sha"):
         if meta.get(key) is not None:
             lines.append(f"- **{key}**: `{meta[key]}`")
@@ -75,7 +81,7 @@ def markdown(rows: Sequence[dict], meta: dict) -> str:
         lines.append(f"- {note}")
     lines += ["", "## Batch-1 latency", ""]
     lines += [
-        "| model | variant | backend | dtype | params | MACs | conv layers | accuracy | p50 ms | p90 ms | p99 ms | images/s | peak MiB | max rel err |",
+        "| model | variant | backend | dtype | params | MACs | conv layers | accuracy | p50 ms | p90 ms | p99 ms | sync. images/s | peak MiB | max rel err |",
         "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in sorted(_ok(rows, 1), key=lambda r: (r["backend"], r["dtype"], r["latency_ms_p50"])):
@@ -87,7 +93,7 @@ def markdown(rows: Sequence[dict], meta: dict) -> str:
         )
     batches = sorted({r["batch_size"] for r in _ok(rows) if r["batch_size"] != 1})
     if batches:
-        lines += ["", "## Throughput (images/s) by batch size", ""]
+        lines += ["", "## Synchronous throughput (images/s) by batch size", ""]
         lines.append("| model | variant | backend | dtype | " + " | ".join(f"b={b}" for b in batches) + " |")
         lines.append("|---|---|---|---|" + "--:|" * len(batches))
         table: dict[tuple, dict[int, str]] = {}
@@ -110,11 +116,23 @@ def markdown(rows: Sequence[dict], meta: dict) -> str:
                 f"| {r['status']} | {r['model'] or '–'} | {r['variant'] or '–'} | {r['backend'] or '–'} | "
                 f"{r['dtype'] or '–'} | {_fmt(r['batch_size'], 'd')} | {str(r['reason']).replace('|', '/')} |"
             )
+    states = sorted({(r["model"], r["variant"], r["batch_size"], r["gpu_state"]) for r in _ok(rows) if r.get("gpu_state")})
+    if states:
+        lines += ["", "## GPU state per group (before → after timing)", "", "| model | variant | batch | state |",
+                  "|---|---|--:|---|"]
+        lines += [f"| {m} | {v} | {b} | {st} |" for m, v, b, st in states]
+    notes = sorted({(r["backend"], r["note"]) for r in _ok(rows) if r.get("note")})
+    if notes:
+        lines += ["", "## Notes per backend", ""] + [f"- {b}: {n}" for b, n in notes]
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in PLOTS]
     lines += ["", "Columns: params = parameters (nonzero ones for unstructured pruning); MACs = conv+linear "
-              "multiply-adds per image (Li et al. 2017 convention); latency = wall time of one synchronised "
-              "call; images/s = batch / median latency; peak MiB = see lit_bench.timing; max rel err = "
-              "max|y − y_eager_fp32| / max|y_eager_fp32| on a random input.", ""]
+              "multiply-adds per image (Li et al. 2017 convention, lit_core.profile); latency = wall time of "
+              "one synchronised call; p99 only from "
+              f"{P99_MIN_SAMPLES} samples on (else –); sync. images/s = synchronous throughput = batch / "
+              "median latency (one call in flight, no pipelining); peak MiB = steady-state peak after "
+              "warm-up (see lit_bench.timing; – for ORT on GPU: its own arena); max rel err = "
+              "max|y − y_eager_fp32| / max|y_eager_fp32| on a random input. eager keeps BatchNorm; "
+              "every other backend runs the BN-folded model, as eager_folded does.", ""]
     return "\n".join(lines)
 
 
@@ -200,13 +218,29 @@ def plot_all(rows: Sequence[dict], out_dir: Path, title: str = "") -> list[Path]
     return paths
 
 
-def write_report(rows: Sequence[dict], out_dir: str | Path, meta: dict) -> dict[str, Path]:
-    """Write results.json, report.md and the plots into ``out_dir`` (created if needed)."""
+def write_report(
+    out_dir: str | os.PathLike,
+    rows: Sequence[dict],
+    *,
+    title: str = "lit-bench report",
+    meta: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> dict[str, Path]:
+    """Write results.json, report.md and the plots into ``out_dir``; returns their paths.
+
+    Same call as ``lit_core.report.write_report``: raises ``FileExistsError`` (naming the file) if a
+    report is already there and not ``overwrite``; nothing is written in that case.
+    """
     out = Path(out_dir)
+    meta = dict(meta or {})
+    paths = {"json": out / REPORT_FILES[0], "markdown": out / REPORT_FILES[1]}
+    if not overwrite:
+        for p in paths.values():
+            if p.exists():
+                raise FileExistsError(f"{p} already exists; pass --overwrite or another --out")
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "results.json", "markdown": out / "report.md"}
-    paths["json"].write_text(json.dumps({"meta": meta, "rows": list(rows)}, indent=1, default=str) + "\n")
-    paths["markdown"].write_text(markdown(rows, meta))
+    paths["json"].write_text(json.dumps({"title": title, "meta": meta, "rows": list(rows)}, indent=1, default=str) + "\n")
+    paths["markdown"].write_text(markdown(rows, meta, title))
     for p in plot_all(rows, out, title=f"({meta.get('device', '')})"):
         paths[p.stem] = p
     return paths

@@ -1,20 +1,29 @@
 """Timing: interleaved latency/throughput of prepared runs, peak memory, environment facts.
 
 Each timed call is synchronised (``torch.cuda.synchronize`` on GPU) and measured with
-``time.perf_counter``, so a sample is the end-to-end time a caller waits for one result. The
-candidates of one group are interleaved: repetition r runs candidate 0, 1, …, n-1 once each, so
-clock drift and thermal or neighbour load hit every candidate alike.
+``time.perf_counter``, so a sample is the end-to-end time a caller waits for one result, and
+throughput = batch / median latency is *synchronous* throughput (one call in flight, no
+pipelining). The candidates of one group (the backends × dtypes of one model at one batch size)
+are interleaved: repetition r runs candidate 0, 1, …, n-1 once each, so clock drift and thermal or
+neighbour load hit every candidate alike, while the working set stays one model's. Python's
+garbage collector is off while timing. p99 is reported only from ``P99_MIN_SAMPLES`` samples on
+(fewer make it the 2nd-largest sample). On GPU, ``gpu_state`` records SM/memory clocks,
+temperature and throttle reasons (NVML, else ``nvidia-smi``) before and after each group.
 
-Peak memory: on GPU ``torch.cuda.max_memory_allocated`` over model copy + prepare + warm-up, less
-what was allocated before (ONNX Runtime's own arena is not seen by it); on CPU the growth of the process's peak resident set (VmHWM, reset via
-``/proc/self/clear_refs``) over the resident set before prepare — coarse (page granularity,
-allocator caching), ``None`` where /proc is unavailable.
+Peak memory is steady state: ``MemoryProbe`` starts before the model is copied and prepared,
+``reset_peak()`` after warm-up drops one-time peaks (autotuning, workspaces, export), and the peak
+of the calls after it counts — the model's weights, buffers and activations. On GPU it is
+``torch.cuda.max_memory_allocated`` less what was allocated before (ONNX Runtime's own CUDA arena
+is invisible to it: those rows say "not measured"); on CPU the growth of the process's peak
+resident set (VmHWM, reset via ``/proc/self/clear_refs``) over the resident set before prepare —
+coarse (page granularity, allocator caching), ``None`` where /proc is unavailable.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import platform
 import statistics
 import subprocess
@@ -25,10 +34,14 @@ from pathlib import Path
 
 import torch
 
+P99_MIN_SAMPLES = 1000
+
 __all__ = [
+    "P99_MIN_SAMPLES",
     "LatencyStats",
     "MemoryProbe",
     "environment",
+    "gpu_state",
     "is_oom",
     "summarise",
     "time_interleaved",
@@ -41,7 +54,7 @@ class LatencyStats:
 
     p50_ms: float
     p90_ms: float
-    p99_ms: float
+    p99_ms: float | None  # None below P99_MIN_SAMPLES samples
     runs: int
     batch_size: int
 
@@ -62,10 +75,11 @@ def _percentile(sorted_xs: Sequence[float], q: float) -> float:
 
 
 def summarise(samples_s: Sequence[float], batch_size: int) -> LatencyStats:
-    """Percentiles of per-call times given in seconds."""
+    """Percentiles of per-call times given in seconds (p99 only from ``P99_MIN_SAMPLES`` samples)."""
     xs = sorted(s * 1e3 for s in samples_s)
     return LatencyStats(
-        p50_ms=statistics.median(xs), p90_ms=_percentile(xs, 90), p99_ms=_percentile(xs, 99),
+        p50_ms=statistics.median(xs), p90_ms=_percentile(xs, 90),
+        p99_ms=_percentile(xs, 99) if len(xs) >= P99_MIN_SAMPLES else None,
         runs=len(xs), batch_size=batch_size,
     )
 
@@ -82,20 +96,28 @@ def time_interleaved(
     warmup: int,
     device: torch.device,
 ) -> list[list[float]]:
-    """Seconds per call for each zero-argument ``run``, round-robin over ``runs`` each repetition."""
+    """Seconds per call for each zero-argument ``run``, round-robin over ``runs`` each repetition
+    (warm-up first, one candidate after another; the garbage collector off while timing)."""
+    samples: list[list[float]] = [[] for _ in runs]
     with torch.inference_mode():
         for run in runs:
             for _ in range(warmup):
                 run()
         _sync(device)
-        samples: list[list[float]] = [[] for _ in runs]
-        for _ in range(repetitions):
-            for i, run in enumerate(runs):
-                _sync(device)
-                t0 = time.perf_counter()
-                run()
-                _sync(device)
-                samples[i].append(time.perf_counter() - t0)
+        gc.collect()
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for _ in range(repetitions):
+                for i, run in enumerate(runs):
+                    _sync(device)
+                    t0 = time.perf_counter()
+                    run()
+                    _sync(device)
+                    samples[i].append(time.perf_counter() - t0)
+        finally:
+            if was_enabled:
+                gc.enable()
     return samples
 
 
@@ -136,6 +158,15 @@ class MemoryProbe:
             rss = _proc_status_kb("VmRSS")
             self._base = rss * 1024 if rss is not None else None
         return self
+
+    def reset_peak(self) -> None:
+        """Forget the peak so far (call after warm-up): the peak from here on is the steady state."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+        else:
+            with contextlib.suppress(OSError):
+                Path("/proc/self/clear_refs").write_text("5")
 
     def __exit__(self, *exc_info) -> None:
         if self.device.type == "cuda":
@@ -185,7 +216,7 @@ def environment(device: str) -> dict[str, object]:
         import onnxruntime
 
         ort_version = onnxruntime.__version__
-    except ImportError:
+    except (ImportError, AttributeError):  # absent, or a broken install (an empty package)
         ort_version = None
     env: dict[str, object] = {
         "torch": torch.__version__,
@@ -200,3 +231,47 @@ def environment(device: str) -> dict[str, object]:
         smi = _run_text(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"])
         env["driver"] = smi.splitlines()[0] if smi else None
     return env
+
+
+SMI_QUERY = "clocks.sm,clocks.mem,temperature.gpu,power.draw,clocks_throttle_reasons.active"
+
+
+def format_gpu_state(sm_mhz, mem_mhz, temp_c, power_w, throttle) -> str:
+    """One-line GPU state: clocks, temperature, power, throttle-reason bit mask (0x0: none)."""
+    if isinstance(throttle, int):
+        throttle = hex(throttle)
+    return f"SM {sm_mhz} MHz, mem {mem_mhz} MHz, {temp_c} C, {power_w} W, throttle {throttle}"
+
+
+def parse_smi_state(text: str) -> str | None:
+    """``format_gpu_state`` of one ``nvidia-smi --query-gpu=SMI_QUERY --format=csv,noheader,nounits`` line."""
+    parts = [p.strip() for p in text.strip().splitlines()[0].split(",")] if text and text.strip() else []
+    if len(parts) != 5:
+        return None
+    return format_gpu_state(*parts)
+
+
+def gpu_state(device: torch.device) -> str | None:
+    """Clocks, temperature, power and throttle reasons of ``device`` now (None on CPU or without NVML/nvidia-smi).
+
+    Uses the torch device index as the NVML index (true unless CUDA_VISIBLE_DEVICES reorders GPUs).
+    """
+    if device.type != "cuda":
+        return None
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    try:
+        import pynvml  # nvidia-ml-py (the [gpu] extra)
+
+        pynvml.nvmlInit()
+        h = pynvml.nvmlDeviceGetHandleByIndex(index)
+        return format_gpu_state(
+            pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_SM),
+            pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_MEM),
+            pynvml.nvmlDeviceGetTemperature(h, pynvml.NVML_TEMPERATURE_GPU),
+            round(pynvml.nvmlDeviceGetPowerUsage(h) / 1000),
+            pynvml.nvmlDeviceGetCurrentClocksThrottleReasons(h),
+        )
+    except Exception:  # no NVML (or a call it lacks): try nvidia-smi
+        pass
+    text = _run_text(["nvidia-smi", "-i", str(index), f"--query-gpu={SMI_QUERY}", "--format=csv,noheader,nounits"])
+    return parse_smi_state(text or "")

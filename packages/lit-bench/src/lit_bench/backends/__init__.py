@@ -2,8 +2,11 @@
 
 A backend turns an eval-mode model (already on its device and dtype, BN folded when
 ``folds_bn``) and an example input into a ``run(x) -> y`` callable; the harness verifies ``run``
-against eager fp32 before it times it. Backends register themselves on import; the imports at the
-bottom of this file are the complete list.
+against eager fp32 before it times it. ``run.info`` (optional) is a note for the row (e.g. the
+execution provider that really ran). ``dry_check`` (optional) is what can be checked of the backend
+without its device (export, trace), for ``python -m lit_bench --dry-run``.
+
+Backends register themselves on import; the imports at the bottom of this file are the complete list.
 """
 
 from __future__ import annotations
@@ -40,15 +43,23 @@ class Backend:
     folds_bn: bool
     prepare: Callable[[nn.Module, torch.Tensor], RunFn]
     available: Callable[[], str | None] = _always_available
+    #: device memory it allocates outside PyTorch's allocator (not seen by the CUDA peak probe)
+    own_memory: bool = False
+    #: what can be checked on CPU for a later run on ``devices`` (returns a one-line summary)
+    dry_check: Callable[[nn.Module, torch.Tensor], str] | None = None
 
-    def supports(self, device: str, dtype: torch.dtype) -> str | None:
-        """None if this backend can run on ``device`` in ``dtype``, else the reason it cannot."""
+    def fits(self, device: str, dtype: torch.dtype) -> str | None:
+        """None if this backend is made for ``device`` and ``dtype``, else why not (static)."""
         if device not in self.devices:
             return f"backend {self.name!r} runs on {', '.join(self.devices)}, not {device}"
         if dtype not in self.dtypes:
             names = ", ".join(str(d).removeprefix("torch.") for d in self.dtypes)
             return f"backend {self.name!r} supports {names}, not {str(dtype).removeprefix('torch.')}"
-        return self.available()
+        return None
+
+    def supports(self, device: str, dtype: torch.dtype) -> str | None:
+        """None if this backend can run here on ``device`` in ``dtype``, else the reason it cannot."""
+        return self.fits(device, dtype) or self.available()
 
 
 class _Registry:
