@@ -181,3 +181,20 @@ def test_onednn_prepacked_weights_give_the_dense_result(dtype):
     dense = torch.ops.lit.fused_basic_block(*case.args())
     assert torch.allclose(out.float(), dense.float(), rtol=1e-3, atol=1e-3)
     assert rel_error(out, oracle(case)) <= TOLERANCE[dtype]
+
+
+def test_shortcut_is_named_and_a_bad_name_is_one_clear_error():
+    from lit_bench.ops import Shortcut, fused_basic_block_reference
+    from lit_bench.ops import fused_basic_block as fused
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 4, 6, 6, generator=g).contiguous(memory_format=torch.channels_last)
+    w1, w2 = (torch.randn(8, c, 3, 3, generator=g) * 0.1 for c in (4, 8))
+    b = torch.zeros(8)
+    assert Shortcut.of("A") is Shortcut.of("option_a") is Shortcut.A and Shortcut.of(2) is Shortcut.B
+    with torch.no_grad():
+        named = fused(x, w1, b, w2, b, shortcut="A", stride=2)
+        ref = fused_basic_block_reference(x, w1, b, w2, b, None, None, 1, 2)
+    torch.testing.assert_close(named, ref, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="shortcut must be 'identity', 'A' or 'B'; got 'C'"):
+        fused(x, w1, b, w2, b, shortcut="C", stride=2)

@@ -209,13 +209,13 @@ def _fuse_block(block: nn.Module, name: str) -> FusedBasicBlock:
         )
     sc, ws, bs = block.shortcut, None, None
     if isinstance(sc, nn.Identity) and cin == cout and stride == 1:
-        mode = ops.SHORTCUT_IDENTITY
+        mode = ops.Shortcut.IDENTITY
     elif _is_pad_shortcut(sc) and (sc.in_chs, sc.out_chs, sc.stride) == (cin, cout, stride):
-        mode = ops.SHORTCUT_OPTION_A
+        mode = ops.Shortcut.A
     elif isinstance(sc, nn.Sequential) and len(sc) == 2 and isinstance(sc[0], nn.Conv2d):
         proj = _check_conv(sc[0], f"{name}.shortcut.0", 1, (stride,))
         _check_folded(sc[1], f"{name}.shortcut.1")
-        mode, ws, bs = ops.SHORTCUT_OPTION_B, proj.weight.detach(), _bias(proj)
+        mode, ws, bs = ops.Shortcut.B, proj.weight.detach(), _bias(proj)
     else:
         raise ValueError(
             f"{name}.shortcut: unsupported module {type(sc).__name__} (for Cin={cin}, Cout={cout}, "

@@ -16,7 +16,8 @@ channels_last-contiguous (OHWI in memory) — or, on the CPU, oneDNN-prepacked (
 :func:`prepack_weight`); biases are ``[Cmid]`` and ``[Cout]``; every tensor has x's dtype
 (float32, float16 or bfloat16; accumulation is fp32 and the intermediate activation is rounded to
 x's dtype). The result is ``[N, Cout, Ho, Wo]`` channels_last with ``Ho = (H - 1) // stride + 1``.
-``shortcut``: 0 identity, 1 option A (subsample, zero channel padding), 2 option B (1×1 conv).
+``shortcut``: ``Shortcut.IDENTITY`` (0), ``Shortcut.A`` (1: subsample, zero channel padding) or
+``Shortcut.B`` (2: 1×1 conv); :func:`fused_basic_block` also takes the names ``"identity"``/``"A"``/``"B"``.
 ``Cmid`` (inner channels) equals ``Cout`` in a dense ResNet and differs after structured pruning;
 the CUDA kernels need ``Cmid == Cout``. ``out`` must not overlap any input (it is an error).
 The op is inference-only: inputs that require grad (with grad mode on) raise a ``RuntimeError``.
@@ -26,6 +27,7 @@ The op is inference-only: inputs that require grad (with grad mode on) raise a `
 
 from __future__ import annotations
 
+import enum
 import functools
 import os
 
@@ -38,6 +40,7 @@ __all__ = [
     "SHORTCUT_IDENTITY",
     "SHORTCUT_OPTION_A",
     "SHORTCUT_OPTION_B",
+    "Shortcut",
     "fused_basic_block",
     "fused_basic_block_reference",
     "is_available",
@@ -45,7 +48,25 @@ __all__ = [
     "prepack_weight",
 ]
 
-SHORTCUT_IDENTITY, SHORTCUT_OPTION_A, SHORTCUT_OPTION_B = 0, 1, 2
+class Shortcut(enum.IntEnum):
+    """The residual path of a block, by name: the op's ``int shortcut`` argument."""
+
+    IDENTITY = 0  # x itself
+    A = 1  # option A: subsample, zero channel padding (He et al.'s CIFAR ResNets)
+    B = 2  # option B: 1×1 conv projection
+
+    @classmethod
+    def of(cls, kind: str | int) -> Shortcut:
+        """``"identity"``, ``"A"``/``"option_a"``, ``"B"``/``"option_b"``, or a ``Shortcut``."""
+        if isinstance(kind, str):
+            key = kind.strip().upper().removeprefix("OPTION_").removeprefix("OPTION ")
+            if key in cls.__members__:
+                return cls[key]
+            raise ValueError(f"shortcut must be 'identity', 'A' or 'B'; got {kind!r}")
+        return cls(int(kind))
+
+
+SHORTCUT_IDENTITY, SHORTCUT_OPTION_A, SHORTCUT_OPTION_B = Shortcut.IDENTITY, Shortcut.A, Shortcut.B
 
 
 def _shortcut(x: torch.Tensor, ws, bs, shortcut: int, stride: int, cout: int) -> torch.Tensor:
@@ -143,10 +164,12 @@ def fused_basic_block(
     ws: torch.Tensor | None = None,
     bs: torch.Tensor | None = None,
     *,
-    shortcut: int = SHORTCUT_IDENTITY,
+    shortcut: Shortcut | str = Shortcut.IDENTITY,
     stride: int = 1,
 ) -> torch.Tensor:
-    """One BN-folded BasicBlock: the native op when it loaded, else the PyTorch reference."""
+    """One BN-folded BasicBlock: the native op when it loaded, else the PyTorch reference.
+    ``shortcut`` by name: ``"identity"``, ``"A"`` (zero-padding) or ``"B"`` (1×1 projection)."""
+    shortcut = int(Shortcut.of(shortcut))
     if is_available():
         x, w1, w2, ws = _layout(x), _layout(w1), _layout(w2), _layout(ws)
         return torch.ops.lit.fused_basic_block(x, w1, b1, w2, b2, ws, bs, shortcut, stride)
