@@ -46,6 +46,7 @@ def train_classifier(data: DomainData, *, model_name: str = "resnet8", epochs: i
                      batch_size: int = 128, lr: float = 1e-3, log=print) -> tuple[nn.Module, dict]:
     """Train the classifier on the training split (Adam, flips off); returns it and its record."""
     torch.manual_seed(seed)
+    batch_size = min(batch_size, len(data.train))
     model = _build(model_name, data)
     opt = torch.optim.Adam(model.parameters(), lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=epochs * (len(data.train) // batch_size))
