@@ -57,3 +57,22 @@ def test_evaluate_generator_counts_every_translation_and_scores_accuracy():
     assert scores.n_translations == 6 * 2  # pairs whose target differs from the source
     assert 0.0 <= scores.translation_acc <= 1.0
     assert "not Inception" in scores.feature_net
+
+
+class _Threshold(torch.nn.Module):
+    """A confident two-class 'classifier' of 8×8 images: dark → class 0, light → class 1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem, self.stages = torch.nn.Identity(), torch.nn.ModuleList([torch.nn.Identity()])
+        linear = torch.nn.Linear(64, 2, bias=False)
+        with torch.no_grad():
+            linear.weight.copy_(torch.stack([-torch.ones(64), torch.ones(64)]))
+        self.head = torch.nn.Sequential(torch.nn.Flatten(1), linear)
+
+
+def test_inception_score_of_two_equally_likely_confident_classes_is_two():
+    half = torch.zeros(500, 1, 8, 8)
+    fakes = torch.cat([half, half + 1])  # classified 0 / 1 with logit margins of 128
+    score = image_metrics(fakes, fakes, _Threshold(), kid_subset_size=50)["is_mean"]
+    assert 1.9 < score <= 2.0 + 1e-6

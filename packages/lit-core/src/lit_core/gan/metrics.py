@@ -77,46 +77,70 @@ class Scores:
         return asdict(self)
 
 
+class _Given(nn.Module):
+    """Identity "feature network" for features computed beforehand (one classifier pass for all)."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return features
+
+
 def image_metrics(real01: torch.Tensor, fake01: torch.Tensor, classifier: nn.Module, *,
                   kid_subset_size: int = 100, inception_weights: str | Path | None = None,
                   batch: int = 500) -> dict[str, float]:
     """FID, KID (mean, std) and IS of ``fake01`` against ``real01`` (both N×C×H×W in [0, 1])."""
-    with warnings.catch_warnings():  # "will save all extracted features in buffer": intended
-        warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
-        return _image_metrics(real01, fake01, classifier, kid_subset_size, inception_weights, batch)
+    return _image_metrics(real01, fake01, classifier, kid_subset_size, inception_weights, batch)[0]
 
 
-def _image_metrics(real01, fake01, classifier, kid_subset_size, inception_weights, batch) -> dict[str, float]:
+@torch.no_grad()
+def _outputs(net: ClassifierFeatures, x01: torch.Tensor, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    feats = torch.cat([net(x01[i : i + batch]) for i in range(0, len(x01), batch)])
+    return feats, net.classifier.head[-1](feats)
+
+
+def _image_metrics(real01, fake01, classifier, kid_subset_size, inception_weights, batch):
+    """The metrics and the classifier's logits on the fakes (for the translation accuracy)."""
     FID, KID, IS = _torchmetrics()
     subset = min(kid_subset_size, len(real01), len(fake01))
-    if inception_weights:
-        path = Path(inception_weights)
-        if not path.is_file():
-            raise FileNotFoundError(f"no Inception weights at {path} (eval.inception_weights)")
-        try:
-            import torch_fidelity  # noqa: F401
-        except ImportError as e:
-            raise ImportError("FID/KID with Inception weights need torch-fidelity: pip install 'lit-core[gan-inception]'") from e
-        fid = FID(feature=2048, normalize=True, feature_extractor_weights_path=str(path))
-        kid = KID(feature=2048, normalize=True, subset_size=subset)
-        rgb = (lambda x: x.expand(-1, 3, -1, -1)) if real01.shape[1] == 1 else (lambda x: x)
-    else:
-        feats = ClassifierFeatures(classifier, "features")
-        fid = FID(feature=feats, normalize=True)
-        kid = KID(feature=feats, normalize=True, subset_size=subset)
-        rgb = lambda x: x  # noqa: E731
-    inception = IS(feature=ClassifierFeatures(classifier, "logits"), normalize=True, splits=10)
-    for i in range(0, len(real01), batch):
-        fid.update(rgb(real01[i : i + batch]), real=True)
-        kid.update(rgb(real01[i : i + batch]), real=True)
-    for i in range(0, len(fake01), batch):
-        fid.update(rgb(fake01[i : i + batch]), real=False)
-        kid.update(rgb(fake01[i : i + batch]), real=False)
-        inception.update(fake01[i : i + batch])
-    kid_mean, kid_std = kid.compute()
-    is_mean, is_std = inception.compute()
-    return {"fid": float(fid.compute()), "kid_mean": float(kid_mean), "kid_std": float(kid_std),
-            "is_mean": float(is_mean), "is_std": float(is_std)}
+    net = ClassifierFeatures(classifier, "features")
+    real_f, _ = _outputs(net, real01, batch)
+    fake_f, fake_logits = _outputs(net, fake01, batch)
+    with warnings.catch_warnings():  # "will save all extracted features in buffer": intended
+        warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
+        if inception_weights:
+            path = Path(inception_weights)
+            if not path.is_file():
+                raise FileNotFoundError(f"no Inception weights at {path} (eval.inception_weights)")
+            try:
+                import torch_fidelity  # noqa: F401
+            except ImportError as e:
+                raise ImportError("FID/KID with Inception weights need torch-fidelity: "
+                                  "pip install 'lit-core[gan-inception]'") from e
+            fid = FID(feature=2048, normalize=True, feature_extractor_weights_path=str(path))
+            kid = KID(feature=2048, normalize=True, subset_size=subset)
+            rgb = (lambda x: x.expand(-1, 3, -1, -1)) if real01.shape[1] == 1 else (lambda x: x)
+            real_in = [rgb(real01[i : i + batch]) for i in range(0, len(real01), batch)]
+            fake_in = [rgb(fake01[i : i + batch]) for i in range(0, len(fake01), batch)]
+        else:  # the classifier's features, computed once above
+            fid = FID(feature=_Given(net.num_features), normalize=True)
+            kid = KID(feature=_Given(net.num_features), normalize=True, subset_size=subset)
+            real_in, fake_in = [real_f], [fake_f]
+        for part in real_in:
+            fid.update(part, real=True)
+            kid.update(part, real=True)
+        for part in fake_in:
+            fid.update(part, real=False)
+            kid.update(part, real=False)
+        # normalize=False: torchmetrics' IS would turn what it is given into bytes even for a custom net
+        inception = IS(feature=_Given(fake_logits.shape[1]), normalize=False, splits=10)
+        inception.update(fake_logits.double())  # float64: softmax of confident logits stays > 0
+        kid_mean, kid_std = kid.compute()
+        is_mean, is_std = inception.compute()
+    return ({"fid": float(fid.compute()), "kid_mean": float(kid_mean), "kid_std": float(kid_std),
+             "is_mean": float(is_mean), "is_std": float(is_std)}, fake_logits)
 
 
 @torch.no_grad()
@@ -129,25 +153,23 @@ def evaluate_generator(g: nn.Module, data: DomainData, classifier: nn.Module, *,
     """
     g.train()  # instance statistics, as the paper's code (see lit_models.stargan)
     classifier.eval()
-    fakes, hits, pairs = [], 0.0, 0
+    fakes, sources, targets = [], [], []
     for i in range(0, len(data.test), batch):
         x, c_org = data.test.images[i : i + batch], data.test.labels[i : i + batch]
         for c in domain_targets(c_org, data.kind, data.domains):
-            fake = translate(g, x, c)
-            fakes.append(fake)
-            logits = classifier(fake)
-            changed = (c != c_org).any(1)
-            if data.kind == "single":
-                ok = logits.argmax(1) == c.argmax(1)
-            else:
-                diff = c != c_org
-                ok = (((logits > 0).float() == c) | ~diff).all(1)
-            hits += ok[changed].float().sum().item()
-            pairs += int(changed.sum())
-    fake01 = (torch.cat(fakes) + 1) / 2
+            fakes.append(translate(g, x, c))
+            sources.append(c_org)
+            targets.append(c)
+    fake01 = ((torch.cat(fakes) + 1) / 2).clamp(0, 1)
     real01 = (data.test.images + 1) / 2
-    m = image_metrics(real01, fake01.clamp(0, 1), classifier, kid_subset_size=kid_subset_size,
-                      inception_weights=inception_weights)
+    m, logits = _image_metrics(real01, fake01, classifier, kid_subset_size, inception_weights, 500)
+    c_org, c = torch.cat(sources), torch.cat(targets)
+    changed = (c != c_org).any(1)  # pairs that ask for a different domain
+    if data.kind == "single":
+        ok = logits.argmax(1) == c.argmax(1)
+    else:  # every changed attribute read as the target
+        ok = (((logits > 0).float() == c) | (c == c_org)).all(1)
+    hits, pairs = ok[changed].float().sum().item(), int(changed.sum())
     net = "Inception-v3 (FID/KID) + domain classifier (IS)" if inception_weights else "domain classifier (not Inception)"
     return Scores(**m, translation_acc=hits / max(pairs, 1), n_real=len(real01), n_fake=len(fake01),
                   n_translations=pairs, feature_net=net)
