@@ -49,9 +49,11 @@ def save_grid(models: dict[str, nn.Module], data: DomainData, path: Path, *, n_i
                 ax = axes[m * n_inputs + r, k]
                 im = ((img[r] + 1) / 2).clamp(0, 1).permute(1, 2, 0).squeeze(-1).numpy()
                 ax.imshow(im, cmap="gray" if im.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+                if r == n_inputs - 1 and m < len(models) - 1:  # a gap between panels
+                    ax.spines["bottom"].set_linewidth(2.5)
                 ax.set_xticks([])
                 ax.set_yticks([])
-                if r == 0:
+                if m == 0 and r == 0:  # column titles once, above the first panel
                     ax.set_title("input" if k == 0 else data.domains[k - 1], fontsize=6)
             axes[m * n_inputs + r, 0].set_ylabel(name if r == 0 else "", fontsize=7, rotation=0,
                                                  ha="right", va="center")

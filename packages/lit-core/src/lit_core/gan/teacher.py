@@ -28,7 +28,10 @@ def environment() -> dict:
                              cwd=Path(__file__).parent, check=False).stdout.strip() or "unknown"
     except OSError:
         sha = "unknown"
-    return {"command": " ".join([Path(sys.executable).name, *sys.argv]),
+    argv = list(sys.argv)
+    if argv and argv[0].endswith("__main__.py"):  # python -m <package>
+        argv[0] = "-m " + ".".join(Path(argv[0]).parent.parts[-2:])
+    return {"command": " ".join(["python", *argv]),
             "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "device": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s)",
             "torch": str(torch.__version__), "python": platform.python_version(), "git_commit": sha}
