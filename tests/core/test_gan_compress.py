@@ -76,3 +76,32 @@ def test_a_copied_stage_that_differs_from_the_teachers_is_an_error():
     data = domain_data()
     with pytest.raises(ValueError, match=r"stages.0 is not compressed but the student's differs"):
         copy_uncompressed(generator(data, [2, 2]), generator(data, [1, 1]), [1])
+
+
+def test_section_helpers_work_on_a_classifier_too():
+    """Compress only stages.2 of a CIFAR ResNet: the rest is copied and frozen, β = 0 trains stage 2."""
+    import copy
+
+    from lit_models import create_model
+
+    torch.manual_seed(0)
+    teacher = create_model("resnet20", img_size=8).train()
+    student = copy.deepcopy(teacher)
+    student.stages[2] = torch.nn.Sequential(copy.deepcopy(teacher.stages[2][0]))  # 3 blocks → 1
+    torch.nn.init.normal_(student.stages[2][0].conv2.weight, std=0.1)
+    assert copy_uncompressed(teacher, student, [2]) == ["stem", "head", "stages.0", "stages.1"]
+    from lit_core.gan.compress import freeze_outside
+
+    params = freeze_outside(student, [2])
+    plan = section_plan(teacher, student, [2])
+    before = {k: v.clone() for k, v in student.state_dict().items() if "stages.2" not in k}
+    x, y = torch.randn(4, 3, 8, 8), torch.zeros(4, dtype=torch.long)
+    opt = torch.optim.SGD(params, lr=0.1)
+    parts, _ = lit_step(teacher, StudentForward(student, plan), plan, LITLoss(beta=0.0), x, y)
+    parts.total.backward()
+    opt.step()
+    after = student.state_dict()
+    # parameters only: in train mode the copied stages' BatchNorm statistics still move (a trainer
+    # that wires this for classifiers should run the frozen stages in eval mode)
+    assert all(torch.equal(v, after[k]) for k, v in before.items() if "running" not in k and "num_batches" not in k)
+    assert all(p.grad is None for n, p in student.named_parameters() if not n.startswith("stages.2"))
