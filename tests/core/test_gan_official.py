@@ -9,7 +9,7 @@ from gan_tiny import domain_data, generator
 
 from lit_core.gan.models import build_discriminator
 from lit_core.gan.official import convert_discriminator, convert_generator
-from lit_core.gan.weights import load_teacher
+from lit_core.gan.teacher_files import load_teacher
 from lit_models import tile_domain
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lit_core.gan.config import resolve_weights, validate
 from lit_core.gan.models import build_discriminator, build_generator, conv_layers
-from lit_core.gan.weights import load_teacher
+from lit_core.gan.teacher_files import load_teacher
 from lit_core.presets import load_preset
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 from lit_core.data import DataError
 from lit_core.gan import run, train_teacher
 from lit_core.gan.data import load_domain_data
-from lit_core.gan.weights import save_teacher
+from lit_core.gan.teacher_files import save_teacher
 
 
 def _folder(root):

@@ -14,7 +14,8 @@ classifier's features unless Inception weights are given, and translation accura
 (history, record) and writes the portable float16 teacher file. Modules: ``data`` (multi-domain
 data), ``losses`` (WGAN-GP, domain, cycle), ``train`` (the StarGAN loop), ``compress`` (section
 copy/freeze, β = 0 LIT and L2 section training), ``official`` (official checkpoint key mapping),
-``weights`` (teacher files), ``classifier``/``metrics`` (scores), ``grid``, ``report``.
+``teacher_files`` (teacher checkpoints; the shipped ones live in ``weights/``),
+``classifier``/``metrics`` (scores), ``grid``, ``report``.
 Command line: ``python -m lit_core.gan --preset gan-cpu --out results [--train-teacher]``.
 """
 

@@ -41,8 +41,8 @@ from .metrics import evaluate_generator
 from .models import build_discriminator, build_generator, conv_layers, param_count
 from .report import write_report
 from .teacher import environment
+from .teacher_files import load_teacher
 from .train import GanSchedule, train_gan
-from .weights import load_teacher
 
 __all__ = ["run"]
 

@@ -15,8 +15,8 @@ import torch
 from .config import job_settings, validate
 from .data import load_domain_data
 from .models import build_discriminator, build_generator, conv_layers, param_count
+from .teacher_files import save_teacher
 from .train import train_gan
-from .weights import save_teacher
 
 __all__ = ["environment", "train_teacher"]
 
