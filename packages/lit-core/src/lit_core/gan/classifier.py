@@ -13,9 +13,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-import lit_models
-
 from ..checkpoint import load_checkpoint, save_atomic
+from ..models import build_model
 from .data import DomainData
 from .losses import domain_loss
 
@@ -25,7 +24,7 @@ FORMAT = "lit-gan-classifier-1"
 
 
 def _build(name: str, data: DomainData) -> nn.Module:
-    return lit_models.create_model(name, num_classes=data.c_dim, in_chans=data.in_chans, img_size=data.image_size)
+    return build_model(name, num_classes=data.c_dim, in_chans=data.in_chans, img_size=data.image_size)
 
 
 @torch.no_grad()

@@ -19,11 +19,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from lit_models import tile_domain
-
 from ..lit import IRPlan, StudentForward, lit_step, make_plan
 from ..losses import LITLoss
 from .data import DomainData, target_labels
+from .losses import tile_domain
 
 __all__ = [
     "copy_uncompressed",

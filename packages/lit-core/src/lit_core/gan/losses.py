@@ -15,9 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from lit_models import tile_domain
-
-__all__ = ["GanWeights", "d_loss", "domain_loss", "g_loss", "gradient_penalty", "translate"]
+__all__ = ["GanWeights", "d_loss", "domain_loss", "g_loss", "gradient_penalty", "tile_domain", "translate"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +25,15 @@ class GanWeights:
     cls: float = 1.0
     rec: float = 10.0
     gp: float = 10.0
+
+
+def tile_domain(image: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    """G's input: ``image (B, C, H, W)`` with ``label (B, c_dim)`` tiled as extra channels.
+
+    The same conditioning as ``lit_models.tile_domain`` (lit-core does not import the zoo).
+    """
+    maps = label.to(image.dtype)[:, :, None, None].expand(-1, -1, *image.shape[2:])
+    return torch.cat([image, maps], dim=1)
 
 
 def translate(g: nn.Module, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
