@@ -76,3 +76,13 @@ def test_inception_score_of_two_equally_likely_confident_classes_is_two():
     fakes = torch.cat([half, half + 1])  # classified 0 / 1 with logit margins of 128
     score = image_metrics(fakes, fakes, _Threshold(), kid_subset_size=50)["is_mean"]
     assert 1.9 < score <= 2.0 + 1e-6
+
+
+def test_evaluation_is_repeatable_including_kid_subsets_and_is_splits():
+    data = domain_data(n=12)
+    g, clf = generator(data, [1]), _classifier()
+    torch.manual_seed(1)
+    a = evaluate_generator(g, data, clf, kid_subset_size=6)
+    torch.manual_seed(2)
+    b = evaluate_generator(g, data, clf, kid_subset_size=6)
+    assert a == b

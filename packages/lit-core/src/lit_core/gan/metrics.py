@@ -162,7 +162,9 @@ def evaluate_generator(g: nn.Module, data: DomainData, classifier: nn.Module, *,
             targets.append(c)
     fake01 = ((torch.cat(fakes) + 1) / 2).clamp(0, 1)
     real01 = (data.test.images + 1) / 2
-    m, logits = _image_metrics(real01, fake01, classifier, kid_subset_size, inception_weights, 500)
+    with torch.random.fork_rng():  # KID's subsets and IS's splits are random: seed them, locally
+        torch.manual_seed(0)
+        m, logits = _image_metrics(real01, fake01, classifier, kid_subset_size, inception_weights, 500)
     c_org, c = torch.cat(sources), torch.cat(targets)
     changed = (c != c_org).any(1)  # pairs that ask for a different domain
     if data.kind == "single":
