@@ -4,8 +4,14 @@ Generator input: the image with the target-domain label tiled as ``c_dim`` extra
 (``tile_domain(image, label)``), so the model takes one ``(B, 3 + c_dim, H, W)`` tensor.
 stem = conv7×7 + two stride-2 down-sampling convs; stages = the residual bottleneck blocks
 (6 in the paper), split evenly into ``num_stages`` stages so a 6-block teacher and a 2-block
-student both have ``num_stages`` boundaries (6 → 3+3, 2 → 1+1); head = two transposed convs,
-conv7×7 and tanh. InstanceNorm (affine, running stats) everywhere, as in the authors' code.
+student both have ``num_stages`` boundaries (6 → 3+3, 2 → 1+1), or given per stage with
+``stage_blocks`` (e.g. ``(3, 1)``: compress only the second stage); head = two transposed convs,
+conv7×7 and tanh. InstanceNorm (affine, running stats) everywhere, as in the authors' code; the
+authors never call ``eval()`` on G, so its norms always use instance statistics (keep G in train
+mode to reproduce their outputs — ``lit_core.gan`` does).
+
+The official implementation's ``state_dict`` (one ``main`` Sequential) maps onto these names with
+``lit_core.gan.official``.
 
 Discriminator: stem = conv4×4 s2 + LeakyReLU; stages = the remaining ``repeat_num - 1``
 stride-2 convs (one per stage); the head returns a tuple ``(src, cls)``: the PatchGAN real/fake
@@ -73,6 +79,7 @@ class StarGANGenerator(StagedNet):
         num_stages: int = 2,
         img_size: int = 128,
         in_chans: int = 3,
+        stage_blocks: tuple[int, ...] | list[int] | None = None,
     ) -> None:
         if img_size % 4:
             raise ValueError(f"img_size must be a multiple of 4 (two stride-2 convs); got {img_size}")
@@ -82,8 +89,14 @@ class StarGANGenerator(StagedNet):
         for _ in range(2):
             layers += [nn.Conv2d(chs, chs * 2, 4, stride=2, padding=1, bias=False), _norm(chs * 2), nn.ReLU(inplace=True)]
             chs *= 2
-        stages = [nn.Sequential(*[ResidualBlock(chs) for _ in range(n)]) for n in _split(num_blocks, num_stages)]
-        info = [feature_info_entry(chs, 4, i) for i in range(num_stages)]
+        if stage_blocks is not None:
+            if not stage_blocks or any(int(n) < 1 for n in stage_blocks):
+                raise ValueError(f"stage_blocks needs one count >= 1 per stage; got {list(stage_blocks)}")
+            per_stage = [int(n) for n in stage_blocks]
+        else:
+            per_stage = _split(num_blocks, num_stages)
+        stages = [nn.Sequential(*[ResidualBlock(chs) for _ in range(n)]) for n in per_stage]
+        info = [feature_info_entry(chs, 4, i) for i in range(len(per_stage))]
         up: list[nn.Module] = []
         for _ in range(2):
             up += [nn.ConvTranspose2d(chs, chs // 2, 4, stride=2, padding=1, bias=False), _norm(chs // 2), nn.ReLU(inplace=True)]
@@ -91,7 +104,7 @@ class StarGANGenerator(StagedNet):
         up += [nn.Conv2d(chs, in_chans, 7, padding=3, bias=False), nn.Tanh()]
         super().__init__(nn.Sequential(*layers), stages, nn.Sequential(*up), info,
                          input_size=(in_chans + c_dim, img_size, img_size))
-        self.c_dim, self.num_blocks = c_dim, num_blocks
+        self.c_dim, self.num_blocks, self.stage_blocks = c_dim, sum(per_stage), tuple(per_stage)
 
 
 class _DiscriminatorHead(nn.Module):
@@ -136,7 +149,8 @@ class StarGANDiscriminator(StagedNet):
 
 @register_model
 def stargan_generator(**kwargs) -> StarGANGenerator:
-    """StarGAN generator; ``num_blocks`` residual blocks (6 in the paper) in ``num_stages`` stages."""
+    """StarGAN generator; ``num_blocks`` residual blocks (6 in the paper) in ``num_stages`` stages
+    (or ``stage_blocks=(n_0, n_1, …)`` blocks per stage)."""
     return StarGANGenerator(**kwargs)
 
 
