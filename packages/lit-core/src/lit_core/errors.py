@@ -12,6 +12,7 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "LitError",
+    "MissingFileError",
     "RunDirError",
     "RunDirExistsError",
 ]
@@ -39,3 +40,7 @@ class RunDirError(LitError, FileNotFoundError):
 
 class RunDirExistsError(LitError, FileExistsError):
     """A run directory that exists and would be overwritten without ``--overwrite``."""
+
+
+class MissingFileError(LitError, FileNotFoundError):
+    """A file the user named (a checkpoint, weights) that does not exist."""

@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 
 from ..checkpoint import load_checkpoint, save_atomic
+from ..errors import ConfigError
 from ..models import build_model
 from .data import DomainData
 from .losses import domain_loss
@@ -81,9 +82,9 @@ def load_classifier(path: Path, data: DomainData) -> tuple[nn.Module, dict]:
     """Load a saved classifier; an error if it was trained for other domains or image sizes."""
     ck = load_checkpoint(path)
     if ck.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a lit GAN classifier file (format {ck.get('format')!r})")
+        raise ConfigError(f"{path} is not a lit GAN classifier file (format {ck.get('format')!r})")
     if (tuple(ck["domains"]), ck["in_chans"], ck["image_size"]) != (data.domains, data.in_chans, data.image_size):
-        raise ValueError(f"{path} classifies {ck['domains']} at {ck['in_chans']}×{ck['image_size']}² but the data has "
+        raise ConfigError(f"{path} classifies {ck['domains']} at {ck['in_chans']}×{ck['image_size']}² but the data has "
                          f"{list(data.domains)} at {data.in_chans}×{data.image_size}²; retrain it (delete the file)")
     model = _build(ck["model"], data)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck["state"].items()})

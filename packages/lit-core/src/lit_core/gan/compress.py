@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..errors import ConfigError
 from ..lit import IRPlan, StudentForward, lit_step, make_plan
 from ..losses import LITLoss
 from .data import DomainData, target_labels
@@ -38,13 +39,13 @@ def parse_sections(model: nn.Module, sections: list[str | int]) -> list[int]:
     n = len(model.stages)
     names = ", ".join(f"stages.{i}" for i in range(n))
     if not sections:
-        raise ValueError(f"models.sections is empty; name the compressed stage(s): {names}")
+        raise ConfigError(f"models.sections is empty; name the compressed stage(s): {names}")
     out = []
     for s in sections:
         text = str(s)
         idx = text.removeprefix("stages.")
         if not idx.isdigit() or int(idx) >= n:
-            raise ValueError(f"section {text!r} does not exist; the generator's stages are {names}")
+            raise ConfigError(f"section {text!r} does not exist; the generator's stages are {names}")
         out.append(int(idx))
     return sorted(set(out))
 
@@ -55,14 +56,14 @@ def copy_uncompressed(teacher: nn.Module, student: nn.Module, sections: list[int
     Returns the copied module names; a non-compressed stage whose shape differs is an error.
     """
     if len(teacher.stages) != len(student.stages):
-        raise ValueError(f"teacher has {len(teacher.stages)} stages but the student {len(student.stages)}; "
+        raise ConfigError(f"teacher has {len(teacher.stages)} stages but the student {len(student.stages)}; "
                          "models.teacher_blocks and models.student_blocks need one count per stage each")
     parts = ["stem", "head"] + [f"stages.{i}" for i in range(len(student.stages)) if i not in sections]
     for name in parts:
         t, s = teacher.get_submodule(name), student.get_submodule(name)
         t_sd, s_sd = t.state_dict(), s.state_dict()
         if t_sd.keys() != s_sd.keys() or any(t_sd[k].shape != s_sd[k].shape for k in t_sd):
-            raise ValueError(f"{name} is not compressed but the student's differs from the teacher's; "
+            raise ConfigError(f"{name} is not compressed but the student's differs from the teacher's; "
                              "list it in models.sections or give it the teacher's block count")
         s.load_state_dict(t_sd)
     return parts
@@ -107,7 +108,7 @@ def train_section(
     ``method="l2"``: MSE between the student's and the teacher's translated images.
     """
     if method not in ("lit", "l2"):
-        raise ValueError(f"section training method must be 'lit' or 'l2'; got {method!r}")
+        raise ConfigError(f"section training method must be 'lit' or 'l2'; got {method!r}")
     device = torch.device(device)
     teacher.to(device).train()  # StarGAN's G always uses instance statistics (never eval())
     student.to(device).train()

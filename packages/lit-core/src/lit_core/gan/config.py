@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from .losses import GanWeights
 from .train import GanSchedule
 
@@ -44,26 +45,26 @@ def validate(cfg: dict[str, Any]) -> dict[str, Any]:
     """Reject unknown tables, keys, jobs and methods with one message naming them; return ``cfg``."""
     for table, value in cfg.items():
         if table not in _KEYS:
-            raise ValueError(f"unknown config table {table!r} for a GAN run; valid: {', '.join(_KEYS)}")
+            raise ConfigError(f"unknown config table {table!r} for a GAN run; valid: {', '.join(_KEYS)}")
         keys = _KEYS[table]
         if keys is not None:
             unknown = sorted(set(value) - keys)
             if unknown:
-                raise ValueError(f"unknown setting {table}.{unknown[0]}; valid: {', '.join(sorted(keys))}")
+                raise ConfigError(f"unknown setting {table}.{unknown[0]}; valid: {', '.join(sorted(keys))}")
     train = cfg.get("train", {})
     for key, value in train.items():
         if isinstance(value, dict):
             if key not in JOBS:
-                raise ValueError(f"unknown job table [train.{key}]; valid: {', '.join(JOBS)}")
+                raise ConfigError(f"unknown job table [train.{key}]; valid: {', '.join(JOBS)}")
             allowed = _SCHEDULE | _EXTRA | (_SECTION if key in ("lit", "l2") else set())
             bad = sorted(set(value) - allowed)
             if bad:
-                raise ValueError(f"unknown setting train.{key}.{bad[0]}; valid: {', '.join(sorted(allowed))}")
+                raise ConfigError(f"unknown setting train.{key}.{bad[0]}; valid: {', '.join(sorted(allowed))}")
         elif key not in _SCHEDULE | _EXTRA:
-            raise ValueError(f"unknown setting train.{key}; valid: {', '.join(sorted(_SCHEDULE | _EXTRA))}")
+            raise ConfigError(f"unknown setting train.{key}; valid: {', '.join(sorted(_SCHEDULE | _EXTRA))}")
     bad = [m for m in cfg.get("eval", {}).get("methods", []) if m not in METHODS]
     if bad:
-        raise ValueError(f"unknown method {bad[0]!r} in eval.methods; valid: {', '.join(METHODS)}")
+        raise ConfigError(f"unknown method {bad[0]!r} in eval.methods; valid: {', '.join(METHODS)}")
     return cfg
 
 

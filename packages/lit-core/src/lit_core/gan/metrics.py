@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from ..errors import MissingFileError
 from .data import DomainData, domain_targets
 from .losses import translate
 
@@ -113,7 +114,7 @@ def _image_metrics(real01, fake01, classifier, kid_subset_size, inception_weight
         if inception_weights:
             path = Path(inception_weights)
             if not path.is_file():
-                raise FileNotFoundError(f"no Inception weights at {path} (eval.inception_weights)")
+                raise MissingFileError(f"no Inception weights at {path} (eval.inception_weights)")
             try:
                 import torch_fidelity  # noqa: F401
             except ImportError as e:

@@ -22,6 +22,8 @@ import re
 
 import torch
 
+from ..errors import ConfigError
+
 __all__ = ["convert_discriminator", "convert_generator", "is_official_discriminator", "is_official_generator"]
 
 _G_STEM = (0, 1, 3, 4, 6, 7)
@@ -45,7 +47,7 @@ def _block_index(k: int, stage_blocks: list[int]) -> str:
         if k < n:
             return f"stages.{s}.{k}"
         k -= n
-    raise ValueError(f"the checkpoint has more residual blocks than the model's {sum(stage_blocks)}; "
+    raise ConfigError(f"the checkpoint has more residual blocks than the model's {sum(stage_blocks)}; "
                      "set models.teacher_blocks to the checkpoint's block count")
 
 
@@ -53,15 +55,15 @@ def convert_generator(state: dict[str, torch.Tensor], stage_blocks: list[int] | 
     """An official generator ``state_dict`` → ``StarGANGenerator`` names (``stage_blocks``: the split)."""
     blocks = sorted({int(m.group(1)) for k in state if (m := _BLOCK.match(k))})
     if not blocks:
-        raise ValueError("not an official StarGAN generator checkpoint: no residual-block keys "
+        raise ConfigError("not an official StarGAN generator checkpoint: no residual-block keys "
                          "(main.<k>.main.* or bottleneck_section1.<k>.main.*)")
     forked = any(k.startswith("bottleneck_section1.") for k in state)
     first, num = (0 if forked else blocks[0]), len(blocks)
     if not forked and first != 9:
-        raise ValueError(f"official generator: residual blocks start at main.{first}, expected main.9")
+        raise ConfigError(f"official generator: residual blocks start at main.{first}, expected main.9")
     stage_blocks = list(stage_blocks or [num])
     if sum(stage_blocks) != num:
-        raise ValueError(f"the checkpoint's generator has {num} residual blocks but the model has "
+        raise ConfigError(f"the checkpoint's generator has {num} residual blocks but the model has "
                          f"{sum(stage_blocks)} ({stage_blocks}); set models.teacher_blocks to match")
     out: dict[str, torch.Tensor] = {}
     for key, tensor in state.items():
@@ -84,7 +86,7 @@ def _generator_key(key: str, first: int, num: int, forked: bool, stage_blocks: l
                 return f"stem.{idx}.{rest}"
             if idx - first - num in _G_HEAD:
                 return f"head.{idx - first - num}.{rest}"
-    raise ValueError(f"checkpoint key {key!r} does not map onto the StarGAN generator (expected "
+    raise ConfigError(f"checkpoint key {key!r} does not map onto the StarGAN generator (expected "
                      "main.<i>.*, downsampling_layers/bottleneck_section1/upsampling_layers.*); "
                      "is this an official StarGAN G checkpoint?")
 
@@ -100,6 +102,6 @@ def convert_discriminator(state: dict[str, torch.Tensor]) -> dict[str, torch.Ten
         elif key in ("conv1.weight", "conv2.weight"):
             out[f"head.{'src' if key == 'conv1.weight' else 'cls'}.weight"] = tensor
         else:
-            raise ValueError(f"checkpoint key {key!r} does not map onto the StarGAN discriminator "
+            raise ConfigError(f"checkpoint key {key!r} does not map onto the StarGAN discriminator "
                              "(expected main.<2i>.weight/bias, conv1.weight, conv2.weight)")
     return out

@@ -32,6 +32,7 @@ import torch
 import torch.nn as nn
 
 from ..checkpoint import load_checkpoint, load_state_into, save_atomic
+from ..errors import ConfigError, RunDirExistsError
 from .classifier import load_classifier, save_classifier, train_classifier
 from .compress import copy_uncompressed, parse_sections, train_section
 from .config import job_settings, resolve_weights, validate
@@ -121,13 +122,13 @@ def run(config: dict, run_dir: Path, *, resume: bool = False, overwrite: bool = 
     _student(cfg, data, teacher, sections)  # structure check: copied stages must match
     path = Path(teacher_ckpt) if teacher_ckpt else resolve_weights(cfg.get("teacher_ckpt"))
     if path is None:
-        raise ValueError("no teacher: set teacher_ckpt in the config or pass teacher_ckpt=")
+        raise ConfigError("no teacher: set teacher_ckpt in the config or pass teacher_ckpt=")
     t_meta = load_teacher(path, teacher, d)
     for job in ("lit", "l2", "scratch"):
         job_settings(cfg, job)
     done = [m for m in ("lit", "l2", "scratch") if (run_dir / m / "generator.pt").is_file()]
     if done and not (resume or overwrite):
-        raise FileExistsError(f"{run_dir} already holds trained students ({', '.join(done)}); "
+        raise RunDirExistsError(f"{run_dir} already holds trained students ({', '.join(done)}); "
                               "pass resume=True to reuse them or overwrite=True to retrain")
     if overwrite:
         for m in ("lit", "l2", "scratch"):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import RunDirExistsError
 from .config import job_settings, validate
 from .data import load_domain_data
 from .models import build_discriminator, build_generator, conv_layers, param_count
@@ -45,7 +46,7 @@ def train_teacher(config: dict, run_dir: Path, *, resume: bool = False, overwrit
     out = run_dir / "teacher"
     state = out / "state.pt"  # full training state (optimisers too): large, git-ignored
     if state.exists() and not (resume or overwrite):
-        raise FileExistsError(f"{state} exists; pass resume=True to continue it or overwrite=True")
+        raise RunDirExistsError(f"{state} exists; pass resume=True to continue it or overwrite=True")
     if overwrite and not resume:
         state.unlink(missing_ok=True)
         (out / "history.jsonl").unlink(missing_ok=True)

@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 
 from ..checkpoint import load_checkpoint, load_state_into, save_atomic
+from ..errors import ConfigError, MissingFileError
 from .official import convert_discriminator, convert_generator, is_official_generator
 
 __all__ = ["load_generator_state", "load_teacher", "save_teacher"]
@@ -42,7 +43,7 @@ def load_generator_state(path: Path, stage_blocks: list[int]) -> tuple[dict, dic
     """(G state, D state or None, meta) in lit_models names, from any supported teacher file."""
     ck = load_checkpoint(path)
     if not isinstance(ck, dict) or not ck:
-        raise ValueError(f"{path} is not a StarGAN checkpoint (empty or not a dict)")
+        raise ConfigError(f"{path} is not a StarGAN checkpoint (empty or not a dict)")
     if ck.get("format") == FORMAT or ("g" in ck and "d" in ck):
         return _float32(ck["g"]), _float32(ck["d"]), {k: ck[k] for k in ("meta", "iter", "history") if k in ck}
     if is_official_generator(ck):
@@ -51,14 +52,14 @@ def load_generator_state(path: Path, stage_blocks: list[int]) -> tuple[dict, dic
         d = convert_discriminator(load_checkpoint(d_path)) if d_path is not None and d_path.is_file() else None
         return g, d, {"meta": {"source": f"official StarGAN checkpoint {path.name}"}}
     first = next(iter(ck))
-    raise ValueError(f"{path}: key {first!r} does not map onto a StarGAN generator; expected a lit "
+    raise ConfigError(f"{path}: key {first!r} does not map onto a StarGAN generator; expected a lit "
                      "teacher file (format/g/d) or an official StarGAN G state_dict (main.<i>.*)")
 
 
 def load_teacher(path: Path, g: nn.Module, d: nn.Module | None) -> dict:
     """Load a teacher file into ``g`` (and ``d`` when the file has one); returns its meta."""
     if not path.is_file():
-        raise FileNotFoundError(f"no teacher checkpoint at {path}; train one with "
+        raise MissingFileError(f"no teacher checkpoint at {path}; train one with "
                                 "`python -m lit_core.gan --preset gan-cpu --train-teacher`")
     g_sd, d_sd, meta = load_generator_state(path, list(g.stage_blocks))
     load_state_into(g, g_sd)

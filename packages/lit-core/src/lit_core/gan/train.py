@@ -19,6 +19,7 @@ import torch
 import torch.nn as nn
 
 from ..checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_atomic
+from ..errors import ConfigError
 from .data import DomainData, target_labels
 from .losses import GanWeights, d_loss, g_loss
 
@@ -46,7 +47,7 @@ class GanSchedule:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(table) - names)
         if unknown:
-            raise ValueError(f"unknown training setting(s) {', '.join(unknown)}; accepted: {', '.join(sorted(names))}")
+            raise ConfigError(f"unknown training setting(s) {', '.join(unknown)}; accepted: {', '.join(sorted(names))}")
         return cls(**table)
 
     def lr_scale(self, i: int) -> float:
