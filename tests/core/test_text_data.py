@@ -48,7 +48,8 @@ def write_fortunes(root, n=30):
     """
     words = {"en": "the cat sat on the mat and then", "de": "der hund und die katze sind",
              "es": "el perro y el gato son muy", "it": "il cane e il gatto sono molto",
-             "pt": "o cachorro e o gato são muito"}
+             "pt": "o cachorro e o gato são muito", "cs": "pes a kočka jsou velmi",
+             "pl": "pies i kot są bardzo"}
 
     def body(lang, i):
         ws = [f"{w}{i}" for w in f"{words[lang]} {words[lang]} {words[lang]}".split()]
@@ -56,10 +57,11 @@ def write_fortunes(root, n=30):
         return "\n".join([*lines, f"\t\t-- Someone {i}", ""])
 
     root.mkdir(parents=True)
-    for sub in ("de", "es", "it"):
+    for sub in ("de", "es", "it", "cs", "pl"):
         (root / sub).mkdir()
     files = {"en": root / "art", "de": root / "de" / "tiere", "es": root / "es" / "animales.fortunes",
-             "it": root / "it" / "animali", "pt": root / "brasil"}
+             "it": root / "it" / "animali", "pt": root / "brasil", "cs": root / "cs" / "zvirata",
+             "pl": root / "pl" / "zwierzeta"}
     for lang, path in files.items():
         path.write_text("%\n".join(body(lang, i) for i in range(n)), encoding="utf-8")
     return root
@@ -68,7 +70,7 @@ def write_fortunes(root, n=30):
 def test_fortunes_builds_a_balanced_seeded_split_of_short_snippets(tmp_path):
     write_fortunes(tmp_path / "f")
     d = load_data("fortunes", tmp_path / "f", val_fraction=0.2)
-    assert d.kind == "text" and d.num_classes == 5 and d.seq_len == 64
+    assert d.kind == "text" and d.num_classes == 7 and d.seq_len == 64
     counts = np.bincount(np.concatenate([d.train.labels.numpy(), d.val.labels.numpy()]))
     assert len(set(counts.tolist())) == 1 and len(set(np.bincount(d.test.labels.numpy()).tolist())) == 1
     q = Quantizer(64)
@@ -83,7 +85,7 @@ def test_fortune_split_is_by_fortune_so_no_test_snippet_shares_a_fortune(tmp_pat
     tr, ytr, te, yte, _ = fortunes_mod.fortune_snippets(tmp_path / "f")
 
     def number(text):  # the fortune a snippet came from; all its words agree
-        found = {w.lstrip("abcdefghijklmnopqrstuvwxyzã") for w in text.split()}
+        found = {w.lstrip("abcdefghijklmnopqrstuvwxyzãčą") for w in text.split()}
         assert len(found) == 1
         return int(found.pop())
 
@@ -121,8 +123,8 @@ def test_image_and_text_splits_say_how_to_build_and_feed_a_model(tmp_path):
     write_fortunes(tmp_path / "f")
     txt = load_data("fortunes", tmp_path / "f", seq_len=72)
     assert txt.kind == "text" and txt.input_shape == (72,) and txt.input_dtype == torch.int64
-    assert txt.model_kwargs() == {"num_classes": 5, "vocab_size": 69, "seq_len": 72}
-    assert "text, 72 characters, 69 token ids, 5 classes" in txt.describe()
+    assert txt.model_kwargs() == {"num_classes": 7, "vocab_size": 69, "seq_len": 72}
+    assert "text, 72 characters, 69 token ids, 7 classes" in txt.describe()
     x, y = next(iter(BatchLoader(txt.train, 8, shuffle=True)))
     assert x.dtype == torch.int64 and x.shape == (8, 72) and y.dtype == torch.int64
     assert txt.train.images is txt.train.inputs  # the alias image code uses
