@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import lit_models
 from lit_core.data import ArrayDataset, Augment, BatchLoader, DataError, load_data
 from lit_core.data import fortunes as fortunes_mod
 from lit_core.data.text import CONNEAU_ALPHABET, PAD_ID, UNKNOWN_ID, Quantizer
@@ -26,6 +27,13 @@ def test_quantizer_lowercases_maps_unknown_pads_and_truncates():
     assert ids.dtype == np.uint8 and ids.shape == (2, 6)
     assert ids[0].tolist() == [a, b, space, UNKNOWN_ID, PAD_ID, PAD_ID]
     assert ids[1].tolist() == [CONNEAU_ALPHABET.index(c) + 2 for c in "abcdef"]
+
+
+def test_quantizer_encodes_as_the_model_zoo_does():
+    texts = ["Hello, World! Ünïcode & 42 {braces}", "x" * 2000]
+    assert torch.equal(torch.from_numpy(Quantizer(seq_len=1014).encode(texts)).long(),
+                       lit_models.encode_text(texts, seq_len=1014))
+    assert lit_models.ALPHABET == CONNEAU_ALPHABET
 
 
 def test_quantizer_settings_are_configurable():

@@ -27,10 +27,12 @@ from ._registry import register_model
 
 __all__ = ["ALPHABET", "VDCNN", "KMaxPool1d", "encode_text"]
 
-# Conneau et al. 2017 / Zhang et al. 2015: 26 letters, 10 digits, 32 symbols and space (69).
-ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-,;.!?:'\"/\\|_@#$%^&*~`+=<>()[]{} "
+# Conneau et al. 2017, Sec. 3: 26 letters, 10 digits, 30 symbols and the space; with the padding
+# and unknown ids that is their 69 tokens. lit_core.data.text.Quantizer encodes the same way.
+ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-,;.!?:'\"/|_#$%^&*~`+=<>()[]{} "
 PAD_ID = 0
-_CHAR_TO_ID = {c: i + 1 for i, c in enumerate(ALPHABET)}
+UNKNOWN_ID = 1
+_CHAR_TO_ID = {c: i + 2 for i, c in enumerate(ALPHABET)}
 _BLOCKS = {9: (1, 1, 1, 1), 17: (2, 2, 2, 2), 29: (5, 5, 2, 2), 49: (8, 8, 5, 3)}
 _WIDTHS = (64, 128, 256, 512)
 
@@ -38,12 +40,11 @@ _WIDTHS = (64, 128, 256, 512)
 def encode_text(texts: list[str], seq_len: int = 1014) -> torch.Tensor:
     """Character ids ``(len(texts), seq_len)`` for VDCNN: lower-cased, truncated, 0-padded.
 
-    Characters outside ``ALPHABET`` map to the padding id 0 (an all-zero input, as in Zhang et
-    al. 2015).
+    Characters outside ``ALPHABET`` map to the unknown id 1; the alphabet takes ids 2…68.
     """
     ids = torch.zeros(len(texts), seq_len, dtype=torch.long)
     for row, text in enumerate(texts):
-        chars = [_CHAR_TO_ID.get(c, PAD_ID) for c in text.lower()[:seq_len]]
+        chars = [_CHAR_TO_ID.get(c, UNKNOWN_ID) for c in text.lower()[:seq_len]]
         ids[row, : len(chars)] = torch.tensor(chars, dtype=torch.long)
     return ids
 
@@ -118,7 +119,7 @@ class VDCNN(StagedNet):
         pool: str = "max",
         shortcut: bool = False,
         seq_len: int = 1014,
-        vocab_size: int = len(ALPHABET) + 1,
+        vocab_size: int = len(ALPHABET) + 2,
         embed_dim: int = 16,
         k: int = 8,
         hidden: int = 2048,
