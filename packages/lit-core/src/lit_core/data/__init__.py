@@ -40,7 +40,7 @@ from pathlib import Path
 from . import sources
 from .checks import check_limit
 from .loader import BatchLoader, random_crop_flip
-from .splits import ArrayDataset, Augment, DataError, DataSplits, finalise_splits
+from .splits import ArrayDataset, Augment, DataError, DataSplits, finalise_splits, model_input
 from .text_sets import TEXT_DATASETS, is_text_dir, load_text
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "DataError",
     "DataSplits",
     "load_data",
+    "model_input",
     "random_crop_flip",
     "resolve_name",
 ]
