@@ -95,10 +95,12 @@ def test_missing_data_dir_is_an_error_even_when_the_system_has_fashion_mnist(tmp
     make_fashion(tmp_path / "system")
     monkeypatch.setattr(sources, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "system")
     assert load_data("fashion-mnist").source == str(tmp_path / "system")  # no --data-dir: found
-    for name in ("fashion-mnist", "auto"):
-        with pytest.raises(DataError) as e:
-            load_data(name, tmp_path / "typo")
-        assert f"--data-dir {tmp_path / 'typo'} does not exist" in one_line(e)
+    with pytest.raises(DataError) as e:
+        load_data("fashion-mnist", tmp_path / "typo")
+    assert f"no Fashion-MNIST in {tmp_path / 'typo'}," in one_line(e)
+    with pytest.raises(DataError) as e:
+        load_data("auto", tmp_path / "typo")
+    assert f"--data-dir {tmp_path / 'typo'} does not exist" in one_line(e)
 
 
 def test_empty_data_dir_is_an_error_even_when_the_system_has_fashion_mnist(tmp_path, monkeypatch):

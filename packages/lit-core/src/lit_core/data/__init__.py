@@ -87,8 +87,7 @@ def _kind_of_dir(data_dir: Path) -> str | None:
 
 
 def _check_data_dir(data_dir: str | os.PathLike | None) -> None:
-    """An explicit data_dir must exist (an empty one fails in the reader, which says what it
-    looked for); it is never silently replaced by another location."""
+    """For ``auto``: an explicit data_dir must exist (it is never silently replaced)."""
     if data_dir is None:
         return
     p = Path(data_dir)
@@ -109,7 +108,8 @@ def _fashion_mnist(data_dir: str | os.PathLike | None) -> sources.RawData:
     if data_dir is not None:  # an explicit directory: no download, no other location
         raise DataError(
             f"no Fashion-MNIST in {looked} (the four IDX files, raw or .gz); put them in "
-            "--data-dir, or omit it to use Debian's dataset-fashion-mnist"
+            f"--data-dir, or omit it to use {sources.FASHION_MNIST_SYSTEM_DIR} (Debian's "
+            "dataset-fashion-mnist)"
         )
     root = Path(os.environ.get("LIT_DATA_DIR") or Path.home() / ".cache" / "lit" / "data")
     try:
@@ -138,10 +138,10 @@ def _raw(name: str, data_dir: str | os.PathLike | None, seed: int) -> sources.Ra
 def resolve_name(name: str, data_dir: str | os.PathLike | None, *, quiet: bool = False) -> str:
     """The concrete data set ``auto`` (or an alias) stands for, announcing a fallback in one line."""
     name = _ALIASES.get(name.lower(), name.lower())
-    _check_data_dir(data_dir)
-    if name != "auto":
+    if name != "auto":  # a named data set's reader looks only in data_dir and says so
         return name
     if data_dir is not None:
+        _check_data_dir(data_dir)
         kind = _kind_of_dir(Path(data_dir))
         if kind is None:
             raise DataError(
