@@ -4,7 +4,9 @@ Loads a preset TOML as the CLI does (data table -> load_data, [models] + DataSpl
 -> lit_models, job_config -> TrainConfig), trains the teacher from scratch, then each method's
 student, and prints one row per model: test accuracy, epochs, wall time.
 
-Run: OMP_NUM_THREADS=2 nice python results/text-cpu/run_preset.py PRESET.toml OUT_DIR
+Run: OMP_NUM_THREADS=2 nice python results/text-cpu/run_preset.py PRESET.toml OUT_DIR [TEACHER.pt [KEY=VALUE ...]]
+(TEACHER.pt: reuse a trained teacher's best.pt instead of training one; KEY=VALUE: override a
+[train] setting of every student job, e.g. finetune_lr=0.01, or methods=lit,kd.)
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import torch
 
 import lit_models
+from lit_core.checkpoint import load_model_weights
 from lit_core.data import BatchLoader, load_data
 from lit_core.presets import job_config, load_toml
 from lit_core.trainer import fit
@@ -24,6 +27,13 @@ from lit_core.trainer import fit
 
 def main() -> None:
     cfg, out = load_toml(sys.argv[1]), Path(sys.argv[2])
+    teacher_ckpt = sys.argv[3] if len(sys.argv) > 3 else None
+    for kv in sys.argv[4:]:
+        key, value = kv.split("=", 1)
+        if key == "methods":
+            cfg["run"]["methods"] = value.split(",")
+        else:
+            cfg["train"][key] = type(cfg["train"][key])(value) if key in cfg["train"] else float(value)
     d = {k: v for k, v in cfg["data"].items() if k != "eval_batch_size"}
     t0 = time.perf_counter()
     data = load_data(**d)
@@ -51,7 +61,10 @@ def main() -> None:
         print(json.dumps(row), flush=True)
 
     teacher = build("teacher", 0)
-    run("teacher", "scratch", teacher, None)
+    if teacher_ckpt:
+        load_model_weights(teacher, teacher_ckpt)
+    else:
+        run("teacher", "scratch", teacher, None)
     teacher.eval()
     for method in cfg["run"]["methods"]:
         run(method, method, build("student", 1), teacher)
