@@ -9,7 +9,9 @@ Task: which of the seven languages a 32–64 character snippet is in. Each fortu
 lines "-- Author" dropped, white space collapsed) is cut at word boundaries into consecutive
 snippets of 32 to 64 characters. The split is made per fortune, not per snippet, so no test
 snippet shares a fortune with a training one: per language, a permutation seeded with ``seed``
-sends 20 % of the fortunes to the test split. Each language then keeps the same number of
+sends 20 % of the fortunes to the test split
+(``load_data`` always uses seed 0 here, so the test set never changes; ``data.seed`` seeds the
+validation split). Each language then keeps the same number of
 snippets per split (the smallest language's count; a seeded choice), so the classes are
 balanced and chance is 1/7.
 
