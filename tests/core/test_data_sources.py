@@ -98,7 +98,7 @@ def test_missing_fashion_mnist_offline_says_where_it_looked(tmp_path):
 
 
 def test_auto_without_fashion_mnist_falls_back_to_digits_in_one_line(tmp_path, capsys):
-    d = load_data("auto", tmp_path / "empty")
+    d = load_data("auto")  # no --data-dir: an explicit one that is unusable is an error (issue 8)
     assert d.name == "digits" and d.image_size == 8
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "scikit-learn digits" in err[0] and "no-system-fashion" in err[0]
@@ -147,9 +147,11 @@ def test_cifar100_reads_train_test_meta(tmp_path):
     folder = tmp_path / "cifar-100-python"
     folder.mkdir()
     rng = np.random.default_rng(0)
+    train_labels = rng.integers(0, 100, 30)
     for name, n in (("train", 30), ("test", 10)):
         entry = {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                 "fine_labels": rng.integers(0, 100, n).tolist(), "coarse_labels": [0] * n}
+                 # test classes must occur in training (issue 8: else a load error)
+                 "fine_labels": train_labels[:n].tolist(), "coarse_labels": [0] * n}
         with open(folder / name, "wb") as f:
             pickle.dump(entry, f, protocol=2)
     with open(folder / "meta", "wb") as f:

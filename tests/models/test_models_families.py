@@ -31,12 +31,13 @@ def test_torchvision_resnet_accepts_grayscale_and_basic_blocks():
     assert [i["num_chs"] for i in model.feature_info] == [64, 128, 256, 512]
 
 
-def test_encode_text_lowercases_pads_truncates_and_zeroes_unknown_characters():
+def test_encode_text_lowercases_pads_truncates_and_marks_unknown_characters():
     ids = lit_models.encode_text(["Ab é", "abcdef"], seq_len=5)
-    a, b, space = (lit_models.ALPHABET.index(c) + 1 for c in "ab ")
+    a, b, space = (lit_models.ALPHABET.index(c) + 2 for c in "ab ")
     assert ids.dtype == torch.long
-    assert ids.tolist() == [[a, b, space, 0, 0], [a, b, b + 1, b + 2, b + 3]]
-    assert len(lit_models.ALPHABET) == 69 and len(set(lit_models.ALPHABET)) == 69
+    assert ids.tolist() == [[a, b, space, 1, 0], [a, b, b + 1, b + 2, b + 3]]
+    # Conneau et al.: 67 characters + padding + unknown = 69 token ids
+    assert len(lit_models.ALPHABET) == 67 and len(set(lit_models.ALPHABET)) == 67
 
 
 def test_kmax_pooling_keeps_the_k_largest_in_original_order():
@@ -48,7 +49,7 @@ def test_kmax_pooling_keeps_the_k_largest_in_original_order():
 def test_vdcnn_padding_characters_embed_to_zero():
     model = lit_models.create_model("vdcnn9", seq_len=64)
     assert torch.equal(model.stem.embed.weight[0], torch.zeros(16))
-    assert model.stem.embed.num_embeddings == 70
+    assert model.stem.embed.num_embeddings == 69
 
 
 def test_tile_domain_appends_the_label_as_constant_maps():

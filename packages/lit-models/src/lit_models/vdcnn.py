@@ -1,11 +1,19 @@
 """VDCNN (Conneau et al. 2017): very deep character-level CNNs for text classification.
 
-Input: ``(B, seq_len)`` character ids (``seq_len`` 1014 as in the paper; id 0 is padding, ids
-1…69 the paper's alphabet, see ``encode_text``). Stem = 16-dim embedding + temporal conv (k=3,
-64 ch); 4 stages of 64/128/256/512 channels made of conv blocks (conv-BN-ReLU ×2, optional
-shortcut); stages 1–3 start by halving the sequence (max-pool k=3 s=2, or k-max pooling);
-head = k-max pooling (k=8) + FC 2048-2048-classes. Depths 9/17/29/49 = blocks per stage
-[1,1,1,1] / [2,2,2,2] / [5,5,2,2] / [8,8,5,3]. LIT compresses vdcnn29 → vdcnn9.
+Input: ``(B, seq_len)`` character ids (``seq_len`` 1014 as in the LIT code; id 0 is padding,
+see ``encode_text``; ``vocab_size`` must cover the ids a quantizer produces, e.g. lit_core's
+``DataSplits.model_kwargs()``). Stem = 16-dim embedding + temporal conv (k=3, 64 ch); 4 stages
+of 64/128/256/512 channels made of conv blocks (conv-BN-ReLU ×2, optional shortcut); stages 1–3
+start by halving the sequence (max-pool k=3 s=2, or k-max pooling); head = k-max pooling (k=8)
++ FC 2048-2048-classes. Depths 9/17/29/49 = blocks per stage [1,1,1,1] / [2,2,2,2] / [5,5,2,2]
+/ [8,8,5,3].
+
+The stage boundaries are the pooling points of the LIT code (``lit-code/vdcnn``): its four
+``sections`` end just before each halving, and the embedding + first conv (stem) and k-max +
+FCs (head) are what LIT copies from teacher to student. Every depth has the same four stages
+with the same widths and reductions, so any two depths line up for LIT; the paper's pair is
+vdcnn29 → vdcnn17 (Koratana et al. 2019, Table 1 and Fig. 3). ``widths`` and ``hidden`` scale
+the model down for CPU runs (the paper's are the defaults).
 """
 
 from __future__ import annotations
@@ -19,10 +27,12 @@ from ._registry import register_model
 
 __all__ = ["ALPHABET", "VDCNN", "KMaxPool1d", "encode_text"]
 
-# Conneau et al. 2017 / Zhang et al. 2015: 26 letters, 10 digits, 32 symbols and space (69).
-ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-,;.!?:'\"/\\|_@#$%^&*~`+=<>()[]{} "
+# Conneau et al. 2017, Sec. 3: 26 letters, 10 digits, 30 symbols and the space; with the padding
+# and unknown ids that is their 69 tokens. lit_core.data.text.Quantizer encodes the same way.
+ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-,;.!?:'\"/|_#$%^&*~`+=<>()[]{} "
 PAD_ID = 0
-_CHAR_TO_ID = {c: i + 1 for i, c in enumerate(ALPHABET)}
+UNKNOWN_ID = 1
+_CHAR_TO_ID = {c: i + 2 for i, c in enumerate(ALPHABET)}
 _BLOCKS = {9: (1, 1, 1, 1), 17: (2, 2, 2, 2), 29: (5, 5, 2, 2), 49: (8, 8, 5, 3)}
 _WIDTHS = (64, 128, 256, 512)
 
@@ -30,12 +40,11 @@ _WIDTHS = (64, 128, 256, 512)
 def encode_text(texts: list[str], seq_len: int = 1014) -> torch.Tensor:
     """Character ids ``(len(texts), seq_len)`` for VDCNN: lower-cased, truncated, 0-padded.
 
-    Characters outside ``ALPHABET`` map to the padding id 0 (an all-zero input, as in Zhang et
-    al. 2015).
+    Characters outside ``ALPHABET`` map to the unknown id 1; the alphabet takes ids 2…68.
     """
     ids = torch.zeros(len(texts), seq_len, dtype=torch.long)
     for row, text in enumerate(texts):
-        chars = [_CHAR_TO_ID.get(c, PAD_ID) for c in text.lower()[:seq_len]]
+        chars = [_CHAR_TO_ID.get(c, UNKNOWN_ID) for c in text.lower()[:seq_len]]
         ids[row, : len(chars)] = torch.tensor(chars, dtype=torch.long)
     return ids
 
@@ -100,7 +109,7 @@ def _downsample(pool: str) -> nn.Module:
 
 
 class VDCNN(StagedNet):
-    """Embedding + conv stem → 4 stages (64/128/256/512) → k-max pooling + 3 FC layers."""
+    """Embedding + conv stem → 4 stages (64/128/256/512 by default) → k-max pooling + 3 FCs."""
 
     def __init__(
         self,
@@ -110,20 +119,24 @@ class VDCNN(StagedNet):
         pool: str = "max",
         shortcut: bool = False,
         seq_len: int = 1014,
-        vocab_size: int = len(ALPHABET) + 1,
+        vocab_size: int = len(ALPHABET) + 2,
         embed_dim: int = 16,
         k: int = 8,
         hidden: int = 2048,
+        widths: tuple[int, int, int, int] = _WIDTHS,
     ) -> None:
         if depth not in _BLOCKS:
             raise ValueError(f"VDCNN depth must be one of {sorted(_BLOCKS)}; got {depth}")
         if pool not in ("max", "kmax"):
             raise ValueError(f"pool must be 'max' or 'kmax' (k-max pooling); got {pool!r}")
+        widths = tuple(int(w) for w in widths)
+        if len(widths) != 4 or min(widths) < 1:
+            raise ValueError(f"widths must be 4 positive channel counts (one per stage); got {widths}")
         if seq_len < k * 8:
             raise ValueError(f"seq_len must be at least {k * 8} (8x down-sampling, then k-max k={k}); got {seq_len}")
-        stem = _Stem(vocab_size, embed_dim, _WIDTHS[0])
-        stages, info, in_chs = [], [], _WIDTHS[0]
-        for i, (n, out_chs) in enumerate(zip(_BLOCKS[depth], _WIDTHS, strict=True)):
+        stem = _Stem(vocab_size, embed_dim, widths[0])
+        stages, info, in_chs = [], [], widths[0]
+        for i, (n, out_chs) in enumerate(zip(_BLOCKS[depth], widths, strict=True)):
             down = _downsample(pool) if i > 0 else None
             blocks = [ConvBlock(in_chs, out_chs, shortcut=shortcut, downsample=down)]
             blocks += [ConvBlock(out_chs, out_chs, shortcut=shortcut) for _ in range(n - 1)]

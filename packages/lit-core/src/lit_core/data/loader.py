@@ -1,7 +1,8 @@
 """``BatchLoader``: batches from an in-memory data set kept on the device, augmented there.
 
 Small data sets (CIFAR, Fashion-MNIST) fit on a GPU; keeping them there and cropping/flipping
-with tensor ops means training never waits on a DataLoader.
+with tensor ops means training never waits on a DataLoader. Text (character ids, stored as
+uint8) is kept the same way and cast to int64 per batch; it is never augmented.
 
 Reproducibility: the order of epoch ``e`` is a permutation drawn from a generator seeded with
 ``(seed, e)`` (the same on every rank), and the augmentation of batch ``k`` from one seeded with
@@ -21,7 +22,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from .splits import ArrayDataset, Augment
+from .splits import ArrayDataset, Augment, model_input
 
 __all__ = ["BatchLoader", "random_crop_flip"]
 
@@ -51,7 +52,7 @@ def random_crop_flip(x: torch.Tensor, aug: Augment, gen: torch.Generator) -> tor
 
 
 class BatchLoader:
-    """Iterable of ``(images, labels)`` batches over an ``ArrayDataset`` held on ``device``."""
+    """Iterable of ``(inputs, labels)`` batches over an ``ArrayDataset`` held on ``device``."""
 
     def __init__(
         self,
@@ -71,14 +72,21 @@ class BatchLoader:
             raise ValueError(f"batch_size must be ≥ 1; got {batch_size}")
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} out of range for world_size {world_size}")
+        self.augment = augment or Augment()
+        if self.augment.enabled and ds.kind != "image":
+            raise ValueError(f"augmentation {self.augment} only applies to images, not {ds.kind}")
         self.device = torch.device(device)
-        self.images = ds.images.to(self.device)
+        self.inputs = ds.inputs.to(self.device)
         self.labels = ds.labels.to(self.device)
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
-        self.augment = augment or Augment()
         self.rank, self.world_size, self.drop_last = rank, world_size, drop_last
         self.pad_shards = pad_shards
         self.epoch = 0
+
+    @property
+    def images(self) -> torch.Tensor:
+        """The inputs (alias for image code)."""
+        return self.inputs
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose order and augmentation the next iteration yields."""
@@ -110,7 +118,7 @@ class BatchLoader:
         idx = self.indices().to(self.device)
         for k in range(len(self)):
             b = idx[k * self.batch_size : (k + 1) * self.batch_size]
-            x, y = self.images[b], self.labels[b]
+            x, y = model_input(self.inputs[b]), self.labels[b]
             if self.augment.enabled:
                 x = random_crop_flip(x, self.augment, _generator(self.seed, self.epoch, self.rank, k))
             yield x, y

@@ -16,12 +16,13 @@ import pickle
 import shutil
 import socket
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .splits import DataError
+from .errors import DataError
 
 __all__ = [
     "FASHION_MNIST_SYSTEM_DIR",
@@ -62,8 +63,12 @@ class RawData:
 
 
 def fashion_mnist_dirs(data_dir: str | os.PathLike | None) -> list[Path]:
-    """The directories searched for Fashion-MNIST, in order: data_dir, LIT_DATA_DIR, system."""
-    roots = [Path(p) for p in (data_dir, os.environ.get("LIT_DATA_DIR")) if p]
+    """The directories searched for Fashion-MNIST: only under data_dir when it is given (an
+    explicit path is never silently replaced), else LIT_DATA_DIR, then the system directory."""
+    if data_dir is not None:
+        root = Path(data_dir)
+        return [root, root / "fashion-mnist", root / "FashionMNIST" / "raw"]
+    roots = [Path(p) for p in (os.environ.get("LIT_DATA_DIR"),) if p]
     dirs: list[Path] = []
     for root in roots:
         dirs += [root, root / "fashion-mnist", root / "FashionMNIST" / "raw"]
@@ -188,7 +193,9 @@ def read_cifar(data_dir: str | os.PathLike | None, num_classes: int) -> RawData:
     """CIFAR-10 or -100 from torchvision's on-disk layout under ``data_dir`` (or LIT_DATA_DIR)."""
     layout = _cifar_layout(num_classes)
     name = f"CIFAR-{num_classes}"
-    roots = [Path(p) for p in (data_dir, os.environ.get("LIT_DATA_DIR")) if p]
+    # an explicit data_dir is the only place looked (never silently replaced by LIT_DATA_DIR)
+    roots = [Path(data_dir)] if data_dir is not None else [
+        Path(p) for p in (os.environ.get("LIT_DATA_DIR"),) if p]
     looked = [r / layout.base_folder for r in roots]
     folder = next((d for d in looked if d.is_dir()), None)
     if folder is None:
@@ -271,10 +278,19 @@ def read_npz(path: str | os.PathLike, test_fraction: float = 0.2, seed: int = 0)
     p = Path(path)
     if not p.is_file():
         raise DataError(f"npz data file {p} not found (pass its path as --data-dir)")
+    with open(p, "rb") as f:
+        magic = f.read(4)
+    if not magic:
+        raise DataError(f"npz data file {p} is empty; write it with numpy.savez(path, images=..., labels=...)")
+    if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
+        raise DataError(
+            f"{p} is not an .npz archive (a zip of arrays); write it with "
+            "numpy.savez(path, images=..., labels=...)"
+        )
     try:
         with np.load(p, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise DataError(f"malformed npz file {p}: {e}") from None
     missing = {"images", "labels"} - arrays.keys()
     if missing:
@@ -283,12 +299,12 @@ def read_npz(path: str | os.PathLike, test_fraction: float = 0.2, seed: int = 0)
             "and 'labels', optionally 'test_images' and 'test_labels'"
         )
     x = _as_nchw(arrays["images"], p, "images")
-    y = np.asarray(arrays["labels"]).astype(np.int64).reshape(-1)
+    y = np.asarray(arrays["labels"]).reshape(-1)  # checked (never truncated) in finalise_splits
     if len(x) != len(y):
         raise DataError(f"npz file {p}: {len(x)} images but {len(y)} labels")
     if "test_images" in arrays and "test_labels" in arrays:
         te_x = _as_nchw(arrays["test_images"], p, "test_images")
-        te_y = np.asarray(arrays["test_labels"]).astype(np.int64).reshape(-1)
+        te_y = np.asarray(arrays["test_labels"]).reshape(-1)
         return RawData(x, y, te_x, te_y, source=str(p))
     from sklearn.model_selection import train_test_split
 
@@ -301,10 +317,20 @@ def read_npz(path: str | os.PathLike, test_fraction: float = 0.2, seed: int = 0)
     return RawData(tr_x, tr_y, te_x, te_y, source=f"{p} (test split carved, {test_fraction:.0%})")
 
 
+def _load_image(folder, path: str) -> np.ndarray:
+    """One image of an ImageFolder as C×H×W uint8; a corrupt file is a DataError naming it."""
+    from PIL import Image
+    from torchvision.transforms.functional import pil_to_tensor
+
+    try:
+        return pil_to_tensor(folder.loader(path)).numpy()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        raise DataError(f"image folder: cannot read {path} ({type(e).__name__}: {e}); remove or replace it") from None
+
+
 def read_image_folder(root: str | os.PathLike) -> RawData:
     """An image folder in torchvision ``ImageFolder`` layout: ``root/{train,test}/<class>/*``."""
     from torchvision.datasets import ImageFolder
-    from torchvision.transforms.functional import pil_to_tensor
 
     r = Path(root)
     if not (r / "train").is_dir() or not (r / "test").is_dir():
@@ -320,7 +346,7 @@ def read_image_folder(root: str | os.PathLike) -> RawData:
         if classes is not None and folder.classes != classes:
             raise DataError(f"image folder {r}: train classes {classes} ≠ test classes {folder.classes}")
         classes = folder.classes
-        imgs = [pil_to_tensor(folder.loader(p)).numpy() for p, _ in folder.samples]
+        imgs = [_load_image(folder, p) for p, _ in folder.samples]
         shapes = {im.shape for im in imgs}
         if len(shapes) != 1:
             raise DataError(

@@ -1,17 +1,26 @@
-"""In-memory data sets and the train/val/test bundle every loader returns."""
+"""In-memory data sets and the train/val/test bundle every loader returns.
+
+A ``DataSplits`` knows its modality (``kind``): ``"image"`` (float32 N×C×H×W, normalised) or
+``"text"`` (character ids N×L, stored as uint8 and cast to int64 per batch). It tells the caller
+what a model for it needs (``model_kwargs()``), the per-example ``input_shape`` and the
+``input_dtype`` a model receives, so the CLI and trainer need no branches on the modality.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["ArrayDataset", "Augment", "DataError", "DataSplits", "finalise_splits"]
+from .checks import check_finite, check_labels, integer_labels
+from .errors import DataError
 
+__all__ = ["KINDS", "ArrayDataset", "Augment", "DataError", "DataSplits", "finalise_splits",
+           "finalise_text_splits"]
 
-class DataError(ValueError):
-    """Missing or malformed data; the message says what was wrong and where it looked."""
+KINDS = ("image", "text")
 
 
 @dataclass(frozen=True)
@@ -28,29 +37,55 @@ class Augment:
 
 @dataclass(frozen=True)
 class ArrayDataset:
-    """Images (float32, N×C×H×W, normalised) and integer labels (int64, N), held in memory."""
+    """Inputs and integer labels (int64, N) held in memory.
 
-    images: torch.Tensor
+    ``inputs``: float32 images N×C×H×W (normalised), or token ids N×L (uint8 or int64; a model
+    gets them as int64, see ``model_input``). ``images`` is an alias kept for image code.
+    """
+
+    inputs: torch.Tensor
     labels: torch.Tensor
 
     def __post_init__(self) -> None:
-        if self.images.ndim != 4:
-            raise DataError(f"images must be N×C×H×W; got shape {tuple(self.images.shape)}")
-        if self.labels.ndim != 1 or len(self.labels) != len(self.images):
+        x = self.inputs
+        image = x.ndim == 4 and x.is_floating_point()
+        text = x.ndim == 2 and x.dtype in (torch.uint8, torch.int32, torch.int64)
+        if not (image or text):
             raise DataError(
-                f"{len(self.images)} images but labels of shape {tuple(self.labels.shape)}"
+                f"inputs must be float N×C×H×W images or integer N×L token ids; got "
+                f"{x.dtype} of shape {tuple(x.shape)}"
             )
+        if self.labels.ndim != 1 or len(self.labels) != len(x):
+            raise DataError(f"{len(x)} inputs but labels of shape {tuple(self.labels.shape)}")
+
+    @property
+    def images(self) -> torch.Tensor:
+        """The inputs (alias for image code)."""
+        return self.inputs
+
+    @property
+    def kind(self) -> str:
+        return "image" if self.inputs.ndim == 4 else "text"
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        return self.images[index], int(self.labels[index])
+        return model_input(self.inputs[index]), int(self.labels[index])
+
+
+def model_input(x: torch.Tensor) -> torch.Tensor:
+    """What a model receives: images as they are, token ids as int64 (embeddings need long)."""
+    return x if x.is_floating_point() or x.dtype == torch.int64 else x.long()
 
 
 @dataclass(frozen=True)
 class DataSplits:
-    """A data set split into train / val (carved from train) / test, ready for training."""
+    """A data set split into train / val (carved from train) / test, ready for training.
+
+    Images set ``in_chans``/``image_size`` (and ``mean``/``std``); text sets ``seq_len`` (the
+    quantized length) and ``vocab_size`` (alphabet + padding + unknown ids).
+    """
 
     name: str
     train: ArrayDataset
@@ -63,11 +98,41 @@ class DataSplits:
     augment: Augment = field(default_factory=Augment)
     mean: tuple[float, ...] = ()
     std: tuple[float, ...] = ()
+    kind: str = "image"
+    seq_len: int = 0
+    vocab_size: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise DataError(f"data kind must be one of {', '.join(KINDS)}; got {self.kind!r}")
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one example without the batch: (C, H, W) for images, (L,) for text."""
+        if self.kind == "text":
+            return (self.seq_len,)
+        return (self.in_chans, self.image_size, self.image_size)
+
+    @property
+    def input_dtype(self) -> torch.dtype:
+        """The dtype a model receives (float32 images, int64 token ids)."""
+        return torch.int64 if self.kind == "text" else torch.float32
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments a model builder needs for this data (lit_models' argument names)."""
+        if self.kind == "text":
+            return {"num_classes": self.num_classes, "vocab_size": self.vocab_size,
+                    "seq_len": self.seq_len}
+        return {"num_classes": self.num_classes, "in_chans": self.in_chans}
 
     def describe(self) -> str:
         """One line: what the data is, its split sizes and where it came from."""
+        if self.kind == "text":
+            shape = f"text, {self.seq_len} characters, {self.vocab_size} token ids"
+        else:
+            shape = f"{self.in_chans}×{self.image_size}×{self.image_size}"
         return (
-            f"{self.name} ({self.in_chans}×{self.image_size}×{self.image_size}, "
+            f"{self.name} ({shape}, "
             f"{self.num_classes} classes; train {len(self.train)}, val {len(self.val)}, "
             f"test {len(self.test)}) from {self.source}"
         )
@@ -100,6 +165,25 @@ def _subset(labels: np.ndarray, limit: int, seed: int) -> np.ndarray:
     return held
 
 
+def _select(
+    name: str, source: str, train_labels: np.ndarray, test_labels: np.ndarray,
+    limit: int | None, test_limit: int | None, val_fraction: float, seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices (train, val, test) after ``limit``/``test_limit`` subsets and the val split."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise DataError(f"val_fraction must be in [0, 1); got {val_fraction}")
+    train_idx = np.arange(len(train_labels)) if limit is None else _subset(train_labels, limit, seed)
+    test_idx = np.arange(len(test_labels)) if test_limit is None else _subset(test_labels, test_limit, seed)
+    lost = np.setdiff1d(np.unique(test_labels[test_idx]), np.unique(train_labels[train_idx]))
+    if len(lost):
+        raise DataError(
+            f"{name}: limit={limit} keeps no training example of classes "
+            f"{', '.join(map(str, lost[:5]))} that the test split holds (from {source}); raise limit"
+        )
+    keep, held = _stratified_split(train_labels[train_idx], val_fraction, seed)
+    return train_idx[keep], train_idx[held], test_idx
+
+
 def finalise_splits(
     *,
     name: str,
@@ -115,16 +199,15 @@ def finalise_splits(
     limit: int | None = None,
     test_limit: int | None = None,
 ) -> DataSplits:
-    """Carve val from train, subsample, normalise with train statistics, return ``DataSplits``.
+    """Validate, carve val from train, subsample, normalise with train statistics.
 
-    Images come in as N×C×H×W arrays in [0, 1] (or any float range); labels as integers.
+    Images come in as N×C×H×W arrays in [0, 1] (or any float range); labels as integer class
+    ids (whole-valued floats accepted, never truncated).
     """
-    if not 0.0 <= val_fraction < 1.0:
-        raise DataError(f"val_fraction must be in [0, 1); got {val_fraction}")
     for what, imgs, labs in (("train", train_images, train_labels), ("test", test_images, test_labels)):
-        if imgs.ndim != 4 or labs.ndim != 1 or len(imgs) != len(labs) or len(imgs) == 0:
+        if imgs.ndim != 4 or np.ndim(labs) != 1 or len(imgs) != len(labs) or len(imgs) == 0:
             raise DataError(
-                f"{name}: malformed {what} arrays (images {imgs.shape}, labels {labs.shape}) "
+                f"{name}: malformed {what} arrays (images {imgs.shape}, labels {np.shape(labs)}) "
                 f"in {source}; expected N×C×H×W images and N labels, N > 0"
             )
     if train_images.shape[1:] != test_images.shape[1:]:
@@ -132,20 +215,18 @@ def finalise_splits(
             f"{name}: train images are {train_images.shape[1:]} but test images are "
             f"{test_images.shape[1:]} in {source}"
         )
-    train_labels = train_labels.astype(np.int64)
-    test_labels = test_labels.astype(np.int64)
-    if min(train_labels.min(), test_labels.min()) < 0:
-        raise DataError(f"{name}: negative labels in {source}")
-    if limit is not None:
-        idx = _subset(train_labels, int(limit), seed)
-        train_images, train_labels = train_images[idx], train_labels[idx]
-    if test_limit is not None:
-        idx = _subset(test_labels, int(test_limit), seed)
-        test_images, test_labels = test_images[idx], test_labels[idx]
-    keep, held = _stratified_split(train_labels, val_fraction, seed)
-    n_cls = int(num_classes or max(train_labels.max(), test_labels.max()) + 1)
+    _, c, h, w = train_images.shape
+    if h != w:
+        raise DataError(f"{name}: images must be square; got {h}×{w} in {source}")
+    train_labels = integer_labels(train_labels, f"{name}: train", source)
+    test_labels = integer_labels(test_labels, f"{name}: test", source)
+    n_cls = check_labels(name, source, train_labels, test_labels, num_classes)
+    check_finite(name, "train image", train_images, source)
+    check_finite(name, "test image", test_images, source)
+    train_idx, val_idx, test_idx = _select(
+        name, source, train_labels, test_labels, limit, test_limit, val_fraction, seed)
 
-    fit = torch.as_tensor(train_images[keep], dtype=torch.float32)
+    fit = torch.as_tensor(train_images[train_idx], dtype=torch.float32)
     mean = fit.mean(dim=(0, 2, 3))
     std = fit.std(dim=(0, 2, 3)).clamp_min(1e-6)
 
@@ -154,14 +235,11 @@ def finalise_splits(
         x = ((x - mean[:, None, None]) / std[:, None, None]).contiguous()
         return ArrayDataset(x, torch.as_tensor(labs, dtype=torch.int64))
 
-    _, c, h, w = train_images.shape
-    if h != w:
-        raise DataError(f"{name}: images must be square; got {h}×{w} in {source}")
     return DataSplits(
         name=name,
-        train=to_ds(train_images[keep], train_labels[keep]),
-        val=to_ds(train_images[held], train_labels[held]),
-        test=to_ds(test_images, test_labels),
+        train=to_ds(train_images[train_idx], train_labels[train_idx]),
+        val=to_ds(train_images[val_idx], train_labels[val_idx]),
+        test=to_ds(test_images[test_idx], test_labels[test_idx]),
         num_classes=n_cls,
         in_chans=int(c),
         image_size=int(h),
@@ -169,4 +247,56 @@ def finalise_splits(
         augment=augment,
         mean=tuple(float(m) for m in mean),
         std=tuple(float(s) for s in std),
+    )
+
+
+def finalise_text_splits(
+    *,
+    name: str,
+    train_ids: np.ndarray,
+    train_labels: np.ndarray,
+    test_ids: np.ndarray,
+    test_labels: np.ndarray,
+    source: str,
+    vocab_size: int,
+    num_classes: int | None = None,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    limit: int | None = None,
+    test_limit: int | None = None,
+) -> DataSplits:
+    """Validate token-id arrays (N×L, uint8, possibly memory-mapped), subsample, carve val.
+
+    Only the selected rows of a memory-mapped array are read (into memory, as uint8).
+    """
+    for what, ids, labs in (("train", train_ids, train_labels), ("test", test_ids, test_labels)):
+        if ids.ndim != 2 or np.ndim(labs) != 1 or len(ids) != len(labs) or len(ids) == 0:
+            raise DataError(
+                f"{name}: malformed {what} arrays (ids {ids.shape}, labels {np.shape(labs)}) in "
+                f"{source}; expected N×L token ids and N labels, N > 0"
+            )
+    if train_ids.shape[1] != test_ids.shape[1]:
+        raise DataError(f"{name}: train and test sequences differ in length in {source}")
+    train_labels = integer_labels(train_labels, f"{name}: train", source)
+    test_labels = integer_labels(test_labels, f"{name}: test", source)
+    n_cls = check_labels(name, source, train_labels, test_labels, num_classes)
+    train_idx, val_idx, test_idx = _select(
+        name, source, train_labels, test_labels, limit, test_limit, val_fraction, seed)
+
+    def to_ds(ids: np.ndarray, labs: np.ndarray, idx: np.ndarray) -> ArrayDataset:
+        rows = np.ascontiguousarray(ids[idx], dtype=np.uint8)  # reads only these rows of a memmap
+        return ArrayDataset(torch.from_numpy(rows), torch.as_tensor(labs[idx], dtype=torch.int64))
+
+    return DataSplits(
+        name=name,
+        train=to_ds(train_ids, train_labels, train_idx),
+        val=to_ds(train_ids, train_labels, val_idx),
+        test=to_ds(test_ids, test_labels, test_idx),
+        num_classes=n_cls,
+        in_chans=0,
+        image_size=0,
+        source=source,
+        kind="text",
+        seq_len=int(train_ids.shape[1]),
+        vocab_size=int(vocab_size),
     )
