@@ -120,3 +120,18 @@ def test_command_line_reports_a_bad_section_in_one_error_line(tmp_path, capsys):
     assert code == 2
     assert err == ["lit: error: section 'stages.2' does not exist; the generator's stages are stages.0"]
     assert not (tmp_path / "out").exists()
+
+
+def test_lit_run_dispatches_a_gan_preset_and_reports_bad_input_in_one_line(tmp_path, capsys):
+    from lit_core.cli import main
+
+    args = ["run", "--preset", "gan-cpu", "--out", str(tmp_path), "--run-name", "g",
+            "--set", "data.name=digits", "--set", "data.limit=200", "--set", "data.test_limit=50"]
+    assert main([*args, "--set", 'models.sections=["stages.3"]']) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "section 'stages.3' does not exist" in err[0]
+    assert not (tmp_path / "g").exists()
+    assert main([*args, "--teacher", "resnet8"]) == 2
+    assert "--teacher do not apply to a GAN task" in capsys.readouterr().err
+    assert main(["compare", "--preset", "gan-cpu", "--out", str(tmp_path)]) == 2
+    assert "is a GAN task" in capsys.readouterr().err

@@ -36,7 +36,8 @@ from .jobs import compare, evaluate_checkpoint, read_stored_config, train_studen
 from .methods import METHODS, get_method
 from .parallel import compare_parallel
 from .presets import DEFAULT_PRESET, list_presets
-from .runconfig import RunConfig, resolve_run_config
+from .runconfig import RunConfig, merged_config, resolve_run_config
+from .rundir import check_run_dir
 from .studies import commands as studies
 
 __all__ = ["build_parser", "main"]
@@ -64,7 +65,8 @@ def _common(p: argparse.ArgumentParser, output: bool = True) -> None:
     g.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, e.g. train.lit.epochs=3 (repeatable)")
     g.add_argument("--data", help="data set: auto, fashion-mnist, cifar10, cifar100, digits, npz, "
-                                  "folder (= --set data.name=...)")
+                                  "folder, fortunes (text), amazon-polarity, amazon-full, csv "
+                                  "(= --set data.name=...)")
     g.add_argument("--data-dir", help="where the data is (= --set data.data_dir=...)")
     g.add_argument("--teacher", help="teacher model name (= --set models.teacher=...)")
     g.add_argument("--student", help="student model name (= --set models.student=...)")
@@ -150,9 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_config(args: argparse.Namespace) -> RunConfig:
-    """Preset < --config < explicit flags < --set, resolved and validated once. ``--resume``
-    without ``--preset`` starts from the run's stored configuration instead of the preset."""
+def _sources(args: argparse.Namespace) -> tuple[str, dict | None, dict]:
     flags = {"data.name": args.data, "data.data_dir": args.data_dir, "models.teacher": args.teacher,
              "models.student": args.student, "train.device": args.device}
     preset, base = args.preset or DEFAULT_PRESET, None
@@ -160,7 +160,41 @@ def resolve_config(args: argparse.Namespace) -> RunConfig:
         stored = read_stored_config(args.out / args.run_name)
         if stored is not None:
             preset, base = stored.get("preset", preset), stored["config"]
+    return preset, base, flags
+
+
+def resolve_config(args: argparse.Namespace) -> RunConfig:
+    """Preset < --config < explicit flags < --set, resolved and validated once. ``--resume``
+    without ``--preset`` starts from the run's stored configuration instead of the preset."""
+    preset, base, flags = _sources(args)
+    merged, _ = merged_config(preset, args.config, flags, args.overrides, base=base)
+    if merged.get("task") == "gan":
+        raise ConfigError(f"preset {preset!r} is a GAN task: use `lit run` or `lit train-teacher` "
+                          "with it")
     return resolve_run_config(preset, args.config, flags, args.overrides, base=base)
+
+
+def _gan_task(args: argparse.Namespace, command: str) -> int | None:
+    """``task = "gan"`` configurations (StarGAN compression): run them through ``lit_core.gan``;
+    None for every other configuration."""
+    preset, base, flags = _sources(args)
+    merged, _ = merged_config(preset, args.config, {}, args.overrides, base=base)
+    if merged.get("task") != "gan":
+        return None
+    given = [f"--{k.split('.')[-1]}" for k, v in flags.items() if v is not None]
+    if given:
+        raise ConfigError(f"{', '.join(given)} do not apply to a GAN task; use --set on its tables "
+                          "(data.*, models.*, train.*, eval.*)")
+    from . import gan
+
+    run_dir = args.out / (args.run_name or preset)
+    check_run_dir(run_dir, overwrite=args.overwrite, resume=args.resume)
+    if command == "train-teacher":
+        path = gan.train_teacher(merged, run_dir, resume=args.resume, overwrite=args.overwrite)
+        print(f"lit: teacher written to {path}")
+    else:
+        gan.run(merged, run_dir, resume=args.resume, overwrite=args.overwrite)
+    return 0
 
 
 def _session_kw(args: argparse.Namespace, label: str) -> dict:
@@ -196,7 +230,11 @@ def _compare(args: argparse.Namespace, cfg: RunConfig, methods: list[str], label
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """The whole story: teacher, then the config's methods (LIT, KD, scratch)."""
+    """The whole story: teacher, then the config's methods (LIT, KD, scratch); for a GAN task,
+    the StarGAN compression run (Table 3, Fig. 5)."""
+    gan_rc = _gan_task(args, "run")
+    if gan_rc is not None:
+        return gan_rc
     cfg = resolve_config(args)
     return _compare(args, cfg, list(cfg.methods), "run")
 
@@ -249,6 +287,9 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 def cmd_train_teacher(args: argparse.Namespace) -> int:
     """Train the teacher only."""
+    gan_rc = _gan_task(args, "train-teacher")
+    if gan_rc is not None:
+        return gan_rc
     return compare(resolve_config(args), [], **_session_kw(args, "teacher"))
 
 

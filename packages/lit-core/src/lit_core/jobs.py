@@ -27,7 +27,7 @@ import torch.nn as nn
 from .atomic import write_json_atomic
 from .checkpoint import load_checkpoint, load_model_weights
 from .config import TrainConfig
-from .data import BatchLoader, DataSplits, load_data
+from .data import BatchLoader, DataSplits, load_data, model_input
 from .distributed import barrier, dist_info, init_distributed
 from .errors import CheckpointError, ConfigError
 from .methods import get_method
@@ -69,11 +69,17 @@ class ModelSpec:
     name: str
     kwargs: dict[str, Any]
     allow_import: bool = True
+    data: str = ""  # what the model is built for, named in errors ("text data (fortunes)")
 
     def build(self, seed: int) -> nn.Module:
         """A freshly initialised model (seeded)."""
         seed_everything(seed)
-        return build_model(self.name, allow_import=self.allow_import, **self.kwargs)
+        try:
+            return build_model(self.name, allow_import=self.allow_import, **self.kwargs)
+        except ConfigError as e:
+            if self.data and "does not accept" in str(e):
+                raise ConfigError(f"model {self.name!r} cannot be built for {self.data}: {e}") from None
+            raise
 
 
 @dataclass
@@ -106,7 +112,7 @@ def load_run_data(cfg: RunConfig, *, quiet: bool = False) -> DataSplits:
     """The data set the configuration names, split and validated."""
     d = cfg.data
     return load_data(d.name, d.data_dir, val_fraction=d.val_fraction, seed=d.seed, limit=d.limit,
-                     test_limit=d.test_limit, quiet=quiet)
+                     test_limit=d.test_limit, quiet=quiet, seq_len=d.seq_len)
 
 
 def open_session(
@@ -191,17 +197,9 @@ def _check_resume_config(cfg: RunConfig, run_dir: Path, resume: bool, allow: boo
 
 
 def _model_kwargs(session: Session) -> dict[str, Any]:
-    data = session.data
-    if hasattr(data, "model_kwargs"):
-        return dict(data.model_kwargs())
-    return {"num_classes": data.num_classes, "in_chans": data.in_chans}
-
-
-def _input_shape(session: Session) -> tuple[int, ...]:
-    data = session.data
-    if hasattr(data, "input_shape"):
-        return tuple(data.input_shape)
-    return (data.in_chans, data.image_size, data.image_size)
+    """What a model builder needs for this data (images: classes, channels; text: classes,
+    vocabulary, sequence length): the task interface of ``DataSplits``."""
+    return dict(session.data.model_kwargs())
 
 
 def model_spec(session: Session, role: str) -> ModelSpec:
@@ -209,7 +207,8 @@ def model_spec(session: Session, role: str) -> ModelSpec:
     name = getattr(models, role)
     if not name:
         raise ConfigError(f"no {role} model configured; pass --{role} NAME or --set models.{role}=NAME")
-    return ModelSpec(name, {**_model_kwargs(session), **getattr(models, f"{role}_kwargs")})
+    return ModelSpec(name, {**_model_kwargs(session), **getattr(models, f"{role}_kwargs")},
+                     data=f"{session.data.kind} data ({session.data.name})")
 
 
 def teacher_spec(session: Session, ckpt: Path | None, teacher_given: bool) -> ModelSpec:
@@ -233,7 +232,8 @@ def _recorded_spec(session: Session, ckpt: Path, name: Any, kwargs: Any) -> Mode
         )
     if kwargs is not None and not isinstance(kwargs, dict):
         raise CheckpointError(f"{ckpt}: meta.model_kwargs is not a table of builder arguments")
-    return ModelSpec(name, {**_model_kwargs(session), **(kwargs or {})}, allow_import=False)
+    return ModelSpec(name, {**_model_kwargs(session), **(kwargs or {})}, allow_import=False,
+                     data=f"{session.data.kind} data ({session.data.name})")
 
 
 def _student_spec(session: Session, method: str, teacher: ModelSpec) -> ModelSpec:
@@ -279,7 +279,7 @@ def _load_weights(spec: ModelSpec, path: Path) -> nn.Module:
 
 def _row(session: Session, job: str, spec: ModelSpec, model: nn.Module, val_acc: float,
          test_acc: float | None, wall_time_s: float, history: list | None = None) -> SummaryRow:
-    prof = profile_model(model, _input_shape(session))
+    prof = profile_model(model, session.data.input_shape, session.data.input_dtype)
     return SummaryRow(job, spec.name, prof.depth, prof.params, prof.macs, val_acc, test_acc,
                       wall_time_s, history or [])
 
@@ -341,7 +341,7 @@ def preflight(session: Session, t_spec: ModelSpec, methods: Sequence[str],
     """The teacher checkpoint and every method's teacher/student alignment, before training."""
     teacher = _load_weights(t_spec, ckpt) if ckpt else t_spec.build(0)
     teacher = teacher.to(session.device)
-    x = session.data.train.images[:2].to(session.device)
+    x = model_input(session.data.train.inputs[:2]).to(session.device)
     for m in methods:
         if get_method(m).needs_teacher:
             student = _student_spec(session, m, t_spec).build(0).to(session.device)
@@ -419,7 +419,7 @@ def evaluate_checkpoint(cfg: RunConfig, path: Path, model_name: str | None,
     val, test = (BatchLoader(ds, cfg.data.eval_batch_size, shuffle=False, device=device)
                  for ds in (data.val, data.test))
     v, t = evaluate(model, val, device), evaluate(model, test, device)
-    prof = profile_model(model, _input_shape(session))
+    prof = profile_model(model, session.data.input_shape, session.data.input_dtype)
     log(f"lit: {spec.name} from {path} on {data.describe()}")
     log(f"lit: val {100 * v.accuracy:.2f}% ({v.count}), test {100 * t.accuracy:.2f}% ({t.count}); "
         f"{prof.params / 1e6:.3f} M params, {prof.macs / 1e6:.2f} M MACs, depth {prof.depth}")

@@ -46,11 +46,13 @@ def count_conv_layers(model: nn.Module) -> int:
 
 
 @torch.no_grad()
-def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> int:
-    """Multiply-accumulates of one forward pass on one example of shape ``input_shape`` (C×H×W)."""
+def count_macs(model: nn.Module, input_shape: tuple[int, ...],
+               input_dtype: torch.dtype | None = None) -> int:
+    """Multiply-accumulates of one forward pass on one example of shape ``input_shape`` (C×H×W
+    images; (L,) token ids with ``input_dtype=torch.int64``)."""
     p = next(model.parameters(), None)
-    x = torch.zeros(1, *input_shape, device=p.device if p is not None else "cpu",
-                    dtype=p.dtype if p is not None else torch.float32)
+    dtype = input_dtype or (p.dtype if p is not None else torch.float32)
+    x = torch.zeros(1, *input_shape, device=p.device if p is not None else "cpu", dtype=dtype)
     was_training = model.training
     model.eval()
     try:
@@ -66,11 +68,13 @@ def count_depth(model: nn.Module) -> int:
     return count_conv_layers(model) + sum(isinstance(m, nn.Linear) for m in model.modules())
 
 
-def profile_model(model: nn.Module, input_shape: tuple[int, ...]) -> ModelProfile:
-    """Params, MACs and conv-layer count of ``model`` for inputs of shape ``input_shape`` (C×H×W)."""
+def profile_model(model: nn.Module, input_shape: tuple[int, ...],
+                  input_dtype: torch.dtype | None = None) -> ModelProfile:
+    """Params, MACs and conv-layer count of ``model`` for inputs of shape ``input_shape`` (C×H×W,
+    or (L,) token ids with ``input_dtype=torch.int64``)."""
     return ModelProfile(
         params=count_params(model),
-        macs=count_macs(model, tuple(input_shape)),
+        macs=count_macs(model, tuple(input_shape), input_dtype),
         conv_layers=count_conv_layers(model),
         depth=count_depth(model),
         input_shape=tuple(int(s) for s in input_shape),

@@ -9,7 +9,7 @@ types and out-of-range values raise one ``ConfigError`` naming the setting. Each
 The TOML layout::
 
     description = "..."
-    [data]      name, data_dir, limit, test_limit, val_fraction, seed, eval_batch_size
+    [data]      name, data_dir, limit, test_limit, val_fraction, seed, eval_batch_size, seq_len
     [models]    teacher, student (model names), teacher_kwargs, student_kwargs
     [train]     TrainConfig settings shared by every job, plus one sub-table per job that
                 overrides them: [train.teacher] and [train.<method>] (lit, kd, scratch, ...)
@@ -36,6 +36,7 @@ __all__ = [
     "ModelSettings",
     "RunConfig",
     "config_diff",
+    "merged_config",
     "resolve_run_config",
 ]
 
@@ -54,12 +55,13 @@ class DataSettings:
     val_fraction: float = 0.1
     seed: int = 0
     eval_batch_size: int = 500
+    seq_len: int | None = None  # text: characters per example (None: the data set's default)
 
     def __post_init__(self) -> None:
         _require(isinstance(self.name, str) and self.name, "data.name", "a data set name", self.name)
         _require(self.data_dir is None or isinstance(self.data_dir, str), "data.data_dir", "a path",
                  self.data_dir)
-        for key in ("limit", "test_limit"):
+        for key in ("limit", "test_limit", "seq_len"):
             value = getattr(self, key)
             _require(value is None or (_is_int(value) and value > 0), f"data.{key}",
                      "a positive integer (or left out for all the data)", value)
@@ -134,6 +136,20 @@ def resolve_run_config(
     """Preset < ``config_file`` < ``flags`` (dotted keys; ``None`` values skipped) < ``overrides``
     (``KEY=VALUE`` strings), validated as a whole into a ``RunConfig``. ``base`` replaces the
     preset's contents (``--resume`` starts from the run's own stored configuration)."""
+    cfg, source = merged_config(preset, config_file, flags, overrides, base=base)
+    return _build(cfg, preset, source)
+
+
+def merged_config(
+    preset: str,
+    config_file: str | None = None,
+    flags: Mapping[str, Any] | None = None,
+    overrides: Sequence[str] = (),
+    *,
+    base: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], str]:
+    """The merged, not yet validated, configuration dict and where it came from (the first half
+    of ``resolve_run_config``; a ``task = "gan"`` configuration is validated by ``lit_core.gan``)."""
     if base is not None:
         cfg, source = _plain(base), f"{preset} (stored run configuration)"
     else:
@@ -145,7 +161,7 @@ def resolve_run_config(
             cfg = merge(cfg, _nested(key, value))
     for assignment in overrides:
         cfg = apply_override(cfg, assignment)
-    return _build(cfg, preset, source)
+    return cfg, source
 
 
 def config_diff(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") -> list[str]:

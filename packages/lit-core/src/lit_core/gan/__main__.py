@@ -1,8 +1,13 @@
-"""``python -m lit_core.gan --preset gan-cpu --out results [--train-teacher]``: the StarGAN
-compression run (or the teacher's training) before the ``lit`` CLI dispatches to it."""
+"""``python -m lit_core.gan [--train-teacher] [lit options]``: the same as
+``lit run --preset gan-cpu`` (or ``lit train-teacher --preset gan-cpu``); kept for old commands."""
 
 import sys
 
-from .cli import main
+from ..cli import main
 
-sys.exit(main())
+args = sys.argv[1:]
+command = "train-teacher" if "--train-teacher" in args else "run"
+args = [a for a in args if a != "--train-teacher"]
+if "--preset" not in args and "--config" not in args:
+    args = ["--preset", "gan-cpu", *args]
+sys.exit(main([command, *args]))
