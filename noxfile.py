@@ -1,4 +1,5 @@
-"""Sessions for `lit`: tests, lint, train (the main job), bench, ext.
+"""Sessions for `lit`: tests, lint (default); train (the main job), bench, ext, gpu-report,
+step-bench, reproduce (on request).
 
 Torch is a ~6 GB install, so virtualenvs are reused between runs (``nox.options.reuse_venv``).
 """
@@ -14,6 +15,8 @@ nox.options.reuse_venv = "yes"
 nox.options.sessions = ["tests", "lint"]
 
 PACKAGES = ("packages/lit-models", "packages/lit-core", "packages/lit-bench")
+# the tests cover the optional parts too: the studies (Optuna, SciPy) and ONNX Runtime (CPU)
+TEST_PACKAGES = ("packages/lit-models", "packages/lit-core[studies]", "packages/lit-bench[ort]")
 TEST_DEPS = ("pytest>=8", "pytest-benchmark>=4")
 
 
@@ -25,7 +28,7 @@ def _install_workspace(session: nox.Session, *packages: str) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the CPU test suite (posargs go to pytest, e.g. ``nox -s tests -- -k losses``)."""
-    _install_workspace(session, *PACKAGES)
+    _install_workspace(session, *TEST_PACKAGES)
     session.install(*TEST_DEPS)
     env = {"CUDA_HOME": os.environ.get("CUDA_HOME", "/usr/local/cuda")}
     session.run("pytest", *session.posargs, env=env)
@@ -63,8 +66,8 @@ def train(session: nox.Session) -> None:
     """The main job: teacher, LIT, KD and scratch students on the best data found, summary in
     results/<run>/ (posargs go to ``lit run``, e.g. ``nox -s train -- --preset paper``; a first
     posarg naming another subcommand runs that instead, e.g. ``nox -s train -- compare ...``)."""
-    session.install("packages/lit-models", "packages/lit-core")
-    commands = ("run", "train-teacher", "compress", "compare", "evaluate")
+    session.install("packages/lit-models", "packages/lit-core[studies]")
+    commands = ("run", "train-teacher", "compress", "compare", "evaluate", "sweep", "search", "prune")
     args = list(session.posargs)
     if not args or args[0] not in commands:
         args = ["run", *args]

@@ -155,8 +155,20 @@ def test_image_model_on_text_like_arguments_is_explained(tmp_path, capsys):
     assert main(["run", "--out", str(tmp_path), "--run-name", "r", "--teacher", "vdcnn9",
                  *TINY]) == 2
     line = one_line_error(capsys)
-    assert "vdcnn9" in line and "in_chans" in line and "kind of data" in line
+    assert "vdcnn9" in line and "cannot be built for image data (digits)" in line and "in_chans" in line
     assert not (tmp_path / "r").exists()
+
+
+def test_image_model_on_text_data_is_explained(tmp_path, capsys):
+    rows = [f'"{1 + i % 2}","{"good" if i % 2 else "bad"} review number {i}"' for i in range(40)]
+    for name in ("train.csv", "test.csv"):
+        (tmp_path / name).write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["run", "--out", str(tmp_path / "o"), "--run-name", "r", "--data", "csv",
+                 "--data-dir", str(tmp_path), "--set", "data.seq_len=32",
+                 "--teacher", "resnet8", "--student", "resnet8"]) == 2
+    line = one_line_error(capsys)
+    assert "cannot be built for text data (csv)" in line and "resnet8" in line
+    assert not (tmp_path / "o").exists()
 
 
 def test_a_factory_that_returns_no_module_is_one_line(tmp_path, capsys, monkeypatch):
