@@ -219,6 +219,8 @@ def make_phase_step(
         runner = inference if inference is not None else inference_teacher(teacher, cfg,
                                                                             channels_last)
         if runner is not teacher and phase.plan is not None:
+            # with a shared stem the student starts from the copy's T̃_0, which differs from its
+            # own frozen stem's output at half-precision rounding only
             teacher_plan = plan_for(phase.plan, teacher, runner)
         if cfg.compile == "teacher":
             runner, teacher_plan = compile_teacher(runner, teacher_plan, device)
