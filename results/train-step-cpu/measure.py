@@ -1,8 +1,8 @@
 """Issue 15 items 4-5 on CPU: autocast's casts of the frozen teacher, ops and time per LIT step.
 
-Run from the repository root (one thread, as recorded):
+Run from the repository root (one thread, Inductor's caches off so compile times are cold):
 
-    OMP_NUM_THREADS=1 nice python results/train-step-cpu/measure.py
+    OMP_NUM_THREADS=1 TORCHINDUCTOR_FORCE_DISABLE_CACHES=1 nice python results/train-step-cpu/measure.py
 
 Writes ``results/train-step-cpu/train_step_cpu.json`` and ``.md``. On CPU the host also does the
 arithmetic, so "time per step" is the whole step; what transfers to a GPU is the op counts (each
@@ -192,8 +192,8 @@ def main() -> None:
                                      compile=mode))
             print(rows[-1], flush=True)
     result = {
-        "command": "OMP_NUM_THREADS=1 nice python results/train-step-cpu/measure.py"
-                   + (" --quick" if args.quick else ""),
+        "command": "OMP_NUM_THREADS=1 TORCHINDUCTOR_FORCE_DISABLE_CACHES=1 nice python "
+                   "results/train-step-cpu/measure.py" + (" --quick" if args.quick else ""),
         "device": f"CPU ({platform.processor() or platform.machine()}), 2 cores shared, 1 thread",
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
