@@ -25,9 +25,10 @@ from .losses import (
     check_unit_interval,
 )
 
-__all__ = ["PRECISIONS", "TrainConfig"]
+__all__ = ["COMPILE_MODES", "PRECISIONS", "TrainConfig"]
 
 PRECISIONS = ("fp32", "bf16", "fp16")
+COMPILE_MODES = ("off", "teacher", "step")  # see lit_core.compile
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,11 @@ class TrainConfig:
     ``milestones`` are fractions of a phase's epochs when all are < 1 (``(0.5, 0.75)``), else
     epoch numbers within the phase. ``precision``: ``bf16`` autocasts on any device (CPU too);
     ``fp16`` autocasts with a gradient scaler and needs CUDA. ``channels_last`` only applies on
-    CUDA. ``device="auto"`` picks CUDA when available. ``progress=None`` shows the progress bar
+    CUDA. ``teacher_copy``: under bf16/fp16 the frozen teacher runs as a BN-folded copy with its
+    conv/linear weights pre-cast once (``lit_core.teacher_copy``); fp32 runs the teacher as is.
+    ``compile``: ``"off"``, ``"teacher"`` (the teacher's forward compiled, CUDA-graphed on CUDA)
+    or ``"step"`` (the whole step; not under DDP), see ``lit_core.compile``.
+    ``device="auto"`` picks CUDA when available. ``progress=None`` shows the progress bar
     only when stderr is a terminal. ``batch_size`` is read by whoever builds the loaders (the
     CLI); the trainer takes loaders as given.
     """
@@ -70,6 +75,8 @@ class TrainConfig:
     deterministic: bool = False
     precision: str = "fp32"
     channels_last: bool = False
+    teacher_copy: bool = True
+    compile: str = "off"
     device: str = "auto"
     # DDP: the student's BatchNorm layers synchronise statistics across processes (CUDA only)
     sync_bn: bool = False
@@ -121,6 +128,10 @@ class TrainConfig:
         if self.precision not in PRECISIONS:
             raise ConfigError(
                 f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}"
+            )
+        if self.compile not in COMPILE_MODES:
+            raise ConfigError(
+                f"compile must be one of {', '.join(COMPILE_MODES)}; got {self.compile!r}"
             )
         if self.ir_loss not in IR_KINDS:
             raise ConfigError(f"ir_loss must be one of {', '.join(IR_KINDS)}; got {self.ir_loss!r}")

@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 from torch.nn.parallel import DistributedDataParallel
 
+from .compile import compile_teacher, compiled, mark_step_begin
 from .config import TrainConfig
 from .distributed import all_reduce_sum, dist_info
 from .errors import AlignmentError, ConfigError, LitError
@@ -25,6 +26,7 @@ from .losses import LITLoss, LossParts
 from .methods import MethodConfig, get_method
 from .runtime import autocast, resolve_device, to_device
 from .staged import require_staged
+from .teacher_copy import inference_copy, plan_for
 
 __all__ = [
     "NonFiniteLossError",
@@ -34,6 +36,7 @@ __all__ = [
     "build_phases",
     "check_pair",
     "freeze_for_phase",
+    "inference_teacher",
     "make_phase_step",
     "make_train_step",
     "setup_training",
@@ -97,6 +100,11 @@ class TrainStep:
     ``lit.lit_step`` under autocast, records (on the device) whether the loss was finite, then
     backpropagates the loss (times the phase's ``loss_scale``) and updates the student with SGD
     (through the gradient scaler for fp16). ``check_finite()`` raises ``NonFiniteLossError``.
+
+    ``teacher`` is what runs the teacher's forward (the original teacher, its inference copy, or a
+    compiled stand-in; ``make_phase_step`` chooses) and ``teacher_plan`` the phase's plan with
+    its teacher pieces taken from it (``None``: ``phase.plan``). ``compile="step"`` compiles the
+    objective (and so its backward) and the SGD update (see ``lit_core.compile``).
     """
 
     def __init__(
@@ -111,11 +119,23 @@ class TrainStep:
         device: torch.device,
         precision: str,
         channels_last: bool,
+        teacher_plan: IRPlan | None = None,
+        compile: str = "off",
     ) -> None:
         self.student, self.module, self.teacher, self.phase = student, module, teacher, phase
         self.frozen, self.optimizer, self.scaler = frozen, optimizer, scaler
         self.device, self.precision, self.channels_last = device, precision, channels_last
+        self.plan = teacher_plan if teacher_plan is not None else phase.plan
+        self.compile = compile
         self.nonfinite = torch.zeros((), dtype=torch.bool, device=device)
+        self._objective = compiled(self.objective, device) if compile == "step" else self.objective
+        self._update = self._scaled_update
+        if compile == "step" and not scaler.is_enabled():
+            # fp16's scaler reads found_inf on the host before optimizer.step: that stays eager
+            def update() -> None:
+                self.optimizer.step()
+
+            self._update = compiled(update, device)
 
     def train_mode(self) -> None:
         """Student in train mode, except frozen parts (they keep their BN statistics)."""
@@ -123,19 +143,31 @@ class TrainStep:
         for m in self.frozen:
             m.eval()
 
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[LossParts, torch.Tensor | None]:
-        x, y = to_device(x, y, self.device, self.channels_last)
+    def objective(
+        self, x: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, LossParts, torch.Tensor | None]:
+        """The loss to backpropagate (eq. 1 times the phase's loss scale), its parts, the logits."""
         phase = self.phase
         with autocast(self.device, self.precision):
-            parts, logits = lit_step(self.teacher, self.module, phase.plan, phase.objective, x, y)
+            parts, logits = lit_step(self.teacher, self.module, self.plan, phase.objective, x, y)
         loss = parts.total if phase.loss_scale == 1.0 else parts.total * phase.loss_scale
+        return loss, parts, logits
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[LossParts, torch.Tensor | None]:
+        x, y = to_device(x, y, self.device, self.channels_last)
+        if self.compile != "off":
+            mark_step_begin(self.device)
+        loss, parts, logits = self._objective(x, y)
         # no host sync here: the flag stays on the device until ``check_finite``
         self.nonfinite |= ~torch.isfinite(loss.detach())
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        self._update()
+        return parts, logits
+
+    def _scaled_update(self) -> None:
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        return parts, logits
 
     def check_finite(self) -> None:
         """Raise ``NonFiniteLossError`` if any step since the last check (on any rank) had a
@@ -158,8 +190,13 @@ def make_phase_step(
     device: torch.device,
     channels_last: bool,
     scaler: torch.amp.GradScaler,
+    inference: nn.Module | None = None,
 ) -> TrainStep:
-    """Freeze what the phase does not train, wrap for DDP, and build its SGD optimizer."""
+    """Freeze what the phase does not train, wrap for DDP, and build its SGD optimizer.
+
+    ``teacher`` is the original teacher; ``inference`` what runs its forward (``TrainingSetup.
+    inference_teacher``; built here with ``inference_teacher`` when not given). With
+    ``cfg.compile == "teacher"`` that forward is compiled."""
     frozen = freeze_for_phase(student, phase, copied_parts, cfg.freeze_copied)
     share = (
         "stem" in copied_parts
@@ -177,10 +214,30 @@ def make_phase_step(
         params, lr=phase.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
         nesterov=cfg.nesterov,
     )
+    runner, teacher_plan = None, phase.plan
+    if phase.uses_teacher and teacher is not None:
+        runner = inference if inference is not None else inference_teacher(teacher, cfg,
+                                                                            channels_last)
+        if runner is not teacher and phase.plan is not None:
+            # with a shared stem the student starts from the copy's T̃_0, which differs from its
+            # own frozen stem's output at half-precision rounding only
+            teacher_plan = plan_for(phase.plan, teacher, runner)
+        if cfg.compile == "teacher":
+            runner, teacher_plan = compile_teacher(runner, teacher_plan, device)
     return TrainStep(
-        student, module, teacher if phase.uses_teacher else None, phase, frozen, optimizer,
-        scaler, device, cfg.precision, channels_last,
+        student, module, runner, phase, frozen, optimizer, scaler, device, cfg.precision,
+        channels_last, teacher_plan=teacher_plan, compile=cfg.compile,
     )
+
+
+def inference_teacher(teacher: nn.Module, cfg: TrainConfig, channels_last: bool) -> nn.Module:
+    """What runs the frozen teacher's forward in training: under bf16/fp16 (and
+    ``cfg.teacher_copy``) a BN-folded copy with conv/linear weights pre-cast to the half dtype, so
+    autocast does not re-cast them every step (``lit_core.teacher_copy``); else the teacher."""
+    if cfg.precision == "fp32" or not cfg.teacher_copy:
+        return teacher
+    copy = inference_copy(teacher, torch.bfloat16 if cfg.precision == "bf16" else torch.float16)
+    return copy.to(memory_format=torch.channels_last) if channels_last else copy
 
 
 @dataclass
@@ -195,6 +252,7 @@ class TrainingSetup:
     plan: IRPlan | None
     copied: list[str]
     phases: list[Phase]
+    inference_teacher: nn.Module | None = None  # what runs the teacher's forward (see make_phase_step)
 
     @property
     def copied_parts(self) -> list[str]:
@@ -242,6 +300,11 @@ def setup_training(
     device = resolve_device(cfg.device)
     if cfg.precision == "fp16" and device.type != "cuda":
         raise ConfigError(f"precision fp16 needs a CUDA device (got {device}); use bf16 on CPU")
+    if cfg.compile == "step" and dist_info().enabled:
+        raise ConfigError(
+            "compile 'step' is not supported under torchrun/DDP (untested: DDP's gradient hooks "
+            "split a compiled graph); use compile 'teacher' or 'off'"
+        )
     channels_last = cfg.channels_last and device.type == "cuda"
     student = require_staged(student, "student").to(device)
     if method.needs_teacher:
@@ -261,7 +324,9 @@ def setup_training(
     if method.copy_stem_head and cfg.copy_stem_head and teacher is not None:
         copied = copy_stem_and_head(teacher, student)
     phases = build_phases(method, cfg, plan)
-    return TrainingSetup(student, teacher, method, device, channels_last, plan, copied, phases)
+    inference = inference_teacher(teacher, cfg, channels_last) if teacher is not None else None
+    return TrainingSetup(student, teacher, method, device, channels_last, plan, copied, phases,
+                         inference)
 
 
 def make_train_step(
@@ -283,6 +348,6 @@ def make_train_step(
     chosen = s.phases[0] if phase == "first" else s.phases[-1]
     scaler = torch.amp.GradScaler(s.device.type, enabled=cfg.precision == "fp16")
     step = make_phase_step(s.student, s.teacher, chosen, s.copied_parts, cfg, s.device,
-                           s.channels_last, scaler)
+                           s.channels_last, scaler, s.inference_teacher)
     step.train_mode()
     return step
