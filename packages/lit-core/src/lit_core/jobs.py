@@ -307,6 +307,8 @@ def train_one(
     session.say(f"{index} {job}: {spec.name}, method {method}"
                 + (", resuming" if resume else "") + f" -> {job_dir}")
     train, val, test_split = loaders(session, cfg.batch_size, cfg.seed)
+    if cfg.compile != "off":  # a fresh compile cache per job: Dynamo keeps 8 versions per function
+        torch._dynamo.reset()
     if cfg.sync_bn and dist_info().enabled:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     meta = {"model": spec.name, "model_kwargs": spec.kwargs, "data": session.data.name, "job": job}

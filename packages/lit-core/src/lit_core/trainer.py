@@ -208,7 +208,7 @@ def _fit(
             if pi < progress.phase or (pi == progress.phase and progress.epoch >= phase.epochs):
                 continue
             train_step = make_phase_step(student, teacher, phase, setup.copied_parts, cfg, device,
-                                         setup.channels_last, scaler)
+                                         setup.channels_last, scaler, setup.inference_teacher)
             milestones = cfg.milestone_epochs(phase.epochs, finetune=phase.name == "finetune")
             scheduler = torch.optim.lr_scheduler.MultiStepLR(train_step.optimizer, milestones,
                                                              cfg.gamma)
