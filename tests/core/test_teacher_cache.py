@@ -64,3 +64,30 @@ def test_augmented_pipelines_are_refused_with_the_reason(setup):
         TeacherCache.build(teacher, data.train, augment=data.augment)  # digits: crop pad 1
     plain = BatchLoader(data.train, 64, shuffle=True)
     assert len(TeacherCache.build(teacher, plain)) == len(data.train)
+
+
+def test_cached_and_uncached_runs_give_identical_students(tmp_path, capsys):
+    """Through ``lit compare``: the fp32 cache changes nothing but the time."""
+    import json as _json
+
+    from lit_core.cli import main
+
+    tiny = ["compare", "--methods", "lit,kd", "--out", str(tmp_path), "--data", "digits",
+            "--set", "data.limit=300", "--set", "train.batch_size=64",
+            "--set", "data.eval_batch_size=400", "--teacher", "resnet14", "--student", "resnet8",
+            "--set", "train.teacher.epochs=1", "--set", "train.lit.ir_epochs=1",
+            "--set", "train.lit.epochs=1", "--set", "train.kd.epochs=1",
+            "--set", "data.augment=false"]
+    assert main([*tiny, "--run-name", "plain"]) == 0
+    assert main([*tiny, "--run-name", "cached", "--set", "train.teacher_cache=fp32"]) == 0
+    assert "teacher outputs cached (fp32" in capsys.readouterr().out
+    for job in ("lit", "kd"):
+        a = torch.load(tmp_path / "plain" / job / "best.pt", weights_only=True)["model"]
+        b = torch.load(tmp_path / "cached" / job / "best.pt", weights_only=True)["model"]
+        assert all(torch.equal(a[k], b[k]) for k in a), job
+    rows = [_json.loads((tmp_path / r / "summary.json").read_text())["rows"] for r in ("plain", "cached")]
+    assert [r["test_acc"] for r in rows[0]] == [r["test_acc"] for r in rows[1]]
+    # with augmentation on, the cache is refused before anything is trained
+    assert main([*tiny[:-2], "--run-name", "aug", "--set", "train.teacher_cache=fp32"]) == 2
+    assert "data.augment = false" in capsys.readouterr().err
+    assert not (tmp_path / "aug").exists()

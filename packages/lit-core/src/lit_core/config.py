@@ -80,6 +80,10 @@ class TrainConfig:
     device: str = "auto"
     # DDP: the student's BatchNorm layers synchronise statistics across processes (CUDA only)
     sync_bn: bool = False
+    # the frozen teacher's outputs computed once per training example and reused every epoch:
+    # "off", "fp32" (exact) or "bf16" (half the memory, |error| <= 2^-8 |x|); needs
+    # data.augment = false (``lit_core.teacher_cache``)
+    teacher_cache: str = "off"
     # bookkeeping
     log_every: int = 50
     progress: bool | None = None
@@ -133,6 +137,8 @@ class TrainConfig:
             raise ConfigError(
                 f"compile must be one of {', '.join(COMPILE_MODES)}; got {self.compile!r}"
             )
+        if self.teacher_cache not in ("off", "fp32", "bf16"):
+            raise ConfigError(f"teacher_cache must be off, fp32 or bf16; got {self.teacher_cache!r}")
         if self.ir_loss not in IR_KINDS:
             raise ConfigError(f"ir_loss must be one of {', '.join(IR_KINDS)}; got {self.ir_loss!r}")
         if not self.device or not isinstance(self.device, str):

@@ -94,6 +94,7 @@ class Session:
     overwrite: bool = False
     command: str = ""
     log: Callable[[str], None] = field(default=print)
+    caches: dict[str, Any] = field(default_factory=dict)  # teacher-output caches by dtype
 
     @property
     def is_main(self) -> bool:
@@ -143,6 +144,10 @@ def open_session(
         raise ConfigError(f"train.sync_bn needs CUDA devices (SyncBatchNorm runs over NCCL); "
                           f"the device is {device}")
     data = load_run_data(cfg, quiet=not info.is_main)
+    cached = any(job.teacher_cache != "off" for job in cfg.jobs.values())
+    if cached and cfg.data.augment and data.augment.enabled:
+        raise ConfigError("train.teacher_cache needs a deterministic pipeline: set data.augment = "
+                          "false (the teacher would see other crops/flips every epoch)")
     name = run_name or f"{cfg.preset}-{data.name}-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
     session = Session(cfg, data, device, out / name, resume, overwrite, command)
     if run_name is None:
@@ -245,8 +250,10 @@ def _student_spec(session: Session, method: str, teacher: ModelSpec) -> ModelSpe
 SMALL_PER_RANK_BATCH = 16
 
 
-def loaders(session: Session, batch_size: int, seed: int) -> tuple[BatchLoader, ...]:
-    """Train/val/test loaders; ``batch_size`` is the global batch, split over the processes."""
+def loaders(session: Session, batch_size: int, seed: int, *,
+            with_indices: bool = False) -> tuple[BatchLoader, ...]:
+    """Train/val/test loaders; ``batch_size`` is the global batch, split over the processes.
+    ``with_indices``: training batches carry their example indices (for a teacher cache)."""
     info = dist_info()
     if batch_size % info.world_size:
         raise ConfigError(f"batch_size {batch_size} is not divisible by the {info.world_size} processes")
@@ -261,8 +268,9 @@ def loaders(session: Session, batch_size: int, seed: int) -> tuple[BatchLoader, 
     eval_bs = session.cfg.data.eval_batch_size
     kw = {"device": session.device, "rank": info.rank, "world_size": info.world_size}
     data = session.data
+    augment = data.augment if session.cfg.data.augment else None
     train = BatchLoader(data.train, batch_size // info.world_size, shuffle=True,
-                        augment=data.augment, seed=seed, **kw)
+                        augment=augment, seed=seed, with_indices=with_indices, **kw)
     val = BatchLoader(data.val, eval_bs, shuffle=False, pad_shards=False, **kw)
     test = BatchLoader(data.test, eval_bs, shuffle=False, pad_shards=False, **kw)
     return train, val, test
@@ -306,7 +314,8 @@ def train_one(
     resume = session.resume and (job_dir / "last.pt").is_file()
     session.say(f"{index} {job}: {spec.name}, method {method}"
                 + (", resuming" if resume else "") + f" -> {job_dir}")
-    train, val, test_split = loaders(session, cfg.batch_size, cfg.seed)
+    cache = _teacher_cache(session, teacher, cfg, method)
+    train, val, test_split = loaders(session, cfg.batch_size, cfg.seed, with_indices=cache is not None)
     if cfg.compile != "off":  # a fresh compile cache per job: Dynamo keeps 8 versions per function
         torch._dynamo.reset()
     if cfg.sync_bn and dist_info().enabled:
@@ -315,7 +324,7 @@ def train_one(
     result = fit(model, teacher, train, val, method=method, config=cfg, run_dir=job_dir,
                  test_loader=test_split if test else None, resume=resume,
                  overwrite=session.overwrite or session.resume,
-                 meta=meta)
+                 meta=meta, teacher_cache=cache)
     row = _row(session, job, spec, model, result.best_val_acc, result.test_acc,
                result.wall_time_s, result.history)
     if session.is_main:
@@ -325,6 +334,31 @@ def train_one(
     session.say(f"{index} {job}: val {100 * result.best_val_acc:.2f}%{test_txt} "
                 f"in {result.wall_time_s:.0f} s")
     return model, row
+
+
+def _teacher_cache(session: Session, teacher: nn.Module | None, cfg: TrainConfig,
+                   method: str) -> Any:
+    """The session's teacher-output cache (built once per dtype, shared by every student), or
+    None when ``train.teacher_cache`` is off or the job runs no teacher."""
+    if cfg.teacher_cache == "off" or teacher is None or not get_method(method).needs_teacher:
+        return None
+    if session.cfg.data.augment and session.data.augment.enabled:
+        raise ConfigError("train.teacher_cache needs a deterministic pipeline: set data.augment = "
+                          "false (the teacher would see other crops/flips every epoch)")
+    if get_method(method).ir_at == "blocks":
+        raise ConfigError(f"train.teacher_cache caches stage outputs; method {method!r} compares "
+                          "blocks: turn the cache off for it")
+    if cfg.teacher_cache not in session.caches:
+        from .lit import make_plan
+        from .teacher_cache import TeacherCache
+
+        plan = make_plan(teacher, teacher, "all", True)  # every stage boundary T̃_0 … T̃_k
+        session.caches[cfg.teacher_cache] = TeacherCache.build(
+            teacher, session.data.train, plan=plan, augment=None, dtype=cfg.teacher_cache,
+            device=session.device)
+        session.say(f"teacher outputs cached ({cfg.teacher_cache}, "
+                    f"{session.caches[cfg.teacher_cache].nbytes / 2**20:.0f} MiB)")
+    return session.caches[cfg.teacher_cache]
 
 
 def load_teacher(session: Session, spec: ModelSpec, path: Path) -> tuple[nn.Module, SummaryRow]:

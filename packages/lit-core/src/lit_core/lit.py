@@ -199,13 +199,16 @@ def lit_step(
     objective: LITLoss,
     x: torch.Tensor,
     y: torch.Tensor,
+    teacher_out: tuple[list[torch.Tensor] | None, torch.Tensor] | None = None,
 ) -> tuple[LossParts, torch.Tensor | None]:
     """One LIT objective on a batch (eqs. 1-3); returns the loss parts and the student logits.
 
     With ``plan=None`` and β = 1 it is a KD step (eq. 2); with no teacher and α = 1, a CE step.
+    ``teacher_out``: the teacher's ``(cuts, logits)`` for this batch, precomputed (a
+    ``TeacherCache``); the teacher is then not run.
     """
-    t_cuts, t_logits = None, None
-    if teacher is not None:
+    t_cuts, t_logits = teacher_out if teacher_out is not None else (None, None)
+    if teacher is not None and teacher_out is None:
         with torch.no_grad():  # teacher: eval mode, never updated
             t_cuts, t_logits = teacher_forward(teacher, x, plan)  # T̃_0 … T̃_n, teacher logits
     feed = t_cuts if plan is not None and plan.teacher_input else None

@@ -9,7 +9,7 @@ types and out-of-range values raise one ``ConfigError`` naming the setting. Each
 The TOML layout::
 
     description = "..."
-    [data]      name, data_dir, limit, test_limit, val_fraction, seed, eval_batch_size, seq_len
+    [data]      name, data_dir, limit, test_limit, val_fraction, seed, eval_batch_size, seq_len, augment
     [models]    teacher, student (model names), teacher_kwargs, student_kwargs
     [train]     TrainConfig settings shared by every job, plus one sub-table per job that
                 overrides them: [train.teacher] and [train.<method>] (lit, kd, scratch, ...)
@@ -56,6 +56,7 @@ class DataSettings:
     seed: int = 0
     eval_batch_size: int = 500
     seq_len: int | None = None  # text: characters per example (None: the data set's default)
+    augment: bool = True  # the data set's training augmentation (crop/flip); off for a teacher cache
 
     def __post_init__(self) -> None:
         _require(isinstance(self.name, str) and self.name, "data.name", "a data set name", self.name)
@@ -66,6 +67,7 @@ class DataSettings:
             _require(value is None or (_is_int(value) and value > 0), f"data.{key}",
                      "a positive integer (or left out for all the data)", value)
         _require(_is_int(self.seed), "data.seed", "an integer", self.seed)
+        _require(isinstance(self.augment, bool), "data.augment", "true or false", self.augment)
         _require(_is_int(self.eval_batch_size) and self.eval_batch_size > 0, "data.eval_batch_size",
                  "a positive integer", self.eval_batch_size)
         ok = _is_number(self.val_fraction) and 0 < self.val_fraction < 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -121,8 +122,11 @@ class TrainStep:
         channels_last: bool,
         teacher_plan: IRPlan | None = None,
         compile: str = "off",
+        teacher_cache: Any = None,
     ) -> None:
         self.student, self.module, self.teacher, self.phase = student, module, teacher, phase
+        # precomputed teacher outputs by example index (``lit_core.teacher_cache``)
+        self.teacher_cache = teacher_cache if teacher is not None else None
         self.frozen, self.optimizer, self.scaler = frozen, optimizer, scaler
         self.device, self.precision, self.channels_last = device, precision, channels_last
         self.plan = teacher_plan if teacher_plan is not None else phase.plan
@@ -144,20 +148,31 @@ class TrainStep:
             m.eval()
 
     def objective(
-        self, x: torch.Tensor, y: torch.Tensor
+        self, x: torch.Tensor, y: torch.Tensor, teacher_out: Any = None
     ) -> tuple[torch.Tensor, LossParts, torch.Tensor | None]:
-        """The loss to backpropagate (eq. 1 times the phase's loss scale), its parts, the logits."""
+        """The loss to backpropagate (eq. 1 times the phase's loss scale), its parts, the logits.
+        ``teacher_out``: the teacher's ``(cuts, logits)`` from a cache (the teacher is not run)."""
         phase = self.phase
         with autocast(self.device, self.precision):
-            parts, logits = lit_step(self.teacher, self.module, self.plan, phase.objective, x, y)
+            parts, logits = lit_step(self.teacher, self.module, self.plan, phase.objective, x, y,
+                                     teacher_out)
         loss = parts.total if phase.loss_scale == 1.0 else parts.total * phase.loss_scale
         return loss, parts, logits
 
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[LossParts, torch.Tensor | None]:
+    def __call__(
+        self, x: torch.Tensor, y: torch.Tensor, index: torch.Tensor | None = None
+    ) -> tuple[LossParts, torch.Tensor | None]:
         x, y = to_device(x, y, self.device, self.channels_last)
+        teacher_out = None
+        if self.teacher_cache is not None:
+            if index is None:
+                raise ValueError("a teacher cache needs the batch's example indices; build the "
+                                 "training BatchLoader with with_indices=True")
+            cuts, t_logits = self.teacher_cache.lookup(index, self.device)
+            teacher_out = (cuts if self.phase.plan is not None else None, t_logits)
         if self.compile != "off":
             mark_step_begin(self.device)
-        loss, parts, logits = self._objective(x, y)
+        loss, parts, logits = self._objective(x, y, teacher_out)
         # no host sync here: the flag stays on the device until ``check_finite``
         self.nonfinite |= ~torch.isfinite(loss.detach())
         self.optimizer.zero_grad(set_to_none=True)
@@ -191,6 +206,7 @@ def make_phase_step(
     channels_last: bool,
     scaler: torch.amp.GradScaler,
     inference: nn.Module | None = None,
+    teacher_cache: Any = None,
 ) -> TrainStep:
     """Freeze what the phase does not train, wrap for DDP, and build its SGD optimizer.
 
@@ -227,6 +243,7 @@ def make_phase_step(
     return TrainStep(
         student, module, runner, phase, frozen, optimizer, scaler, device, cfg.precision,
         channels_last, teacher_plan=teacher_plan, compile=cfg.compile,
+        teacher_cache=teacher_cache if runner is not None else None,
     )
 
 

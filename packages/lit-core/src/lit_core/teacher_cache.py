@@ -34,7 +34,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .data import Augment, BatchLoader
+from .data import Augment, BatchLoader, model_input
 from .data.splits import ArrayDataset
 from .lit import IRPlan, teacher_forward
 
@@ -104,7 +104,7 @@ class TeacherCache:
         n, store, mapped = len(images), None, []
         try:
             for start in range(0, n, batch_size):
-                x = images[start : start + batch_size].to(device)
+                x = model_input(images[start : start + batch_size]).to(device)
                 cuts, logits = teacher_forward(teacher, x, plan)
                 outs = [logits, *(cuts or [])]
                 if store is None:

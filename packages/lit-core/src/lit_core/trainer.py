@@ -31,7 +31,7 @@ from .checkpoint import (
 )
 from .config import TrainConfig
 from .distributed import all_reduce_sum, barrier, dist_info
-from .errors import CheckpointError, RunDirError
+from .errors import CheckpointError, ConfigError, RunDirError
 from .evaluation import Evaluation, evaluate
 from .methods import MethodConfig, get_method
 from .metrics import METRICS_FILE, MetricsLogger
@@ -91,7 +91,7 @@ def _prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool, is_main: bool
 
 def _sample_batch(loader: Iterable) -> Callable[[torch.device], torch.Tensor]:
     def sample(device: torch.device) -> torch.Tensor:
-        for x, _ in loader:
+        for x, *_ in loader:
             return x[:2].to(device)
         raise ValueError("the training loader yielded no batches")
 
@@ -112,6 +112,7 @@ def fit(
     overwrite: bool = False,
     stop_after_epochs: int | None = None,
     meta: dict[str, Any] | None = None,
+    teacher_cache: Any = None,
 ) -> FitResult:
     """Train ``student`` with ``method`` (see ``lit_core.methods.METHODS``) and return a result.
 
@@ -130,7 +131,9 @@ def fit(
     ``metrics.jsonl`` (one record per epoch), ``last.pt`` (resumable), ``best.pt`` (selected
     weights + ``meta``); ``FitResult.to_dict()`` is JSON-ready for the caller to store.
     ``stop_after_epochs`` stops after that many epochs in this call (as if killed);
-    ``resume=True`` continues from ``last.pt``.
+    ``resume=True`` continues from ``last.pt``. ``teacher_cache`` (a ``TeacherCache`` of the
+    training examples) replaces the teacher's forward; it needs a loader built with
+    ``with_indices=True`` and without augmentation.
 
     Raises ``RunDirExistsError`` (a ``FileExistsError``: non-empty ``run_dir`` without
     ``overwrite``/``resume``), ``AlignmentError`` / ``ConfigError`` (misaligned teacher/student,
@@ -142,7 +145,7 @@ def fit(
         seed_everything(cfg.seed)
         return _fit(
             student, teacher, train_loader, val_loader, get_method(method), cfg, Path(run_dir),
-            test_loader, resume, overwrite, stop_after_epochs, meta,
+            test_loader, resume, overwrite, stop_after_epochs, meta, teacher_cache,
         )
 
 
@@ -190,7 +193,15 @@ def _fit(
     overwrite: bool,
     stop_after_epochs: int | None,
     meta: dict[str, Any] | None,
+    teacher_cache: Any = None,
 ) -> FitResult:
+    if teacher_cache is not None:
+        augment = getattr(train_loader, "augment", None)
+        if augment is not None and augment.enabled:
+            raise ConfigError("a teacher cache needs training data without augmentation "
+                              "(set data.augment = false)")
+        if not getattr(train_loader, "with_indices", False):
+            raise ValueError("a teacher cache needs BatchLoader(..., with_indices=True)")
     start_time = time.perf_counter()
     info = dist_info()
     # Everything that can fail on the inputs fails here, before the run directory is touched.
@@ -208,7 +219,8 @@ def _fit(
             if pi < progress.phase or (pi == progress.phase and progress.epoch >= phase.epochs):
                 continue
             train_step = make_phase_step(student, teacher, phase, setup.copied_parts, cfg, device,
-                                         setup.channels_last, scaler, setup.inference_teacher)
+                                         setup.channels_last, scaler, setup.inference_teacher,
+                                         teacher_cache)
             milestones = cfg.milestone_epochs(phase.epochs, finetune=phase.name == "finetune")
             scheduler = torch.optim.lr_scheduler.MultiStepLR(train_step.optimizer, milestones,
                                                              cfg.gamma)
@@ -371,8 +383,8 @@ def _train_epoch(
     has_logits = train_step.phase.objective.beta > 0
     total = len(loader) if hasattr(loader, "__len__") else None  # type: ignore[arg-type]
     with tqdm(total=total, desc=desc, disable=not show_bar, leave=False, dynamic_ncols=True) as bar:
-        for x, y in loader:
-            parts, logits = train_step(x, y)
+        for x, y, *index in loader:  # index: the examples' indices (a teacher cache's key)
+            parts, logits = train_step(x, y, *index)
             step += 1
             y = y.to(device)
             n = y.numel()

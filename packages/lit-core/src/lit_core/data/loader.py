@@ -67,6 +67,7 @@ class BatchLoader:
         world_size: int = 1,
         drop_last: bool = False,
         pad_shards: bool = True,
+        with_indices: bool = False,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be ≥ 1; got {batch_size}")
@@ -81,6 +82,7 @@ class BatchLoader:
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.rank, self.world_size, self.drop_last = rank, world_size, drop_last
         self.pad_shards = pad_shards
+        self.with_indices = with_indices  # yield (x, y, example indices): the teacher cache's key
         self.epoch = 0
 
     @property
@@ -121,4 +123,4 @@ class BatchLoader:
             x, y = model_input(self.inputs[b]), self.labels[b]
             if self.augment.enabled:
                 x = random_crop_flip(x, self.augment, _generator(self.seed, self.epoch, self.rank, k))
-            yield x, y
+            yield (x, y, b) if self.with_indices else (x, y)
