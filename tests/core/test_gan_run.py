@@ -105,17 +105,17 @@ def test_unknown_settings_are_rejected_by_name(tmp_path):
 
 
 def test_command_line_reports_a_bad_section_in_one_error_line(tmp_path, capsys):
-    from lit_core.gan.cli import main
+    from lit_core.cli import main
 
     cfg = _config(_folder(tmp_path / "data"), tmp_path)
     _tiny_teacher(cfg, tmp_path)
-    lines = [f'teacher_ckpt = "{cfg["teacher_ckpt"]}"', "[data]", 'name = "folder"',
+    lines = ['task = "gan"', f'teacher_ckpt = "{cfg["teacher_ckpt"]}"', "[data]", 'name = "folder"',
              f'data_dir = "{cfg["data"]["data_dir"]}"', "image_size = 8", "[models]",
              *[f"{k} = {v}" for k, v in MODELS.items()], "teacher_blocks = [2]", "student_blocks = [1]",
              'sections = ["stages.0"]']
     (tmp_path / "tiny.toml").write_text("\n".join(lines) + "\n")
-    code = main(["--config", str(tmp_path / "tiny.toml"), "--set", 'models.sections=["stages.2"]',
-                 "--out", str(tmp_path / "out")])
+    code = main(["run", "--config", str(tmp_path / "tiny.toml"), "--set",
+                 'models.sections=["stages.2"]', "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err == ["lit: error: section 'stages.2' does not exist; the generator's stages are stages.0"]

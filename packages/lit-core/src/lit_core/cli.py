@@ -32,12 +32,13 @@ from pathlib import Path
 from .data import DataError
 from .distributed import shutdown_distributed
 from .errors import ConfigError, LitError
-from .jobs import compare, evaluate_checkpoint, read_stored_config, train_student_alone
+from .jobs import compare, evaluate_checkpoint, train_student_alone
 from .methods import METHODS, get_method
 from .parallel import compare_parallel
-from .presets import DEFAULT_PRESET, list_presets
+from .presets import DEFAULT_PRESET, list_presets, load_toml
 from .runconfig import RunConfig, merged_config, resolve_run_config
 from .rundir import check_run_dir
+from .session import read_stored_config
 from .studies import commands as studies
 
 __all__ = ["build_parser", "main"]
@@ -178,6 +179,10 @@ def _gan_task(args: argparse.Namespace, command: str) -> int | None:
     """``task = "gan"`` configurations (StarGAN compression): run them through ``lit_core.gan``;
     None for every other configuration."""
     preset, base, flags = _sources(args)
+    if args.preset is None and base is None and args.config is not None:
+        own = load_toml(args.config)  # a whole GAN configuration of the user's: no preset under it
+        if own.get("task") == "gan":
+            preset, base = Path(args.config).stem, {}
     merged, _ = merged_config(preset, args.config, {}, args.overrides, base=base)
     if merged.get("task") != "gan":
         return None

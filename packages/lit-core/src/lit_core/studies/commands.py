@@ -14,9 +14,10 @@ from typing import Any
 from ..atomic import write_json_atomic, write_text_atomic
 from ..checkpoint import load_model_weights
 from ..errors import ConfigError
-from ..jobs import loaders, model_spec
 from ..presets import apply_override
 from ..runconfig import RunConfig
+from ..session import loaders
+from ..specs import model_spec
 from .runner import open_study
 
 __all__ = ["parse_grid", "parse_list", "run_prune", "run_search_cmd", "run_seeds_cmd", "run_sweep_cmd"]

@@ -15,18 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..jobs import (
-    ModelSpec,
-    Session,
-    load_teacher,
-    model_spec,
-    open_session,
-    preflight,
-    teacher_spec,
-    train_one,
-)
+from ..jobs import load_teacher, preflight, train_one
 from ..methods import get_method
 from ..runconfig import RunConfig
+from ..session import Session, open_session
+from ..specs import ModelSpec, model_spec, teacher_spec
 from . import TrainFn
 
 __all__ = ["open_study"]

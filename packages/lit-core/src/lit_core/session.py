@@ -1,0 +1,188 @@
+"""A session: what every job of one command shares — the resolved configuration, the data,
+the device and the run directory (claimed only after every check passed), and its loaders.
+
+``--resume`` continues a run with the run's own stored configuration (``config.json``); a changed
+setting is refused, naming the keys, unless the user asks for it (``--allow-config-change``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .atomic import write_json_atomic
+from .data import BatchLoader, DataSplits, load_data
+from .distributed import barrier, dist_info, init_distributed
+from .errors import ConfigError
+from .runconfig import RunConfig, config_diff
+from .rundir import check_run_dir
+from .runtime import resolve_device
+
+__all__ = [
+    "CONFIG_FILE",
+    "SMALL_PER_RANK_BATCH",
+    "Session",
+    "load_run_data",
+    "loaders",
+    "open_session",
+    "read_stored_config",
+]
+
+CONFIG_FILE = "config.json"  # the run's resolved configuration
+
+
+@dataclass
+class Session:
+    """What every job of one command shares."""
+
+    cfg: RunConfig
+    data: DataSplits
+    device: torch.device
+    run_dir: Path
+    resume: bool = False
+    overwrite: bool = False
+    command: str = ""
+    log: Callable[[str], None] = field(default=print)
+    caches: dict[str, Any] = field(default_factory=dict)  # teacher-output caches by dtype
+
+    @property
+    def is_main(self) -> bool:
+        return dist_info().is_main
+
+    def say(self, message: str) -> None:
+        """A progress line (main process only)."""
+        if self.is_main:
+            self.log(f"lit: {message}")
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+def load_run_data(cfg: RunConfig, *, quiet: bool = False) -> DataSplits:
+    """The data set the configuration names, split and validated."""
+    d = cfg.data
+    return load_data(d.name, d.data_dir, val_fraction=d.val_fraction, seed=d.seed, limit=d.limit,
+                     test_limit=d.test_limit, quiet=quiet, seq_len=d.seq_len)
+
+
+def open_session(
+    cfg: RunConfig,
+    *,
+    out: Path,
+    run_name: str | None,
+    label: str,
+    resume: bool = False,
+    overwrite: bool = False,
+    allow_config_change: bool = False,
+    check: Callable[[Session], Any] | None = None,
+    command: str = "",
+) -> tuple[Session, Any]:
+    """Load the data, run ``check`` (everything that can fail before training), then claim the
+    run directory and record the configuration. Returns the session and ``check``'s result."""
+    if run_name is not None:
+        check_run_dir(out / run_name, overwrite=overwrite, resume=resume)
+        _check_resume_config(cfg, out / run_name, resume, allow_config_change)
+    if any(job.deterministic for job in cfg.jobs.values()):  # before any CUDA work (cuBLAS reads it once)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    info = init_distributed()
+    if info.enabled and run_name is None:
+        raise ConfigError("under torchrun pass --run-name, so every process writes the same run")
+    barrier()  # every rank has checked the run directory before rank 0 creates it
+    device = resolve_device(cfg.job("teacher").device)
+    if device.type != "cuda" and any(job.sync_bn for job in cfg.jobs.values()):
+        raise ConfigError(f"train.sync_bn needs CUDA devices (SyncBatchNorm runs over NCCL); "
+                          f"the device is {device}")
+    data = load_run_data(cfg, quiet=not info.is_main)
+    cached = any(job.teacher_cache != "off" for job in cfg.jobs.values())
+    if cached and cfg.data.augment and data.augment.enabled:
+        raise ConfigError("train.teacher_cache needs a deterministic pipeline: set data.augment = "
+                          "false (the teacher would see other crops/flips every epoch)")
+    name = run_name or f"{cfg.preset}-{data.name}-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
+    session = Session(cfg, data, device, out / name, resume, overwrite, command)
+    if run_name is None:
+        check_run_dir(session.run_dir, overwrite=overwrite, resume=resume)
+    checked = check(session) if check is not None else None
+    if session.is_main:
+        session.run_dir.mkdir(parents=True, exist_ok=True)
+        config_path = session.run_dir / CONFIG_FILE
+        stored = read_stored_config(session.run_dir) if resume else None
+        changed = stored is None or config_diff(stored["config"], cfg.to_dict())
+        if stored is not None and changed:  # --allow-config-change: keep the old record beside
+            config_path.rename(config_path.with_name(f"config.{time.strftime('%Y%m%d-%H%M%S')}.json"))
+        if changed:
+            write_json_atomic(config_path, {"preset": cfg.preset, "source": cfg.source,
+                                            "config": cfg.to_dict(), "argv": sys.argv[1:]})
+    session.say(f"preset {cfg.preset} ({cfg.description})")
+    session.say(f"data: {data.describe()}")
+    world = f", {info.world_size} processes" if info.enabled else ""
+    session.say(f"device: {device}{world}; run directory: {session.run_dir}")
+    return session, checked
+
+
+def read_stored_config(run_dir: Path) -> dict[str, Any] | None:
+    """The record ``config.json`` of a run directory (``preset``, ``config``, ...), or None."""
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        return None
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(stored, dict) and isinstance(stored.get("config"), dict):
+            return stored
+    except (ValueError, OSError):
+        pass
+    raise ConfigError(f"{path} is not a lit run configuration; cannot check what --resume would "
+                      "change (pass --allow-config-change to resume anyway)")
+
+
+def _check_resume_config(cfg: RunConfig, run_dir: Path, resume: bool, allow: bool) -> None:
+    """``--resume`` continues a run with its own settings; a change must be asked for."""
+    if not resume or allow:
+        return
+    stored = read_stored_config(run_dir)
+    if stored is None:
+        return
+    path = run_dir / CONFIG_FILE
+    diff = config_diff(stored["config"], cfg.to_dict())
+    if diff:
+        raise ConfigError(
+            f"--resume with settings that differ from {path}: {', '.join(diff)}; pass the run's "
+            "own settings again, or --allow-config-change to change them"
+        )
+
+
+#: Below this many images per process, BatchNorm statistics get noisy: say so under DDP.
+SMALL_PER_RANK_BATCH = 16
+
+
+def loaders(session: Session, batch_size: int, seed: int, *,
+            with_indices: bool = False) -> tuple[BatchLoader, ...]:
+    """Train/val/test loaders; ``batch_size`` is the global batch, split over the processes.
+    ``with_indices``: training batches carry their example indices (for a teacher cache)."""
+    info = dist_info()
+    if batch_size % info.world_size:
+        raise ConfigError(f"batch_size {batch_size} is not divisible by the {info.world_size} processes")
+    per_rank = batch_size // info.world_size
+    if info.enabled and per_rank < SMALL_PER_RANK_BATCH:
+        session.say(
+            f"warning: {per_rank} images per process (train.batch_size {batch_size} over "
+            f"{info.world_size} processes): BatchNorm sees tiny batches and steps stay launch-bound; "
+            "scale train.batch_size with the processes (and the lr linearly), set "
+            "train.sync_bn = true, or run independent jobs one per GPU (lit compare --parallel N)"
+        )
+    eval_bs = session.cfg.data.eval_batch_size
+    kw = {"device": session.device, "rank": info.rank, "world_size": info.world_size}
+    data = session.data
+    augment = data.augment if session.cfg.data.augment else None
+    train = BatchLoader(data.train, batch_size // info.world_size, shuffle=True,
+                        augment=augment, seed=seed, with_indices=with_indices, **kw)
+    val = BatchLoader(data.val, eval_bs, shuffle=False, pad_shards=False, **kw)
+    test = BatchLoader(data.test, eval_bs, shuffle=False, pad_shards=False, **kw)
+    return train, val, test

@@ -1,0 +1,93 @@
+"""Which models a job builds: the configured teacher and student, or the registered model a
+checkpoint records — never an import path named by a file (a checkpoint cannot choose code)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch.nn as nn
+
+from .checkpoint import load_checkpoint, load_model_weights
+from .errors import CheckpointError, ConfigError
+from .methods import get_method
+from .models import build_model, is_import_path
+from .runtime import seed_everything
+from .session import Session
+
+__all__ = ["ModelSpec", "load_weights", "model_kwargs", "model_spec", "recorded_spec", "student_spec", "teacher_spec"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model to build: name, keyword arguments, and whether the name may be an import path."""
+
+    name: str
+    kwargs: dict[str, Any]
+    allow_import: bool = True
+    data: str = ""  # what the model is built for, named in errors ("text data (fortunes)")
+
+    def build(self, seed: int) -> nn.Module:
+        """A freshly initialised model (seeded)."""
+        seed_everything(seed)
+        try:
+            return build_model(self.name, allow_import=self.allow_import, **self.kwargs)
+        except ConfigError as e:
+            if self.data and "does not accept" in str(e):
+                raise ConfigError(f"model {self.name!r} cannot be built for {self.data}: {e}") from None
+            raise
+
+
+def model_kwargs(session: Session) -> dict[str, Any]:
+    """What a model builder needs for this data (images: classes, channels; text: classes,
+    vocabulary, sequence length): the task interface of ``DataSplits``."""
+    return dict(session.data.model_kwargs())
+
+
+def model_spec(session: Session, role: str) -> ModelSpec:
+    models = session.cfg.models
+    name = getattr(models, role)
+    if not name:
+        raise ConfigError(f"no {role} model configured; pass --{role} NAME or --set models.{role}=NAME")
+    return ModelSpec(name, {**model_kwargs(session), **getattr(models, f"{role}_kwargs")},
+                     data=f"{session.data.kind} data ({session.data.name})")
+
+
+def teacher_spec(session: Session, ckpt: Path | None, teacher_given: bool) -> ModelSpec:
+    """The configured teacher, or the registered model a checkpoint records (unless --teacher
+    names one). A checkpoint may only name registered models, never an import path."""
+    spec = model_spec(session, "teacher") if (teacher_given or ckpt is None) else None
+    if spec is not None:
+        return spec
+    meta = load_checkpoint(ckpt).get("meta", {})
+    name = meta.get("model") if isinstance(meta, dict) else None
+    if not name:
+        return model_spec(session, "teacher")
+    return recorded_spec(session, ckpt, name, meta.get("model_kwargs"))
+
+
+def recorded_spec(session: Session, ckpt: Path, name: Any, kwargs: Any) -> ModelSpec:
+    if not isinstance(name, str) or is_import_path(name):
+        raise CheckpointError(
+            f"{ckpt} names the model builder {name!r}; a checkpoint may only name registered "
+            "models (a file must never choose which code runs): pass --teacher/--model yourself"
+        )
+    if kwargs is not None and not isinstance(kwargs, dict):
+        raise CheckpointError(f"{ckpt}: meta.model_kwargs is not a table of builder arguments")
+    return ModelSpec(name, {**model_kwargs(session), **(kwargs or {})}, allow_import=False,
+                     data=f"{session.data.kind} data ({session.data.name})")
+
+
+def student_spec(session: Session, method: str, teacher: ModelSpec) -> ModelSpec:
+    """The student for ``method``: the configured one, or the teacher's architecture (born-again)."""
+    return teacher if get_method(method).same_architecture else model_spec(session, "student")
+
+
+def load_weights(spec: ModelSpec, path: Path) -> nn.Module:
+    model = spec.build(0)
+    try:
+        load_model_weights(model, path)
+    except CheckpointError as e:
+        raise CheckpointError(f"checkpoint {path} does not fit {spec.name}: {e}") from None
+    return model
