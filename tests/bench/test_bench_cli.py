@@ -91,10 +91,6 @@ def test_a_checkpoint_that_does_not_fit_skips_its_rows_only(tmp_path, capsys):
     assert bad["status"] == "skipped" and "does not match the model" in bad["reason"]
 
 
-@pytest.mark.cuda
-@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
-
-
 def test_write_report_takes_lit_cores_argument_order_and_refuses_to_overwrite(tmp_path):
     from lit_bench.report import write_report
 
