@@ -66,6 +66,31 @@ def test_an_existing_report_is_not_overwritten(tmp_path, capsys):
     assert (tmp_path / "results.json").read_text() == "keep me"
 
 
+def test_bad_checkpoint_argument_is_one_clear_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--checkpoint", "resnet20"])
+    assert exc.value.code == 2
+    assert "expected MODEL=PATH" in capsys.readouterr().err
+
+
+def test_a_checkpoint_that_does_not_fit_skips_its_rows_only(tmp_path, capsys):
+    lit_models = pytest.importorskip("lit_models")
+    ckpt = tmp_path / "r20.pt"
+    torch.save({"model": lit_models.create_model("resnet20").state_dict()}, ckpt)
+    out = tmp_path / "out"
+    status = main([
+        "--device", "cpu", "--models", "resnet20,resnet32", "--variants", "dense", "--backends", "eager",
+        "--batch-sizes", "1", "--runs", "3", "--warmup", "1", "--data", "digits",
+        "--checkpoint", f"resnet32={ckpt}", "--out", str(out),
+    ])
+    assert status == 2
+    assert "resnet32" in capsys.readouterr().out
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    assert [(r["model"], r["status"]) for r in rows if r["status"] == "ok"] == [("resnet20", "ok")]
+    (bad,) = [r for r in rows if r["model"] == "resnet32"]
+    assert bad["status"] == "skipped" and "does not match the model" in bad["reason"]
+
+
 def test_write_report_takes_lit_cores_argument_order_and_refuses_to_overwrite(tmp_path):
     from lit_bench.report import write_report
 
@@ -150,3 +175,21 @@ def test_dry_run_reports_a_model_that_does_not_trace_in_one_graph():
     assert len(plan.problems) == 1 and plan.problems[0].startswith("branchy/dense compile: ")
     assert any(line.strip().startswith("ok   branchy/dense ort_cuda: ONNX export ok") for line in lines)
     assert lines[-1] == "dry run: 1 problem(s)"
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_tiny_gpu_bench_runs_every_gpu_backend(tmp_path):
+    out = tmp_path / "gpu"
+    status = main([
+        "--device", "cuda", "--models", "resnet20,resnet56", "--variants", "dense,l1-B",
+        "--backends", "eager,eager_folded,cuda_graphs,ort_cuda", "--dtypes", "fp32,fp16", "--batch-sizes", "1,64",
+        "--runs", "20", "--throughput-runs", "3", "--warmup", "3", "--out", str(out),
+    ])
+    data = json.loads((out / "results.json").read_text())
+    ok = [r for r in data["rows"] if r["status"] == "ok"]
+    assert status == 0
+    assert {r["backend"] for r in ok} >= {"eager", "cuda_graphs"}
+    torch_rows = [r for r in ok if not r["backend"].startswith("ort")]
+    assert all(r["device"] == "cuda" and r["device_name"] and r["peak_mem_bytes"] is not None for r in torch_rows)
+    assert all(r["peak_mem_bytes"] is None and "not measured" in r["note"] for r in ok if r["backend"] == "ort_cuda")
