@@ -116,3 +116,21 @@ def test_unpadded_shards_cover_every_example_exactly_once():
     shards = [[i for x, _ in BatchLoader(dataset(50), 6, shuffle=False, rank=r, world_size=4,
                                           pad_shards=False) for i in ids(x)] for r in range(4)]
     assert sorted(i for s in shards for i in s) == list(range(50))
+
+
+def test_epoch_draws_are_the_per_batch_draws_in_one_transfer():
+    from lit_core.data.loader import _generator, draw_crop_flip, random_crop_flip
+
+    ds = ArrayDataset(torch.randn(37, 1, 6, 6), torch.arange(37) % 3)
+    aug = Augment(pad=2, flip=True)
+    loader = BatchLoader(ds, 8, shuffle=True, augment=aug, seed=5)
+    loader.set_epoch(3)
+    draws = loader.epoch_draws()
+    assert draws.shape == (3, 37)
+    for k, (x, _) in enumerate(loader):
+        n = x.shape[0]
+        expected = draw_crop_flip(aug, n, _generator(5, 3, 0, k))
+        assert torch.equal(draws[:, 8 * k : 8 * k + n], expected)
+        # the batch is exactly what per-batch augmentation would give
+        b = loader.indices()[8 * k : 8 * k + n]
+        assert torch.equal(x, random_crop_flip(ds.inputs[b], aug, _generator(5, 3, 0, k)))

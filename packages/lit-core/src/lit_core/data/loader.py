@@ -32,23 +32,37 @@ def _generator(*key: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed & 0x7FFF_FFFF_FFFF_FFFF)
 
 
-def random_crop_flip(x: torch.Tensor, aug: Augment, gen: torch.Generator) -> torch.Tensor:
-    """Per-sample random crop (after zero-padding by ``aug.pad``) and horizontal flip of N×C×H×W."""
+def draw_crop_flip(aug: Augment, n: int, gen: torch.Generator) -> torch.Tensor:
+    """The random draws of one batch of ``n``: a 3×n int64 tensor (row offset, column offset,
+    flip) — the same numbers ``random_crop_flip`` uses with ``gen``."""
+    out = torch.zeros(3, n, dtype=torch.int64)
+    if aug.pad > 0:
+        out[:2] = torch.randint(0, 2 * aug.pad + 1, (2, n), generator=gen)
+    if aug.flip:
+        out[2] = (torch.rand(n, generator=gen) < 0.5).long()
+    return out
+
+
+def apply_crop_flip(x: torch.Tensor, aug: Augment, draws: torch.Tensor) -> torch.Tensor:
+    """Crop (after zero-padding by ``aug.pad``) and flip N×C×H×W by ``draws`` (on x's device)."""
     n, _, h, w = x.shape
     if aug.pad > 0:
         p = aug.pad
-        offsets = torch.randint(0, 2 * p + 1, (2, n), generator=gen).to(x.device)
         padded = torch.nn.functional.pad(x, (p, p, p, p))
-        rows = offsets[0][:, None] + torch.arange(h, device=x.device)  # n×h
-        cols = offsets[1][:, None] + torch.arange(w, device=x.device)  # n×w
+        rows = draws[0][:, None] + torch.arange(h, device=x.device)  # n×h
+        cols = draws[1][:, None] + torch.arange(w, device=x.device)  # n×w
         batch = torch.arange(n, device=x.device)[:, None, None]
         # advanced indexing on dims 0, 2, 3 puts C last: n×h×w×C
         x = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
         x = x.permute(0, 3, 1, 2).contiguous()
     if aug.flip:
-        flip = (torch.rand(n, generator=gen) < 0.5).to(x.device)
-        x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        x = torch.where(draws[2].bool()[:, None, None, None], x.flip(3), x)
     return x
+
+
+def random_crop_flip(x: torch.Tensor, aug: Augment, gen: torch.Generator) -> torch.Tensor:
+    """Per-sample random crop (after zero-padding by ``aug.pad``) and horizontal flip of N×C×H×W."""
+    return apply_crop_flip(x, aug, draw_crop_flip(aug, x.shape[0], gen).to(x.device))
 
 
 class BatchLoader:
@@ -116,11 +130,26 @@ class BatchLoader:
         per_rank = len(self.indices()) if not self.pad_shards else self._per_rank()
         return per_rank // self.batch_size if self.drop_last else -(-per_rank // self.batch_size)
 
+    def epoch_draws(self) -> torch.Tensor | None:
+        """Every batch's augmentation draws of this epoch (3×N, batch k in columns k·B…), drawn
+        at once on the CPU from the per-batch generators ``(seed, epoch, rank, k)`` and copied to
+        the device in one pinned, non-blocking transfer; None without augmentation."""
+        if not self.augment.enabled:
+            return None
+        total = len(self.indices())
+        sizes = [min(self.batch_size, total - k * self.batch_size) for k in range(len(self))]
+        draws = torch.cat([draw_crop_flip(self.augment, n, _generator(self.seed, self.epoch, self.rank, k))
+                           for k, n in enumerate(sizes)], dim=1)
+        if self.device.type == "cuda":
+            return draws.pin_memory().to(self.device, non_blocking=True)
+        return draws.to(self.device)
+
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         idx = self.indices().to(self.device)
+        draws = self.epoch_draws()
         for k in range(len(self)):
             b = idx[k * self.batch_size : (k + 1) * self.batch_size]
             x, y = model_input(self.inputs[b]), self.labels[b]
-            if self.augment.enabled:
-                x = random_crop_flip(x, self.augment, _generator(self.seed, self.epoch, self.rank, k))
+            if draws is not None:
+                x = apply_crop_flip(x, self.augment, draws[:, k * self.batch_size : k * self.batch_size + len(b)])
             yield (x, y, b) if self.with_indices else (x, y)
