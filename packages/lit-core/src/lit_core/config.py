@@ -67,6 +67,9 @@ class TrainConfig:
     # the IR phase's loss is multiplied by this before backward (the paper's code halves it:
     # ``full_loss /= 2``, so its gradients are half as large relative to weight decay)
     ir_loss_scale: float = 1.0
+    # compress only these stages ("stages.1" or 1; empty: every stage): IR losses sit at them only,
+    # and every other stage is copied from the teacher and frozen in the IR phase
+    sections: tuple[str | int, ...] = ()
     # student initialisation during the IR phase
     copy_stem_head: bool = True
     freeze_copied: bool = True
@@ -96,6 +99,10 @@ class TrainConfig:
             if not isinstance(value, (list, tuple)):
                 raise ConfigError(f"{name} must be a list of numbers; got {value!r}")
             object.__setattr__(self, name, tuple(value))
+        if not isinstance(self.sections, (list, tuple)) or not all(
+                isinstance(v, (str, int)) and not isinstance(v, bool) for v in self.sections):
+            raise ConfigError(f'sections must be a list of stage names, e.g. ["stages.1"]; got {self.sections!r}')
+        object.__setattr__(self, "sections", tuple(self.sections))
         self.validate()
 
     def validate(self) -> TrainConfig:
@@ -148,7 +155,9 @@ class TrainConfig:
     def _check_types(self) -> None:
         for f in dataclasses.fields(self):
             value, default = getattr(self, f.name), f.default
-            if f.name == "progress":
+            if f.name == "sections":
+                ok = True  # checked in __post_init__
+            elif f.name == "progress":
                 ok = value is None or isinstance(value, bool)
             elif f.name in ("milestones", "finetune_milestones"):
                 ok = all(isinstance(m, (int, float)) and not isinstance(m, bool) for m in value)
@@ -179,6 +188,7 @@ class TrainConfig:
         d = dataclasses.asdict(self)
         d["milestones"] = list(self.milestones)
         d["finetune_milestones"] = list(self.finetune_milestones)
+        d["sections"] = list(self.sections)
         return d
 
     @classmethod

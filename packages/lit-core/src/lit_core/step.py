@@ -26,6 +26,7 @@ from .lit import (
 from .losses import LITLoss, LossParts
 from .methods import MethodConfig, get_method
 from .runtime import autocast, resolve_device, to_device
+from .sections import copy_stages, parse_sections
 from .staged import require_staged
 from .teacher_copy import inference_copy, plan_for
 
@@ -83,7 +84,7 @@ def freeze_for_phase(
     plan = phase.plan
     if plan is None:
         return []
-    frozen = [getattr(student, p) for p in copied_parts] if freeze_copied else []
+    frozen = [student.get_submodule(p) for p in copied_parts] if freeze_copied else []
     if phase.objective.beta == 0.0:  # IR only: the head and pieces past the last IR are unused
         frozen.append(student.head)
         frozen += plan.student_pieces[plan.ir_at[-1] + 1 :]
@@ -273,8 +274,9 @@ class TrainingSetup:
 
     @property
     def copied_parts(self) -> list[str]:
-        """Top-level parts copied from the teacher (``stem``, ``head``)."""
-        return sorted({n.split(".", 1)[0] for n in self.copied})
+        """Parts copied from the teacher: ``stem``, ``head`` and stages outside the sections."""
+        return sorted({".".join(n.split(".")[:2]) if n.startswith("stages.") else n.split(".", 1)[0]
+                       for n in self.copied})
 
 
 def check_pair(teacher: nn.Module, student: nn.Module, method: MethodConfig, x: torch.Tensor) -> None:
@@ -340,6 +342,14 @@ def setup_training(
     copied: list[str] = []
     if method.copy_stem_head and cfg.copy_stem_head and teacher is not None:
         copied = copy_stem_and_head(teacher, student)
+    if cfg.sections and plan is not None:
+        if method.ir_at != "all":
+            raise ConfigError(f"train.sections needs a method with IR losses at every stage (lit, "
+                              f"ir_no_teacher_input), not {method.name!r}")
+        plan.ir_at = parse_sections(student, list(cfg.sections))
+        if teacher is not None:  # the uncompressed stages: the teacher's, frozen in the IR phase
+            keep = [f"stages.{i}" for i in range(len(student.stages)) if i not in plan.ir_at]
+            copied += copy_stages(teacher, student, keep)
     phases = build_phases(method, cfg, plan)
     inference = inference_teacher(teacher, cfg, channels_last) if teacher is not None else None
     return TrainingSetup(student, teacher, method, device, channels_last, plan, copied, phases,

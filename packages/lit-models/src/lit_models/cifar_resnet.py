@@ -63,8 +63,13 @@ class CifarResNet(StagedNet):
         stem_chs: int | None = None,
         shortcut: str = "A",
         img_size: int = 32,
+        blocks: tuple[int, int, int] | None = None,
     ) -> None:
-        n = _blocks_per_stage(depth)
+        if blocks is not None:  # per-stage block counts (a partly compressed student)
+            if len(blocks) != 3 or any(int(b) < 1 for b in blocks):
+                raise ValueError(f"blocks must be three positive block counts; got {blocks}")
+            depth = 2 + 2 * sum(int(b) for b in blocks)
+        counts = [int(b) for b in blocks] if blocks is not None else [_blocks_per_stage(depth)] * 3
         if shortcut not in ("A", "B"):
             raise ValueError(f"shortcut must be 'A' (zero padding) or 'B' (1x1 conv); got {shortcut!r}")
         if width < 1:
@@ -75,9 +80,9 @@ class CifarResNet(StagedNet):
         stages, info, in_chs = [], [], stem_chs
         for i, out_chs in enumerate(widths):
             stride = 1 if i == 0 else 2
-            blocks = [BasicBlock(in_chs, out_chs, stride, shortcut)]
-            blocks += [BasicBlock(out_chs, out_chs, 1, shortcut) for _ in range(n - 1)]
-            stages.append(nn.Sequential(*blocks))
+            layers = [BasicBlock(in_chs, out_chs, stride, shortcut)]
+            layers += [BasicBlock(out_chs, out_chs, 1, shortcut) for _ in range(counts[i] - 1)]
+            stages.append(nn.Sequential(*layers))
             info.append(feature_info_entry(out_chs, 2**i, i))
             in_chs = out_chs
         head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(in_chs, num_classes))
@@ -92,7 +97,8 @@ def _create(depth: int, **kwargs) -> CifarResNet:
 
 @register_model
 def cifar_resnet(*, depth: int = 20, **kwargs) -> CifarResNet:
-    """CIFAR ResNet of any depth 6n+2, e.g. ``create_model("cifar_resnet", depth=26)``."""
+    """CIFAR ResNet of any depth 6n+2, e.g. ``create_model("cifar_resnet", depth=26)``, or with
+    per-stage block counts, ``create_model("cifar_resnet", blocks=(3, 1, 3))`` (depth 16)."""
     return _create(depth, **kwargs)
 
 

@@ -20,8 +20,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import ConfigError
-from ..lit import IRPlan, StudentForward, lit_step, make_plan
+from ..lit import StudentForward, lit_step
 from ..losses import LITLoss
+from ..sections import copy_uncompressed, parse_sections, section_plan
 from .data import DomainData, target_labels
 from .losses import tile_domain
 
@@ -34,41 +35,6 @@ __all__ = [
 ]
 
 
-def parse_sections(model: nn.Module, sections: list[str | int]) -> list[int]:
-    """Stage indices of ``sections`` (``"stages.1"`` or ``1``); one clear error for a bad name."""
-    n = len(model.stages)
-    names = ", ".join(f"stages.{i}" for i in range(n))
-    if not sections:
-        raise ConfigError(f"models.sections is empty; name the compressed stage(s): {names}")
-    out = []
-    for s in sections:
-        text = str(s)
-        idx = text.removeprefix("stages.")
-        if not idx.isdigit() or int(idx) >= n:
-            raise ConfigError(f"section {text!r} does not exist; the generator's stages are {names}")
-        out.append(int(idx))
-    return sorted(set(out))
-
-
-def copy_uncompressed(teacher: nn.Module, student: nn.Module, sections: list[int]) -> list[str]:
-    """Copy the teacher's stem, head and every stage outside ``sections`` into the student.
-
-    Returns the copied module names; a non-compressed stage whose shape differs is an error.
-    """
-    if len(teacher.stages) != len(student.stages):
-        raise ConfigError(f"teacher has {len(teacher.stages)} stages but the student {len(student.stages)}; "
-                         "models.teacher_blocks and models.student_blocks need one count per stage each")
-    parts = ["stem", "head"] + [f"stages.{i}" for i in range(len(student.stages)) if i not in sections]
-    for name in parts:
-        t, s = teacher.get_submodule(name), student.get_submodule(name)
-        t_sd, s_sd = t.state_dict(), s.state_dict()
-        if t_sd.keys() != s_sd.keys() or any(t_sd[k].shape != s_sd[k].shape for k in t_sd):
-            raise ConfigError(f"{name} is not compressed but the student's differs from the teacher's; "
-                             "list it in models.sections or give it the teacher's block count")
-        s.load_state_dict(t_sd)
-    return parts
-
-
 def freeze_outside(student: nn.Module, sections: list[int]) -> list[nn.Parameter]:
     """Freeze every parameter outside ``sections``; return the sections' (trainable) parameters."""
     for p in student.parameters():
@@ -77,13 +43,6 @@ def freeze_outside(student: nn.Module, sections: list[int]) -> list[nn.Parameter
     for p in params:
         p.requires_grad_(True)
     return params
-
-
-def section_plan(teacher: nn.Module, student: nn.Module, sections: list[int]) -> IRPlan:
-    """lit_core's IR plan with IR losses at the compressed sections only (fed the teacher's input)."""
-    plan = make_plan(teacher, student, ir_at="all", teacher_input=True)
-    plan.ir_at = list(sections)
-    return plan
 
 
 def train_section(

@@ -118,7 +118,7 @@ def run(config: dict, run_dir: Path, *, resume: bool = False, overwrite: bool = 
     models = cfg.setdefault("models", {})
     teacher = build_generator(models, data, list(models.get("teacher_blocks", [6])))
     d = build_discriminator(models, data)
-    sections = parse_sections(teacher, list(models.get("sections", ["stages.0"])))
+    sections = parse_sections(teacher, list(models.get("sections", ["stages.0"])), "generator")
     _student(cfg, data, teacher, sections)  # structure check: copied stages must match
     path = Path(teacher_ckpt) if teacher_ckpt else resolve_weights(cfg.get("teacher_ckpt"))
     if path is None:
