@@ -46,6 +46,7 @@ __all__ = [
     "compare",
     "evaluate_checkpoint",
     "load_teacher",
+    "open_with_teacher",
     "preflight",
     "train_one",
     "train_student_alone",
@@ -166,10 +167,11 @@ def _finish(session: Session, rows: list[SummaryRow], title: str) -> int:
     return 0
 
 
-def compare(cfg: RunConfig, methods: Sequence[str], *, ckpt: Path | None = None,
-            teacher_given: bool = False, **session_kw: Any) -> int:
-    """A teacher (trained, or loaded from ``ckpt``), then one student per method; the table.
-    ``methods`` empty: the teacher only (``train-teacher``)."""
+def open_with_teacher(cfg: RunConfig, methods: Sequence[str], *, ckpt: Path | None = None,
+                      teacher_given: bool = False, index: str = "[teacher]", **session_kw: Any,
+                      ) -> tuple[Session, nn.Module, ModelSpec, SummaryRow]:
+    """A session checked for ``methods`` (the teacher checkpoint, every pair's alignment), then
+    its teacher: trained in ``<run>/teacher`` (reused on ``--resume``) or loaded from ``ckpt``."""
     for m in methods:
         get_method(m)
 
@@ -179,12 +181,21 @@ def compare(cfg: RunConfig, methods: Sequence[str], *, ckpt: Path | None = None,
         return spec
 
     session, t_spec = open_session(cfg, check=check, **session_kw)
-    total = len(methods) + (ckpt is None)
     if ckpt is None:
         teacher, t_row = train_one(session, "teacher", "scratch", t_spec, None, cfg.job("teacher"),
-                                   f"[1/{total}]")
+                                   index)
     else:
         teacher, t_row = load_teacher(session, t_spec, ckpt)
+    return session, teacher, t_spec, t_row
+
+
+def compare(cfg: RunConfig, methods: Sequence[str], *, ckpt: Path | None = None,
+            teacher_given: bool = False, **session_kw: Any) -> int:
+    """A teacher (trained, or loaded from ``ckpt``), then one student per method; the table.
+    ``methods`` empty: the teacher only (``train-teacher``)."""
+    total = len(methods) + (ckpt is None)
+    session, teacher, t_spec, t_row = open_with_teacher(
+        cfg, methods, ckpt=ckpt, teacher_given=teacher_given, index=f"[1/{total}]", **session_kw)
     rows = [t_row]
     for i, m in enumerate(methods, start=total - len(methods) + 1):
         uses_teacher = get_method(m).needs_teacher

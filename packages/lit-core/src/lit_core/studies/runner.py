@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..jobs import load_teacher, preflight, train_one
+from ..jobs import open_with_teacher, train_one
 from ..methods import get_method
 from ..runconfig import RunConfig
-from ..session import Session, open_session
-from ..specs import ModelSpec, model_spec, teacher_spec
+from ..session import Session
+from ..specs import model_spec
 from . import TrainFn
 
 __all__ = ["open_study"]
@@ -34,20 +34,8 @@ def open_study(
     **session_kw: Any,
 ) -> tuple[Session, TrainFn, Any]:
     """The session (run directory claimed), its ``train_fn`` and the trained, frozen teacher."""
-    for m in methods:
-        get_method(m)
-
-    def check(session: Session) -> ModelSpec:
-        spec = teacher_spec(session, ckpt, teacher_given)
-        preflight(session, spec, methods, ckpt)
-        return spec
-
-    session, t_spec = open_session(cfg, check=check, **session_kw)
-    if ckpt is None:
-        teacher, _ = train_one(session, "teacher", "scratch", t_spec, None, cfg.job("teacher"),
-                               "[teacher]")
-    else:
-        teacher, _ = load_teacher(session, t_spec, ckpt)
+    session, teacher, _, _ = open_with_teacher(cfg, methods, ckpt=ckpt, teacher_given=teacher_given,
+                                               **session_kw)
     teacher.eval().requires_grad_(False)
     default_method = methods[0] if methods else "lit"
 
