@@ -134,3 +134,13 @@ def test_epoch_draws_are_the_per_batch_draws_in_one_transfer():
         # the batch is exactly what per-batch augmentation would give
         b = loader.indices()[8 * k : 8 * k + n]
         assert torch.equal(x, random_crop_flip(ds.inputs[b], aug, _generator(5, 3, 0, k)))
+
+
+def test_augmented_batches_can_come_out_channels_last_with_the_same_values():
+    ds = ArrayDataset(torch.randn(20, 3, 6, 6), torch.arange(20) % 2)
+    aug = Augment(pad=2, flip=True)
+    plain = list(BatchLoader(ds, 8, shuffle=True, augment=aug, seed=1))
+    last = list(BatchLoader(ds, 8, shuffle=True, augment=aug, seed=1, channels_last=True))
+    for (a, _), (b, _) in zip(plain, last, strict=True):
+        assert a.is_contiguous() and b.is_contiguous(memory_format=torch.channels_last)
+        assert torch.equal(a, b)

@@ -10,6 +10,16 @@ Each rank's train loader must yield that rank's part of the global batch: wrap a
 batches in ``RankSlice`` (contiguous equal slices), or use a ``DistributedSampler``. With equal
 slices, DDP's gradient average equals one process's gradient on the global batch (for models
 without batch-statistics layers; use SyncBatchNorm on CUDA for BN models).
+
+DDP may warn "grad strides do not match bucket view strides" (seen with ``torchrun
+--nproc-per-node 2`` on CPU, in every phase, teacher training included): the CPU convolution
+backward returns the 1-input-channel stem conv's gradient with strides that differ only in a
+size-1 dimension (``[9, 1, 3, 1]`` vs ``[9, 9, 3, 1]``: the same memory layout). PyTorch's layout
+rule ignores size-1 dimensions, DDP compares strides exactly. It is harmless here: with the default
+``gradient_as_bucket_view=False`` DDP copies every gradient into its bucket anyway, at the same
+cost either way. It is not silenced, so that a real mismatch (parameters converted to
+channels_last after DDP wraps them) would still show. fp16's ``GradScaler`` keeps one host sync
+per step (it reads ``found_inf`` before stepping); bf16 and fp32 steps have none.
 """
 
 from __future__ import annotations

@@ -181,8 +181,11 @@ def loaders(session: Session, batch_size: int, seed: int, *,
     kw = {"device": session.device, "rank": info.rank, "world_size": info.world_size}
     data = session.data
     augment = data.augment if session.cfg.data.augment else None
+    channels_last = session.device.type == "cuda" and any(
+        job.channels_last for job in session.cfg.jobs.values())
     train = BatchLoader(data.train, batch_size // info.world_size, shuffle=True,
-                        augment=augment, seed=seed, with_indices=with_indices, **kw)
+                        augment=augment, seed=seed, with_indices=with_indices,
+                        channels_last=channels_last, **kw)
     val = BatchLoader(data.val, eval_bs, shuffle=False, pad_shards=False, **kw)
     test = BatchLoader(data.test, eval_bs, shuffle=False, pad_shards=False, **kw)
     return train, val, test

@@ -43,8 +43,11 @@ def draw_crop_flip(aug: Augment, n: int, gen: torch.Generator) -> torch.Tensor:
     return out
 
 
-def apply_crop_flip(x: torch.Tensor, aug: Augment, draws: torch.Tensor) -> torch.Tensor:
-    """Crop (after zero-padding by ``aug.pad``) and flip N×C×H×W by ``draws`` (on x's device)."""
+def apply_crop_flip(x: torch.Tensor, aug: Augment, draws: torch.Tensor,
+                    channels_last: bool = False) -> torch.Tensor:
+    """Crop (after zero-padding by ``aug.pad``) and flip N×C×H×W by ``draws`` (on x's device);
+    ``channels_last``: return it in that memory format (the crop gathers NHWC anyway, so a
+    channels_last model gets its batch without an NHWC→NCHW→NHWC round trip)."""
     n, _, h, w = x.shape
     if aug.pad > 0:
         p = aug.pad
@@ -54,7 +57,8 @@ def apply_crop_flip(x: torch.Tensor, aug: Augment, draws: torch.Tensor) -> torch
         batch = torch.arange(n, device=x.device)[:, None, None]
         # advanced indexing on dims 0, 2, 3 puts C last: n×h×w×C
         x = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
-        x = x.permute(0, 3, 1, 2).contiguous()
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        x = x.permute(0, 3, 1, 2).contiguous(memory_format=fmt)
     if aug.flip:
         x = torch.where(draws[2].bool()[:, None, None, None], x.flip(3), x)
     return x
@@ -82,6 +86,7 @@ class BatchLoader:
         drop_last: bool = False,
         pad_shards: bool = True,
         with_indices: bool = False,
+        channels_last: bool = False,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be ≥ 1; got {batch_size}")
@@ -96,6 +101,7 @@ class BatchLoader:
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.rank, self.world_size, self.drop_last = rank, world_size, drop_last
         self.pad_shards = pad_shards
+        self.channels_last = channels_last  # augmented batches come out channels_last
         self.with_indices = with_indices  # yield (x, y, example indices): the teacher cache's key
         self.epoch = 0
 
@@ -151,5 +157,7 @@ class BatchLoader:
             b = idx[k * self.batch_size : (k + 1) * self.batch_size]
             x, y = model_input(self.inputs[b]), self.labels[b]
             if draws is not None:
-                x = apply_crop_flip(x, self.augment, draws[:, k * self.batch_size : k * self.batch_size + len(b)])
+                x = apply_crop_flip(x, self.augment,
+                                    draws[:, k * self.batch_size : k * self.batch_size + len(b)],
+                                    self.channels_last)
             yield (x, y, b) if self.with_indices else (x, y)
