@@ -78,8 +78,13 @@ def test_pretrained_is_accepted_and_says_no_weights_exist():
         lit_models.create_model("resnet8", pretrained=True)
 
 
-@pytest.mark.parametrize("name", ["resnet20", "resnext29_8x64d", "resnet18", "cifar_resnet"])
-def test_registered_builders_document_themselves(name):
+def test_every_registered_builder_documents_itself_and_takes_keywords_only():
+    import inspect
+
     from lit_models._registry import _REGISTRY
 
-    assert (_REGISTRY.get(name).__doc__ or "").strip()
+    for name in lit_models.list_models():
+        fn = _REGISTRY.get(name)
+        assert (fn.__doc__ or "").strip(), name
+        kinds = {p.kind for p in inspect.signature(fn).parameters.values()}
+        assert kinds <= {inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.VAR_KEYWORD}, name

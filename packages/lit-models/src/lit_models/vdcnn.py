@@ -170,19 +170,23 @@ def vdcnn(*, depth: int = 9, **kwargs) -> VDCNN:
 
 @register_model
 def vdcnn9(**kwargs) -> VDCNN:
+    """VDCNN-9 (Conneau et al. 2017; the shallowest); keyword arguments as ``VDCNN``."""
     return _create_vdcnn(9, **kwargs)
 
 
 @register_model
 def vdcnn17(**kwargs) -> VDCNN:
+    """VDCNN-17 (Conneau et al. 2017; the paper's student); keyword arguments as ``VDCNN``."""
     return _create_vdcnn(17, **kwargs)
 
 
 @register_model
 def vdcnn29(**kwargs) -> VDCNN:
+    """VDCNN-29 (Conneau et al. 2017; the paper's teacher); keyword arguments as ``VDCNN``."""
     return _create_vdcnn(29, **kwargs)
 
 
 @register_model
 def vdcnn49(**kwargs) -> VDCNN:
+    """VDCNN-49 (Conneau et al. 2017; the deepest); keyword arguments as ``VDCNN``."""
     return _create_vdcnn(49, **kwargs)
