@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .distributed import barrier, dist_info
 from .errors import RunDirError, RunDirExistsError
 
-__all__ = ["check_run_dir"]
+__all__ = ["check_run_dir", "prepare_fit_dir"]
 
 
 def check_run_dir(run_dir: Path, *, overwrite: bool = False, resume: bool = False) -> None:
@@ -29,3 +30,20 @@ def check_run_dir(run_dir: Path, *, overwrite: bool = False, resume: bool = Fals
             "(overwrite=True) to replace it or --resume (resume=True) to continue it, or choose "
             "another --run-name"
         )
+
+
+def prepare_fit_dir(run_dir: Path, *, resume: bool, overwrite: bool, files: tuple[str, ...],
+                    last: str) -> None:
+    """``fit``'s directory: on resume it must hold ``last``; otherwise it is checked
+    (``check_run_dir``), created, and the ``files`` a run writes are cleared (rank 0)."""
+    if resume:
+        if not (run_dir / last).is_file():
+            raise RunDirError(f"cannot resume: no {last} in {run_dir}; start a new run without resume")
+        return
+    barrier()  # every rank looks before rank 0 writes anything
+    check_run_dir(run_dir, overwrite=overwrite)
+    if dist_info().is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            (run_dir / name).unlink(missing_ok=True)
+    barrier()

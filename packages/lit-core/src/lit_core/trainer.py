@@ -31,11 +31,11 @@ from .checkpoint import (
 )
 from .config import TrainConfig
 from .distributed import all_reduce_sum, barrier, dist_info
-from .errors import CheckpointError, ConfigError, RunDirError
+from .errors import CheckpointError, ConfigError
 from .evaluation import Evaluation, evaluate
 from .methods import MethodConfig, get_method
 from .metrics import METRICS_FILE, MetricsLogger
-from .rundir import check_run_dir
+from .rundir import prepare_fit_dir
 from .runtime import deterministic_mode, seed_everything
 from .step import TrainingSetup, TrainStep, make_phase_step, setup_training
 
@@ -70,23 +70,6 @@ class FitResult:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready)."""
         return asdict(self)
-
-
-def _prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool, is_main: bool) -> None:
-    """Check the run directory (``rundir.check_run_dir``), then clear the files ``fit`` writes."""
-    if resume:
-        if not (run_dir / LAST_CHECKPOINT).is_file():
-            raise RunDirError(
-                f"cannot resume: no {LAST_CHECKPOINT} in {run_dir}; start a new run without resume"
-            )
-        return
-    barrier()  # every rank looks before rank 0 writes anything
-    check_run_dir(run_dir, overwrite=overwrite)
-    if is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        for name in _RUN_FILES:
-            (run_dir / name).unlink(missing_ok=True)
-    barrier()
 
 
 def _sample_batch(loader: Iterable) -> Callable[[torch.device], torch.Tensor]:
@@ -207,7 +190,8 @@ def _fit(
     # Everything that can fail on the inputs fails here, before the run directory is touched.
     setup = setup_training(student, teacher, method, cfg, _sample_batch(train_loader))
     student, teacher, device = setup.student, setup.teacher, setup.device
-    _prepare_run_dir(run_dir, resume, overwrite, info.is_main)
+    prepare_fit_dir(run_dir, resume=resume, overwrite=overwrite, files=_RUN_FILES,
+                    last=LAST_CHECKPOINT)
     progress, ckpt = _restore(run_dir, method, student) if resume else (_Progress(), None)
 
     logger = MetricsLogger(run_dir, cfg.tensorboard, enabled=info.is_main)
