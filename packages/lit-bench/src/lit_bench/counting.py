@@ -11,15 +11,19 @@ functional convolutions and matmuls and over-counted transposed convolutions 16Ã
 
 from __future__ import annotations
 
-import torch
 import torch.nn as nn
 
 __all__ = ["count_nonzero_params", "lit_core_profile"]
 
 
 def count_nonzero_params(model: nn.Module) -> int:
-    """Number of parameter elements that are not exactly zero (what unstructured pruning cuts)."""
-    return sum(int(torch.count_nonzero(p)) for p in model.parameters())
+    """Number of parameter elements that are not exactly zero (what unstructured pruning cuts).
+
+    ``lit_core.pruning.count_nonzero``: masked (still-hooked) weights count their zeros too.
+    """
+    from lit_core.pruning import count_nonzero
+
+    return count_nonzero(model)
 
 
 def lit_core_profile():

@@ -19,6 +19,7 @@ import torch.nn as nn
 
 from .accuracy import load_test_split, spec_of
 from .catalog import create_base_model, load_weights, make_variant
+from .counting import lit_core_profile
 
 __all__ = ["finetune", "finetune_variant"]
 
@@ -63,22 +64,37 @@ def finetune_variant(
     base_checkpoint: str | os.PathLike | None = None,
     data: str = "auto",
     data_dir: str | os.PathLike | None = None,
+    unstructured_target: str = "resnet20",
     **kwargs,
 ) -> Path:
     """Prune ``model_name`` (from ``base_checkpoint`` if given) as ``variant`` and fine-tune it; returns best.pt.
 
-    Note: fine-tuning an ``unstructured`` variant lets the zeroed weights grow back (lit-core's
-    trainer knows no masks), so only structured variants are meaningful to fine-tune here.
+    The ``unstructured`` variant (Han et al.) is pruned to ``unstructured_target``'s parameter
+    count with lit-core's masks kept applied while it trains (``lit_core.pruning.apply_masks``),
+    so the pruned weights stay zero; the masks are folded in (``make_permanent``) and best.pt is
+    rewritten with plain dense weights, loadable as ``--checkpoint MODEL/unstructured=...``.
     """
-    if variant == "unstructured":
-        raise ValueError("fine-tuning would regrow the pruned weights; fine-tune structured variants only")
     spec = spec_of(load_test_split(data, data_dir))
     base = create_base_model(model_name, spec)
     if base_checkpoint is not None:
         load_weights(base, base_checkpoint)
-    pruned = make_variant(base, model_name, variant, unstructured_target=0, input_shape=spec.shape)
-    result = finetune(
-        pruned, run_dir, data=data, data_dir=data_dir,
-        meta={"model": model_name, "variant": variant}, **kwargs,
-    )
-    return Path(result.best_checkpoint)
+    meta = {"model": model_name, "variant": variant}
+    if variant != "unstructured":
+        pruned = make_variant(base, model_name, variant, unstructured_target=0, input_shape=spec.shape)
+        result = finetune(pruned, run_dir, data=data, data_dir=data_dir, meta=meta, **kwargs)
+        return Path(result.best_checkpoint)
+
+    import torch
+
+    from lit_core.pruning import apply_masks, make_permanent, nonzero_masks
+
+    target = lit_core_profile().count_params(create_base_model(unstructured_target, spec))
+    apply_masks(base, nonzero_masks(base, target))
+    meta["unstructured_target"] = unstructured_target
+    result = finetune(base, run_dir, data=data, data_dir=data_dir, meta=meta, **kwargs)
+    make_permanent(base)  # fit left the best weights in ``base``; fold its masks in
+    best = Path(result.best_checkpoint)
+    ckpt = torch.load(best, map_location="cpu", weights_only=False)
+    ckpt["model"] = {k: v.detach().cpu() for k, v in base.state_dict().items()}
+    torch.save(ckpt, best)
+    return best

@@ -2,8 +2,8 @@
 
 Every function returns a pruned deep copy and leaves its input untouched.
 
-- ``unstructured_prune``: Han et al. (2015) magnitude pruning with ``torch.nn.utils.prune``
-  (global L1 over conv and linear weights), made permanent. Tensors keep their dense shapes, so
+- ``unstructured_prune``: Han et al. (2015) magnitude pruning, delegated to lit-core's
+  ``lit_core.pruning.prune_to_nonzero`` (global L1 over conv and linear weights), made permanent. Tensors keep their dense shapes, so
   dense kernels do the same work: no speed-up is expected, and the bench shows it.
 - ``l1_filter_prune``: Li et al. (2017), "Pruning Filters for Efficient ConvNets", §4.2: in each
   residual block only the first conv loses filters (those of smallest L1 norm, eq. 1 of the
@@ -27,9 +27,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
-import torch.nn.utils.prune as tprune
 
-from .counting import count_nonzero_params, lit_core_profile
+from .counting import lit_core_profile
 
 __all__ = [
     "LI2017_CONFIGS",
@@ -40,29 +39,15 @@ __all__ = [
 ]
 
 
-def _prunable_weights(model: nn.Module) -> list[tuple[nn.Module, str]]:
-    return [(m, "weight") for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-
-
-@torch.no_grad()
 def unstructured_prune(model: nn.Module, target_nonzero: int) -> nn.Module:
-    """Zero the smallest-magnitude conv/linear weights until ``target_nonzero`` parameters remain."""
-    pruned = copy.deepcopy(model)
-    weights = _prunable_weights(pruned)
-    available = sum(int(torch.count_nonzero(m.weight)) for m, _ in weights)
-    zeros = sum(m.weight.numel() for m, _ in weights) - available
-    amount = count_nonzero_params(pruned) - int(target_nonzero)
-    if amount < 0 or amount > available:
-        raise ValueError(
-            f"cannot prune to {target_nonzero} nonzero parameters: the model has "
-            f"{count_nonzero_params(model)}, of which {available} are prunable weights"
-        )
-    if amount:
-        # weights that are already zero rank lowest and are "pruned" first: count them in
-        tprune.global_unstructured(weights, pruning_method=tprune.L1Unstructured, amount=amount + zeros)
-        for module, name in weights:
-            tprune.remove(module, name)  # make permanent: plain dense tensors with zeros
-    return pruned
+    """Zero the smallest-magnitude conv/linear weights until ``target_nonzero`` parameters remain.
+
+    One mechanism for the project: this is ``lit_core.pruning.prune_to_nonzero`` (global
+    magnitude masks over every conv and linear weight, made permanent).
+    """
+    from lit_core.pruning import prune_to_nonzero
+
+    return prune_to_nonzero(model, target_nonzero)
 
 
 @dataclass(frozen=True)
