@@ -28,7 +28,15 @@ from dataclasses import dataclass, field
 import torch
 
 from .backends import Backend, get_backend, list_backends
-from .catalog import DEFAULT_MODELS, VARIANTS, Candidate, InputSpec, Skipped, build_candidates
+from .catalog import (
+    DEFAULT_MODELS,
+    VARIANTS,
+    Candidate,
+    InputSpec,
+    Skipped,
+    build_candidates,
+    example_input,
+)
 from .fold import fold_bn
 from .timing import MemoryProbe, environment, gpu_state, is_oom, summarise, time_interleaved
 
@@ -162,6 +170,11 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".strip()
 
 
+def _cast(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Floating inputs in the row's dtype; token ids stay int64."""
+    return x.to(dtype) if x.dtype.is_floating_point else x
+
+
 def _prepare(c: _Combo, x: torch.Tensor, device: torch.device) -> tuple[Callable, int | None]:
     """Fold (or copy), move, prepare and warm up; then the steady-state peak memory of a few calls
     (weights and activations, not the one-time autotuning or export peaks; the input excluded)."""
@@ -193,16 +206,16 @@ def _run_group(
             continue
         try:
             if id(c.cand) not in refs:
-                x_check = torch.randn(batch, *c.cand.input_shape, generator=gen).to(device)
+                x_check = example_input(c.cand.input_shape, c.cand.input_dtype, batch, gen).to(device)
                 ref_model = copy.deepcopy(c.cand.module).to(device)
                 with torch.inference_mode():
                     refs[id(c.cand)] = (x_check, ref_model(x_check))
                 del ref_model
             x_check, ref = refs[id(c.cand)]
-            x = torch.randn(batch, *c.cand.input_shape, generator=gen).to(device=device, dtype=c.dtype)
+            x = _cast(example_input(c.cand.input_shape, c.cand.input_dtype, batch, gen).to(device), c.dtype)
             run, peak = _prepare(c, x, device)
             with torch.inference_mode():
-                err = relative_error(run(x_check.to(c.dtype)), ref)
+                err = relative_error(run(_cast(x_check, c.dtype)), ref)
         except Exception as exc:
             if is_oom(exc):
                 c.oom_at = batch

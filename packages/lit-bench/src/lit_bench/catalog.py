@@ -27,21 +27,25 @@ from .prune import LI2017_CONFIGS, depgraph_prune, l1_filter_prune, unstructured
 
 __all__ = [
     "DEFAULT_MODELS",
+    "GENERATORS",
     "STUDENTS",
     "TEACHERS",
     "VARIANTS",
     "Candidate",
     "InputSpec",
     "Skipped",
+    "TranslateTo",
     "build_candidates",
     "calibrate_bn",
     "create_base_model",
+    "example_input",
+    "input_of",
     "load_weights",
     "make_variant",
     "read_state_dict",
 ]
 
-TEACHERS = ("resnet110", "resnet56")
+TEACHERS = ("resnet110", "resnet56", "vdcnn29", "vdcnn49", "stargan_g6")
 STUDENTS = ("resnet20", "resnet32", "resnet56")
 DEFAULT_MODELS = ("resnet110", "resnet56", "resnet32", "resnet20")
 #: dense, Han et al. unstructured (to the student's parameter count), Li et al. ResNet-X-A/B,
@@ -50,17 +54,58 @@ VARIANTS = ("dense", "unstructured", "l1-A", "l1-B", "depgraph", "depgraph-r8")
 STRUCTURED = ("l1-A", "l1-B", "depgraph", "depgraph-r8")
 
 
+#: StarGAN generators of the ``gan-cpu`` preset (Fashion-MNIST domains): the 6-block teacher and
+#: the 2-block student; timed as image → image translation to one target domain.
+GENERATORS = {"stargan_g6": 6, "stargan_g2": 2}
+GAN_SETTINGS = {"c_dim": 10, "conv_dim": 16, "img_size": 32, "in_chans": 1}
+TEXT_VOCAB = 69  # lit_core.data.text: Conneau et al.'s 67 characters + padding + unknown
+
+
 @dataclass(frozen=True)
 class InputSpec:
-    """Input the models are built for (CIFAR by default; a checkpoint's data set otherwise)."""
+    """Input the models are built for (CIFAR by default; a checkpoint's data set otherwise);
+    ``seq_len`` is the characters per sequence of text models (VDCNN)."""
 
     in_chans: int = 3
     img_size: int = 32
     num_classes: int = 10
+    seq_len: int = 256
 
     @property
     def shape(self) -> tuple[int, int, int]:
         return (self.in_chans, self.img_size, self.img_size)
+
+
+class TranslateTo(nn.Module):
+    """A conditional generator as a one-input model: ``x ↦ G([x, c])`` for a fixed target domain, so
+    every backend (ONNX export, compile, graphs) times it like a classifier."""
+
+    def __init__(self, generator: nn.Module, c_dim: int, domain: int = 1) -> None:
+        super().__init__()
+        self.generator = generator
+        self.register_buffer("code", torch.nn.functional.one_hot(torch.tensor([domain]), c_dim).float())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tiled = torch.ones_like(x[:, :1]) * self.code[:, :, None, None]  # N×c×H×W, as StarGAN tiles it
+        return self.generator(torch.cat([x, tiled], 1))
+
+
+def input_of(name: str, spec: InputSpec) -> tuple[tuple[int, ...], torch.dtype]:
+    """Per-example input shape and dtype of model ``name``: images, token ids (VDCNN) or the
+    generators' 1×32×32 images."""
+    if name in GENERATORS:
+        return (GAN_SETTINGS["in_chans"], GAN_SETTINGS["img_size"], GAN_SETTINGS["img_size"]), torch.float32
+    if name.startswith("vdcnn"):
+        return (spec.seq_len,), torch.int64
+    return spec.shape, torch.float32
+
+
+def example_input(shape: tuple[int, ...], dtype: torch.dtype, batch: int,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """A random batch: token ids in [0, vocabulary) for int64 inputs, else standard normal."""
+    if not dtype.is_floating_point:
+        return torch.randint(0, TEXT_VOCAB, (batch, *shape), generator=generator, dtype=dtype)
+    return torch.randn(batch, *shape, generator=generator)
 
 
 @dataclass
@@ -75,6 +120,7 @@ class Candidate:
     macs: int
     conv_layers: int
     input_shape: tuple[int, ...] = (3, 32, 32)
+    input_dtype: torch.dtype = torch.float32  # int64 for token ids (text models)
     accuracy: float | None = None
     trained: bool = False  # weights come from a checkpoint (so accuracy means something)
     note: str = ""
@@ -103,6 +149,12 @@ def create_base_model(name: str, spec: InputSpec = InputSpec()) -> nn.Module:
             "lit-models is not installed; pip install packages/lit-models (the bench builds its "
             "models from it)"
         ) from exc
+    if name in GENERATORS:
+        g = create_model("stargan_generator", stage_blocks=[GENERATORS[name]], **GAN_SETTINGS)
+        return TranslateTo(g, GAN_SETTINGS["c_dim"]).eval()
+    if name.startswith("vdcnn"):
+        return create_model(name, num_classes=spec.num_classes, seq_len=spec.seq_len,
+                            vocab_size=TEXT_VOCAB).eval()
     return create_model(
         name, num_classes=spec.num_classes, in_chans=spec.in_chans, img_size=spec.img_size
     ).eval()
@@ -194,7 +246,8 @@ def make_variant(
 
 
 @torch.no_grad()
-def calibrate_bn(model: nn.Module, input_shape: tuple[int, ...], batches: int = 2, batch_size: int = 16) -> None:
+def calibrate_bn(model: nn.Module, input_shape: tuple[int, ...], batches: int = 2, batch_size: int = 16,
+                 input_dtype: torch.dtype = torch.float32) -> None:
     """Set BN running statistics from random inputs (cumulative average), then eval mode.
 
     For untrained weights only: with init statistics (mean 0, var 1) activations grow through the
@@ -209,7 +262,7 @@ def calibrate_bn(model: nn.Module, input_shape: tuple[int, ...], batches: int = 
         m.momentum = None  # cumulative moving average over the calibration batches
     model.train()
     for _ in range(batches):
-        model(torch.randn(batch_size, *input_shape, generator=gen))
+        model(example_input(input_shape, input_dtype, batch_size, gen))
     for m, momentum in zip(bns, saved, strict=True):
         m.momentum = momentum
     model.eval()
@@ -217,11 +270,12 @@ def calibrate_bn(model: nn.Module, input_shape: tuple[int, ...], batches: int = 
 
 def _describe(name: str, variant: str, module: nn.Module, spec: InputSpec) -> Candidate:
     role = "pruned" if variant != "dense" else ("teacher" if name in TEACHERS else "student")
-    size = lit_core_profile().profile_model(module, spec.shape)
+    shape, dtype = input_of(name, spec)
+    size = lit_core_profile().profile_model(module, shape, dtype)
     params = count_nonzero_params(module) if variant == "unstructured" else size.params
     return Candidate(
         model=name, variant=variant, role=role, module=module.eval(), params=params,
-        macs=size.macs, conv_layers=size.conv_layers, input_shape=spec.shape,
+        macs=size.macs, conv_layers=size.conv_layers, input_shape=shape, input_dtype=dtype,
     )
 
 
@@ -265,8 +319,8 @@ def build_candidates(
             skip(name, "*", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             continue
         for variant in variants:
-            if variant != "dense" and name not in TEACHERS:
-                continue  # baselines are pruned teachers
+            if variant != "dense" and (name not in TEACHERS or not name.startswith("resnet")):
+                continue  # baselines are pruned (CIFAR ResNet) teachers
             if variant == "unstructured" and target_params is None:
                 continue
             key = f"{name}/{variant}"
@@ -286,7 +340,7 @@ def build_candidates(
                 cand.note = (cand.note + "; " if cand.note else "") + "pruned from the checkpoint, not fine-tuned"
             cand.trained = name in checkpoints or key in checkpoints
             if not cand.trained:
-                calibrate_bn(cand.module, spec.shape)
+                calibrate_bn(cand.module, cand.input_shape, input_dtype=cand.input_dtype)
             out.append(cand)
     for key in checkpoints:
         model, _, variant = key.partition("/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import shlex
@@ -112,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "rows with weights get test accuracy (repeatable)")
     p.add_argument("--data", default="auto", help="lit-core data set for accuracy (default auto)")
     p.add_argument("--data-dir", default=None, help="where that data set lives")
+    p.add_argument("--seq-len", type=int, default=None, metavar="N",
+                   help="characters per sequence for text models (vdcnn9/17/29/49; default 256)")
     p.add_argument("--unstructured-target", default="resnet20",
                    help="student whose parameter count unstructured pruning targets (default resnet20)")
     p.add_argument("--out", type=Path, default=None,
@@ -135,6 +138,10 @@ def _config(args: argparse.Namespace, device: str) -> BenchConfig:
             setattr(cfg, name, value)
     cfg.checkpoints = dict(args.checkpoint)
     cfg.unstructured_target = args.unstructured_target
+    if args.seq_len is not None:
+        if args.seq_len < 64:
+            raise ValueError(f"--seq-len must be >= 64 (VDCNN: 8x down-sampling, then k-max k=8); got {args.seq_len}")
+        cfg.spec = dataclasses.replace(cfg.spec, seq_len=args.seq_len)
     return cfg
 
 

@@ -12,11 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import torch
-
 from .backends import Backend, get_backend
 from .bench import DTYPES, STEADY_CALLS, BenchConfig
-from .catalog import Candidate, Skipped
+from .catalog import Candidate, Skipped, example_input
 from .fold import fold_bn
 
 __all__ = ["DryRunPlan", "dry_run"]
@@ -67,7 +65,7 @@ def dry_run(cfg: BenchConfig, candidates: list[Candidate], skipped: list[Skipped
     batches = sorted(set(cfg.batch_sizes))
     per_row = {b: (cfg.runs if b == 1 else cfg.throughput_runs) + cfg.warmup + STEADY_CALLS + 2 for b in batches}
     for cand in candidates:
-        x = torch.randn(1, *cand.input_shape)
+        x = example_input(cand.input_shape, cand.input_dtype, 1)
         try:
             folded = fold_bn(cand.module)
         except Exception as exc:

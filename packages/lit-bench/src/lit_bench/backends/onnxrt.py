@@ -42,7 +42,7 @@ CUDA_EP, TRT_EP, CPU_EP = "CUDAExecutionProvider", "TensorrtExecutionProvider", 
 PROVIDER_LIBS = {CUDA_EP: "libonnxruntime_providers_cuda.so", TRT_EP: "libonnxruntime_providers_tensorrt.so"}
 GPU_INSTALL_HINT = "pip install 'packages/lit-bench[gpu]' (onnxruntime-gpu)"
 
-_NP_DTYPES = {torch.float32: np.float32, torch.float16: np.float16}
+_NP_DTYPES = {torch.float32: np.float32, torch.float16: np.float16, torch.int64: np.int64}
 
 
 def onnxruntime_problem() -> str | None:
@@ -213,18 +213,20 @@ def _make_prepare(kind: str):
     def prepare(model: nn.Module, example: torch.Tensor) -> RunFn:
         """Export for the example's shape, open a checked session, bind input/output, warm up."""
         if example.dtype not in _NP_DTYPES:
-            raise ValueError(f"ONNX Runtime backends support float32/float16, not {example.dtype}")
+            raise ValueError(f"ONNX Runtime backends take float32/float16 (or int64 token ids), "
+                             f"not {example.dtype}")
         with torch.inference_mode():
-            out_shape = tuple(model(example).shape)
+            probe = model(example)
+        out_shape, out_dtype = tuple(probe.shape), probe.dtype
         threads = torch.get_num_threads() if kind == "cpu" else None
         session = open_session(export_onnx(model, example, dynamic_batch=False),
                                provider_plan(kind, example), threads=threads)
         device_type = "cuda" if example.is_cuda else "cpu"
         device_id = example.device.index or 0
-        elem = _NP_DTYPES[example.dtype]
+        elem, out_elem = _NP_DTYPES[example.dtype], _NP_DTYPES[out_dtype]
         binding = session.io_binding()
-        out = torch.empty(out_shape, dtype=example.dtype, device=example.device)
-        binding.bind_output("y", device_type, device_id, elem, list(out.shape), out.data_ptr())
+        out = torch.empty(out_shape, dtype=out_dtype, device=example.device)
+        binding.bind_output("y", device_type, device_id, out_elem, list(out.shape), out.data_ptr())
 
         def run(x: torch.Tensor) -> torch.Tensor:
             x = x.contiguous()
@@ -246,7 +248,8 @@ def dry_check_onnx(model: nn.Module, example: torch.Tensor) -> str:
     """Export (CPU, fp32) and check the graph; what a GPU run would do first."""
     import onnx
 
-    proto = onnx.load_from_string(export_onnx(model, example.float().cpu(), dynamic_batch=False))
+    x = example.float() if example.dtype.is_floating_point else example
+    proto = onnx.load_from_string(export_onnx(model, x.cpu(), dynamic_batch=False))
     onnx.checker.check_model(proto)
     ops = sorted({n.op_type for n in proto.graph.node})
     return f"ONNX export ok ({len(proto.graph.node)} nodes: {', '.join(ops)})"
