@@ -10,10 +10,17 @@ Subcommands::
     lit compare         several methods (--methods a,b,c) on one teacher (trained, or
                         --teacher-ckpt) -> one table
     lit evaluate        validation and test accuracy of a checkpoint
+    lit sweep           a grid over config keys (--grid train.beta=0.25,0.75), one shared teacher
+    lit search          the paper's tau -> alpha -> beta search on the validation split (Optuna)
+    lit prune           students under iterative magnitude pruning with retraining (Fig. 6)
+
+run/compare also take --seeds S1,S2,... (mean ± std, paired LIT-vs-KD test) and --parallel N
+(students as N processes, one per GPU). A preset with task = "gan" (gan-cpu) runs StarGAN
+generator compression through run / train-teacher.
 
 Configuration: a preset (``--preset``, default ``cpu``), then ``--config FILE.toml``, then
 ``--set KEY=VALUE`` overrides (dotted keys into the TOML tables, e.g. ``--set train.lit.epochs=3
---set models.student=resnet14 --set data.limit=2000``; see ``lit_core.presets``). Results go to
+--set models.student=resnet14 --set data.limit=2000``; the tables: ``lit_core.runconfig``). Results go to
 ``<out>/<run-name>/`` (default ``results/<preset>-<data>-<command>-<time>``), one sub-directory per trained
 model plus the summaries; an existing run directory is never replaced without ``--overwrite``
 (``--resume`` continues it instead). Errors print one line on stderr and exit with status 2
