@@ -43,7 +43,7 @@ from .jobs import compare, evaluate_checkpoint, train_student_alone
 from .methods import METHODS, get_method
 from .parallel import compare_parallel
 from .presets import DEFAULT_PRESET, list_presets, load_toml
-from .runconfig import RunConfig, merged_config, resolve_run_config
+from .runconfig import RunConfig, build_run_config, merged_config
 from .rundir import check_run_dir
 from .session import read_stored_config
 from .studies import commands as studies
@@ -160,7 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _sources(args: argparse.Namespace) -> tuple[str, dict | None, dict]:
+def _merge(args: argparse.Namespace) -> tuple[dict, str, str]:
+    """Preset < --config < explicit flags < --set, merged once: (config dict, preset, source).
+    ``--resume`` without ``--preset`` starts from the run's stored configuration; a ``--config``
+    file declaring ``task = "gan"`` (and no ``--preset``) stands alone, with no preset under it."""
     flags = {"data.name": args.data, "data.data_dir": args.data_dir, "models.teacher": args.teacher,
              "models.student": args.student, "train.device": args.device}
     preset, base = args.preset or DEFAULT_PRESET, None
@@ -168,35 +171,33 @@ def _sources(args: argparse.Namespace) -> tuple[str, dict | None, dict]:
         stored = read_stored_config(args.out / args.run_name)
         if stored is not None:
             preset, base = stored.get("preset", preset), stored["config"]
-    return preset, base, flags
+    if args.preset is None and base is None and args.config is not None \
+            and load_toml(args.config).get("task") == "gan":
+        preset, base = Path(args.config).stem, {}
+    merged, source = merged_config(preset, args.config, flags, args.overrides, base=base)
+    if merged.get("task") == "gan":
+        given = [f"--{k.split('.')[-1]}" for k, v in flags.items() if v is not None]
+        if given:
+            raise ConfigError(f"{', '.join(given)} do not apply to a GAN task; use --set on its "
+                              "tables (data.*, models.*, train.*, eval.*)")
+    return merged, preset, source
 
 
 def resolve_config(args: argparse.Namespace) -> RunConfig:
-    """Preset < --config < explicit flags < --set, resolved and validated once. ``--resume``
-    without ``--preset`` starts from the run's stored configuration instead of the preset."""
-    preset, base, flags = _sources(args)
-    merged, _ = merged_config(preset, args.config, flags, args.overrides, base=base)
+    """The validated ``RunConfig`` of a classifier command (a GAN task is an error here)."""
+    merged, preset, source = _merge(args)
     if merged.get("task") == "gan":
         raise ConfigError(f"preset {preset!r} is a GAN task: use `lit run` or `lit train-teacher` "
                           "with it")
-    return resolve_run_config(preset, args.config, flags, args.overrides, base=base)
+    return build_run_config(merged, preset, source)
 
 
-def _gan_task(args: argparse.Namespace, command: str) -> int | None:
-    """``task = "gan"`` configurations (StarGAN compression): run them through ``lit_core.gan``;
-    None for every other configuration."""
-    preset, base, flags = _sources(args)
-    if args.preset is None and base is None and args.config is not None:
-        own = load_toml(args.config)  # a whole GAN configuration of the user's: no preset under it
-        if own.get("task") == "gan":
-            preset, base = Path(args.config).stem, {}
-    merged, _ = merged_config(preset, args.config, {}, args.overrides, base=base)
+def _gan_task(args: argparse.Namespace, command: str) -> RunConfig | int:
+    """The run's ``RunConfig``, or, for a ``task = "gan"`` configuration (StarGAN compression),
+    the exit status of running it through ``lit_core.gan``."""
+    merged, preset, source = _merge(args)
     if merged.get("task") != "gan":
-        return None
-    given = [f"--{k.split('.')[-1]}" for k, v in flags.items() if v is not None]
-    if given:
-        raise ConfigError(f"{', '.join(given)} do not apply to a GAN task; use --set on its tables "
-                          "(data.*, models.*, train.*, eval.*)")
+        return build_run_config(merged, preset, source)
     from . import gan
 
     run_dir = args.out / (args.run_name or preset)
@@ -244,10 +245,9 @@ def _compare(args: argparse.Namespace, cfg: RunConfig, methods: list[str], label
 def cmd_run(args: argparse.Namespace) -> int:
     """The whole story: teacher, then the config's methods (LIT, KD, scratch); for a GAN task,
     the StarGAN compression run (Table 3, Fig. 5)."""
-    gan_rc = _gan_task(args, "run")
-    if gan_rc is not None:
-        return gan_rc
-    cfg = resolve_config(args)
+    cfg = _gan_task(args, "run")
+    if not isinstance(cfg, RunConfig):
+        return cfg
     return _compare(args, cfg, list(cfg.methods), "run")
 
 
@@ -299,10 +299,10 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 def cmd_train_teacher(args: argparse.Namespace) -> int:
     """Train the teacher only."""
-    gan_rc = _gan_task(args, "train-teacher")
-    if gan_rc is not None:
-        return gan_rc
-    return compare(resolve_config(args), [], **_session_kw(args, "teacher"))
+    cfg = _gan_task(args, "train-teacher")
+    if not isinstance(cfg, RunConfig):
+        return cfg
+    return compare(cfg, [], **_session_kw(args, "teacher"))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -112,9 +112,7 @@ def _teacher_cache(session: Session, teacher: nn.Module | None, cfg: TrainConfig
     None when ``train.teacher_cache`` is off or the job runs no teacher."""
     if cfg.teacher_cache == "off" or teacher is None or not get_method(method).needs_teacher:
         return None
-    if session.cfg.data.augment and session.data.augment.enabled:
-        raise ConfigError("train.teacher_cache needs a deterministic pipeline: set data.augment = "
-                          "false (the teacher would see other crops/flips every epoch)")
+    # (augmentation is refused for a cached run in ``open_session``, before anything is created)
     if get_method(method).ir_at == "blocks":
         raise ConfigError(f"train.teacher_cache caches stage outputs; method {method!r} compares "
                           "blocks: turn the cache off for it")

@@ -35,6 +35,7 @@ __all__ = [
     "DataSettings",
     "ModelSettings",
     "RunConfig",
+    "build_run_config",
     "config_diff",
     "merged_config",
     "resolve_run_config",
@@ -124,7 +125,7 @@ class RunConfig:
         cfg = dict(_plain(self.raw))
         for key, value in overrides.items():
             cfg = merge(cfg, _nested(key, value))
-        return _build(cfg, self.preset, self.source)
+        return build_run_config(cfg, self.preset, self.source)
 
 
 def resolve_run_config(
@@ -139,7 +140,7 @@ def resolve_run_config(
     (``KEY=VALUE`` strings), validated as a whole into a ``RunConfig``. ``base`` replaces the
     preset's contents (``--resume`` starts from the run's own stored configuration)."""
     cfg, source = merged_config(preset, config_file, flags, overrides, base=base)
-    return _build(cfg, preset, source)
+    return build_run_config(cfg, preset, source)
 
 
 def merged_config(
@@ -182,7 +183,8 @@ def config_diff(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = ""
 # --------------------------------------------------------------------------- building
 
 
-def _build(cfg: dict[str, Any], preset: str, source: str) -> RunConfig:
+def build_run_config(cfg: dict[str, Any], preset: str, source: str) -> RunConfig:
+    """Validate a merged configuration dict (``merged_config``) into a ``RunConfig``."""
     for table in cfg:
         if table not in _TOP_LEVEL:
             raise ConfigError(f"unknown config table {table!r}; valid: {', '.join(_TOP_LEVEL)}")

@@ -375,7 +375,7 @@ def _train_epoch(
             correct = (logits.detach().argmax(1) == y).sum() if logits is not None else zero
             sums += torch.stack([parts.total.detach().double() * n, parts.kd.detach().double() * n,
                                  parts.ir.detach().double() * n, correct.double(),
-                                 torch.tensor(float(n), dtype=torch.float64, device=device)])
+                                 torch.full((), n, dtype=torch.float64, device=device)])
             if step % log_every == 0:
                 train_step.check_finite()
                 if show_bar:
