@@ -31,6 +31,8 @@ import torch
 import torch.nn as nn
 import torch.nn.utils.prune as tprune
 
+from .atomic import save_figure
+
 __all__ = [
     "apply_masks",
     "count_nonzero",
@@ -249,12 +251,7 @@ def plot_prune_curve(
     ax.set_ylabel(f"{metric} (%)")
     ax.grid(alpha=0.3, which="both")
     ax.legend()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def fit_retrain(

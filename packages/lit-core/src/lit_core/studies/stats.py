@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import save_figure
 from . import require
 
 __all__ = [
@@ -220,9 +221,4 @@ def plot_spread(
     ax.set_ylabel(f"{metric} (%)")
     ax.set_title(title or f"{metric} per seed (dots), mean ± std (black)")
     ax.grid(axis="y", alpha=0.3)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

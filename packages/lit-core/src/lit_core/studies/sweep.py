@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_json_atomic
+from ..atomic import save_figure, write_json_atomic
 from . import TrainFn
 from .ledger import Ledger
 
@@ -135,9 +135,5 @@ def plot_sweep(
         if others and len(groups) <= 8:
             ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
-        fig.tight_layout()
-        path = out_dir / f"sweep-{_short(key)}.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(save_figure(fig, out_dir / f"sweep-{_short(key)}.png"))
     return paths
