@@ -146,6 +146,9 @@ def test_tiny_run_end_to_end_writes_table_and_summaries(tmp_path, capsys):
                  "--student", "resnet8", "--out", str(tmp_path), "--run-name", "ir-only",
                  "--set", "train.lit.ir_epochs=1", "--set", "train.lit.epochs=0", *TINY]) == 0
     student = torch.load(tmp_path / "ir-only" / "lit" / "best.pt", weights_only=True)["model"]
+    record = json.loads((tmp_path / "ir-only" / "teacher.json").read_text())  # the run names its teacher
+    assert record["checkpoint"] == str((run / "teacher" / "best.pt").resolve())
+    assert record["row"]["model"] == "resnet14" and 0 < record["row"]["test_acc"] <= 1
     copied = [k for k in student if k.startswith(("stem.", "head."))]
     assert copied and all(torch.equal(student[k], teacher[k]) for k in copied)
     trained = [k for k in student if k.startswith("stages.") and k.endswith("weight")]

@@ -43,6 +43,7 @@ from .trainer import BEST_CHECKPOINT, evaluate, fit
 
 __all__ = [
     "RESULT_FILE",
+    "TEACHER_RECORD",
     "compare",
     "evaluate_checkpoint",
     "load_teacher",
@@ -53,6 +54,7 @@ __all__ = [
 ]
 
 RESULT_FILE = "job.json"  # the record of a finished job (summary row + result)
+TEACHER_RECORD = "teacher.json"  # a run's loaded teacher: its checkpoint path and summary row
 
 
 def _row(session: Session, job: str, spec: ModelSpec, model: nn.Module, val_acc: float,
@@ -184,6 +186,9 @@ def open_with_teacher(cfg: RunConfig, methods: Sequence[str], *, ckpt: Path | No
                                    index)
     else:
         teacher, t_row = load_teacher(session, t_spec, ckpt)
+        if session.is_main:  # a run names its teacher (``python -m lit_bench --run`` reads it)
+            write_json_atomic(session.run_dir / TEACHER_RECORD,
+                              {"checkpoint": str(Path(ckpt).resolve()), "row": t_row.to_dict()})
     return session, teacher, t_spec, t_row
 
 
