@@ -77,7 +77,8 @@ def train(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Latency and throughput of LIT students vs teachers and pruned baselines (posargs go to
-    ``python -m lit_bench``, e.g. ``nox -s bench -- --models resnet20,resnet110``; ``-- --dry-run
+    ``python -m lit_bench``, e.g. ``nox -s bench -- --models resnet20,resnet110``, or ``-- --run
+    results/<run>`` for one lit run's models with their accuracies and pruned baselines; ``-- --dry-run
     --device cuda`` checks a GPU run's plan in seconds). With a GPU it runs every GPU backend,
     with ONNX Runtime from ``lit-bench[gpu]`` (onnxruntime-gpu); without one the CPU backends on
     small settings, with ``lit-bench[ort]``. Reusing the venv is safe: ``lit_bench.ort_install``

@@ -25,12 +25,13 @@ def spec_of(splits) -> InputSpec:
 
 
 def evaluate_candidates(candidates: Iterable[Candidate], splits, batch_size: int = 500, log=print) -> None:
-    """Set ``accuracy`` (top-1 on the test split, CPU fp32) for every candidate with weights."""
+    """Set ``accuracy`` (top-1 on the test split, CPU fp32) for every candidate with weights and
+    no accuracy yet (a lit run's models come with the accuracies their run measured)."""
     from lit_core import evaluate
     from lit_core.data import BatchLoader
 
     loader = BatchLoader(splits.test, batch_size, shuffle=False)
     for cand in candidates:
-        if cand.trained:
+        if cand.trained and cand.accuracy is None:
             cand.accuracy = float(evaluate(cand.module, loader, device="cpu").accuracy)
             log(f"lit-bench: {cand.key} test accuracy {cand.accuracy:.4f} on {splits.name}")

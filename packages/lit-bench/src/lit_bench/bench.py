@@ -46,9 +46,10 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 TOLERANCE = {torch.float32: 1e-4, torch.bfloat16: 5e-2, torch.float16: 2e-2}
 
 ROW_FIELDS = (
-    "model", "variant", "backend", "device", "dtype", "batch_size",
+    "model", "variant", "role", "backend", "device", "dtype", "batch_size",
     "latency_ms_p50", "latency_ms_p90", "latency_ms_p99", "throughput_items_s", "runs",
-    "peak_mem_bytes", "params", "macs", "conv_layers", "accuracy", "max_rel_error",
+    "peak_mem_bytes", "params", "macs", "conv_layers", "accuracy", "accuracy_std", "accuracy_n",
+    "max_rel_error",
     "device_name", "threads", "torch", "onnxruntime", "cuda", "driver", "git_sha", "gpu_state",
     "status", "reason", "note",
 )
@@ -128,10 +129,10 @@ class _Rows:
 
     def for_combo(self, c: _Combo, batch_size: int, **kw) -> dict:
         return self.add(
-            model=c.cand.model, variant=c.cand.variant, backend=c.backend.name,
+            model=c.cand.model, variant=c.cand.variant, role=c.cand.role, backend=c.backend.name,
             dtype=_dtype_name(c.dtype), batch_size=batch_size, params=c.cand.params,
             macs=c.cand.macs, conv_layers=c.cand.conv_layers, accuracy=c.cand.accuracy,
-            note=c.cand.note, **kw,
+            accuracy_std=c.cand.accuracy_std, accuracy_n=c.cand.accuracy_n, note=c.cand.note, **kw,
         )
 
     def skipped(self, s: Skipped) -> None:

@@ -27,6 +27,7 @@ from .prune import LI2017_CONFIGS, depgraph_prune, l1_filter_prune, unstructured
 
 __all__ = [
     "DEFAULT_MODELS",
+    "EXTRA_VARIANTS",
     "GENERATORS",
     "STUDENTS",
     "TEACHERS",
@@ -38,6 +39,7 @@ __all__ = [
     "build_candidates",
     "calibrate_bn",
     "create_base_model",
+    "describe",
     "example_input",
     "input_of",
     "load_weights",
@@ -51,7 +53,10 @@ DEFAULT_MODELS = ("resnet110", "resnet56", "resnet32", "resnet20")
 #: dense, Han et al. unstructured (to the student's parameter count), Li et al. ResNet-X-A/B,
 #: DepGraph ≈2× fewer MACs (plain, and channels rounded to multiples of 8).
 VARIANTS = ("dense", "unstructured", "l1-A", "l1-B", "depgraph", "depgraph-r8")
-STRUCTURED = ("l1-A", "l1-B", "depgraph", "depgraph-r8")
+#: asked for by name (``--run`` adds it): DepGraph pruned to the target student's MACs, so a
+#: pruned teacher and the student are compared at matched cost.
+EXTRA_VARIANTS = ("depgraph-matched",)
+STRUCTURED = ("l1-A", "l1-B", "depgraph", "depgraph-r8", "depgraph-matched")
 
 
 #: StarGAN generators of the ``gan-cpu`` preset (Fashion-MNIST domains): the 6-block teacher and
@@ -122,6 +127,8 @@ class Candidate:
     input_shape: tuple[int, ...] = (3, 32, 32)
     input_dtype: torch.dtype = torch.float32  # int64 for token ids (text models)
     accuracy: float | None = None
+    accuracy_std: float | None = None  # spread over seeds (a lit run's seeds study), else None
+    accuracy_n: int | None = None  # how many trained models the accuracy averages
     trained: bool = False  # weights come from a checkpoint (so accuracy means something)
     note: str = ""
 
@@ -225,9 +232,11 @@ def load_weights(model: nn.Module, path: str | os.PathLike, *, resize: bool = Fa
 
 def make_variant(
     base: nn.Module, model_name: str, variant: str, *, unstructured_target: int,
-    input_shape: tuple[int, ...] = (3, 32, 32),
+    input_shape: tuple[int, ...] = (3, 32, 32), target_macs: int | None = None,
 ) -> nn.Module:
-    """The ``variant`` of ``base`` (a pruned copy; ``dense`` returns ``base`` itself)."""
+    """The ``variant`` of ``base`` (a pruned copy; ``dense`` returns ``base`` itself).
+    ``unstructured_target``: nonzero parameters left by Han et al. pruning; ``target_macs``: the
+    MACs ``depgraph-matched`` prunes down to (the student's)."""
     if variant == "dense":
         return base
     if variant == "unstructured":
@@ -242,7 +251,14 @@ def make_variant(
     if variant in ("depgraph", "depgraph-r8"):
         return depgraph_prune(base, 2.0, round_to=8 if variant.endswith("r8") else None,
                               input_size=input_shape)
-    raise ValueError(f"unknown variant {variant!r}; valid: {', '.join(VARIANTS)}")
+    if variant == "depgraph-matched":
+        if not target_macs:
+            raise ValueError("depgraph-matched needs the student's MACs (target_macs)")
+        base_macs = lit_core_profile().count_macs(base, input_shape)
+        if base_macs <= target_macs:
+            raise ValueError(f"{model_name} has {base_macs:,} MACs, not more than the student's {target_macs:,}")
+        return depgraph_prune(base, base_macs / target_macs, input_size=input_shape, steps=40, max_ratio=0.95)
+    raise ValueError(f"unknown variant {variant!r}; valid: {', '.join(VARIANTS + EXTRA_VARIANTS)}")
 
 
 @torch.no_grad()
@@ -268,8 +284,9 @@ def calibrate_bn(model: nn.Module, input_shape: tuple[int, ...], batches: int = 
     model.eval()
 
 
-def _describe(name: str, variant: str, module: nn.Module, spec: InputSpec) -> Candidate:
-    role = "pruned" if variant != "dense" else ("teacher" if name in TEACHERS else "student")
+def describe(name: str, variant: str, module: nn.Module, spec: InputSpec, role: str | None = None) -> Candidate:
+    """A ``Candidate`` for ``module`` with its size counted (role from the name unless given)."""
+    role = role or ("pruned" if variant != "dense" else ("teacher" if name in TEACHERS else "student"))
     shape, dtype = input_of(name, spec)
     size = lit_core_profile().profile_model(module, shape, dtype)
     params = count_nonzero_params(module) if variant == "unstructured" else size.params
@@ -298,14 +315,18 @@ def build_candidates(
         log(f"lit-bench: skipping {model}/{variant}: {reason}")
         skipped.append(Skipped(model, variant, reason))
 
+    valid = VARIANTS + EXTRA_VARIANTS
     for v in variants:
-        if v not in VARIANTS:
-            skip("*", v, f"unknown variant {v!r}; valid: {', '.join(VARIANTS)}")
-    variants = [v for v in variants if v in VARIANTS]
+        if v not in valid:
+            skip("*", v, f"unknown variant {v!r}; valid: {', '.join(valid)}")
+    variants = [v for v in variants if v in valid]
     target_params: int | None = None
-    if any(v == "unstructured" for v in variants):
+    target_macs: int | None = None
+    if any(v in ("unstructured", "depgraph-matched") for v in variants):
         try:
-            target_params = lit_core_profile().count_params(create_base_model(unstructured_target, spec))
+            student = create_base_model(unstructured_target, spec)
+            target_params = lit_core_profile().count_params(student)
+            target_macs = lit_core_profile().count_macs(student, input_of(unstructured_target, spec)[0])
         except Exception as exc:
             skip("*", "unstructured", f"cannot build the target student: {exc}")
     used_keys: set[str] = set()
@@ -321,16 +342,16 @@ def build_candidates(
         for variant in variants:
             if variant != "dense" and (name not in TEACHERS or not name.startswith("resnet")):
                 continue  # baselines are pruned (CIFAR ResNet) teachers
-            if variant == "unstructured" and target_params is None:
+            if variant in ("unstructured", "depgraph-matched") and target_params is None:
                 continue
             key = f"{name}/{variant}"
             try:
                 module = make_variant(base, name, variant, unstructured_target=target_params or 0,
-                                      input_shape=spec.shape)
+                                      input_shape=spec.shape, target_macs=target_macs)
                 if key in checkpoints and variant != "dense":
                     used_keys.add(key)
                     load_weights(module, checkpoints[key], resize=variant in STRUCTURED)
-                cand = _describe(name, variant, module, spec)
+                cand = describe(name, variant, module, spec)
             except Exception as exc:
                 skip(name, variant, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
                 continue

@@ -14,7 +14,7 @@ import torch
 
 from .backends import list_backends
 from .bench import DTYPES, BenchConfig, run_bench
-from .catalog import DEFAULT_MODELS, VARIANTS, build_candidates, read_state_dict
+from .catalog import DEFAULT_MODELS, EXTRA_VARIANTS, VARIANTS, build_candidates, read_state_dict
 from .report import REPORT_FILES, write_report
 from .timing import environment
 
@@ -82,14 +82,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="where to run (auto: cuda if available, else cpu)")
-    p.add_argument("--models", type=_csv, default=DEFAULT_MODELS,
+    p.add_argument("--run", type=Path, default=None, metavar="DIR",
+                   help="a lit run directory (lit run/compare/sweep, with or without --seeds): bench its "
+                        "teacher and students with the test accuracies the run measured (a seeds run: mean ± "
+                        "std per method), plus the teacher's pruned baselines fine-tuned on the run's data "
+                        "(--finetune-epochs); replaces --models and --checkpoint")
+    p.add_argument("--finetune-epochs", type=int, default=2, metavar="N",
+                   help="with --run: epochs of cross-entropy fine-tuning for each pruned baseline on the run's "
+                        "training split (default 2; 0: not fine-tuned)")
+    p.add_argument("--finetune-lr", type=float, default=0.01, metavar="LR",
+                   help="with --run: the fine-tuning learning rate (SGD, momentum 0.9, batch 64; default 0.01)")
+    p.add_argument("--models", type=_csv, default=None,
                    help=f"comma-separated lit-models names (default {','.join(DEFAULT_MODELS)}); "
                         "resnet110/resnet56 are teachers, the others students")
-    p.add_argument("--variants", type=_csv, default=VARIANTS,
-                   help=f"comma-separated, from {','.join(VARIANTS)} (default all): dense = as built; "
+    p.add_argument("--variants", type=_csv, default=None,
+                   help=f"comma-separated, from {','.join(VARIANTS + EXTRA_VARIANTS)} (default: all but "
+                        "depgraph-matched; with --run: dense,unstructured,depgraph,depgraph-matched, plus "
+                        "l1-A,l1-B for resnet56/110 teachers): dense = as built; "
                         "unstructured = Han et al. magnitude pruning to the --unstructured-target's "
                         "parameter count; l1-A/l1-B = Li et al. 2017 ResNet-56/110-A/B filter pruning; "
-                        "depgraph[-r8] = Torch-Pruning DepGraph, ~2x fewer MACs[, channels multiple of 8]. "
+                        "depgraph[-r8] = Torch-Pruning DepGraph, ~2x fewer MACs[, channels multiple of 8]; "
+                        "depgraph-matched = DepGraph down to the student's MACs. "
                         "Pruned variants apply to the teachers")
     p.add_argument("--backends", type=_csv, default=None,
                    help=f"comma-separated, from {','.join(list_backends())} (default: all on GPU, "
@@ -131,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _config(args: argparse.Namespace, device: str) -> BenchConfig:
     cfg = BenchConfig.defaults_for(device)
-    cfg.models, cfg.variants = args.models, args.variants
+    cfg.models, cfg.variants = args.models or DEFAULT_MODELS, args.variants or VARIANTS
     for name in ("backends", "dtypes", "batch_sizes", "runs", "throughput_runs", "warmup", "threads"):
         value = getattr(args, name)
         if value is not None:
@@ -184,15 +197,56 @@ def _check_checkpoints(checkpoints: dict[str, str]) -> None:
             raise ValueError(f"--checkpoint {key}={path}: {exc}") from None
 
 
+def _read_run(args: argparse.Namespace):
+    """The ``--run`` directory, checked against the flags it replaces (ValueError, one line)."""
+    from .litrun import read_run
+
+    if args.models is not None or args.checkpoint:
+        raise ValueError("--run takes its models and checkpoints from the run directory; drop --models/--checkpoint")
+    if args.finetune_epochs < 0 or not args.finetune_lr > 0:
+        raise ValueError(f"--finetune-epochs must be >= 0 and --finetune-lr > 0; got {args.finetune_epochs}, "
+                         f"{args.finetune_lr}")
+    return read_run(args.run)
+
+
+def _run_candidates(args: argparse.Namespace, cfg: BenchConfig, run, out: Path, device: str, notes: list[str]):
+    """Candidates of a lit run (its models with their accuracies, the teacher's baselines fine-tuned)."""
+    from .accuracy import evaluate_candidates, spec_of
+    from .litrun import FinetuneBudget, default_variants, load_run_splits, run_candidates
+
+    try:
+        splits = load_run_splits(run)
+    except Exception as exc:
+        raise ValueError(f"--run {run.path}: cannot load the run's data ({str(exc).splitlines()[0]}); "
+                         "the bench fine-tunes and tests on it") from None
+    seq_len = run.config.get("data", {}).get("seq_len") or cfg.spec.seq_len
+    cfg.spec = dataclasses.replace(spec_of(splits), seq_len=int(seq_len))
+    cfg.variants = args.variants or default_variants(run)
+    budget = FinetuneBudget(epochs=args.finetune_epochs, lr=args.finetune_lr)
+    notes.append(f"Models and test accuracies from the lit run {run.path} (teacher {run.teacher.model}; "
+                 f"students {', '.join(f'{s.model}/{s.label}' for s in run.students)}); {budget.describe()}; "
+                 f"data: {splits.describe()}.")
+    print(f"lit-bench: {notes[-1]}")
+    candidates, skipped = run_candidates(
+        run, tuple(cfg.variants), spec=cfg.spec, splits=None if args.dry_run else splits, budget=budget,
+        finetune_dir=out / "finetune", device=device)
+    if not args.dry_run:
+        evaluate_candidates(candidates, splits)
+    return candidates, skipped, splits
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the bench from the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     if args.list:
         return _list()
+    run = None
     try:
         device = _resolve_device(args.device, args.dry_run)
         cfg = _config(args, device)
         _check_checkpoints(cfg.checkpoints)
+        if args.run is not None:
+            run = _read_run(args)
     except ValueError as exc:
         print(f"lit-bench: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -218,7 +272,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lit-bench: {notes[-1]}")
 
     splits = None
-    if cfg.checkpoints and not args.dry_run:
+    if run is not None:
+        try:
+            candidates, skipped, splits = _run_candidates(args, cfg, run, out, device, notes)
+        except ValueError as exc:
+            print(f"lit-bench: error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    elif cfg.checkpoints and not args.dry_run:
         from .accuracy import load_test_split, spec_of
 
         try:
@@ -228,10 +288,11 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:
             print(f"lit-bench: no accuracy: cannot load data set {args.data!r}: {exc}", file=sys.stderr)
             notes.append(f"No accuracy: data set {args.data!r} could not be loaded ({exc}).")
-    candidates, skipped = build_candidates(
-        cfg.models, cfg.variants, checkpoints=cfg.checkpoints, spec=cfg.spec,
-        unstructured_target=cfg.unstructured_target,
-    )
+    if run is None:
+        candidates, skipped = build_candidates(
+            cfg.models, cfg.variants, checkpoints=cfg.checkpoints, spec=cfg.spec,
+            unstructured_target=cfg.unstructured_target,
+        )
     if args.dry_run:
         from .dryrun import dry_run
 
@@ -256,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         "notes": notes,
         "config": {k: v for k, v in vars(cfg).items() if k not in ("spec",)} | {"spec": vars(cfg.spec)},
     }
+    if run is not None:
+        meta["run"] = str(run.path)
     paths = write_report(out, rows, title="lit-bench report", meta=meta, overwrite=True)
     n_ok = sum(r["status"] == "ok" for r in rows)
     n_bad = len(rows) - n_ok

@@ -21,7 +21,7 @@ from .accuracy import load_test_split, spec_of
 from .catalog import create_base_model, load_weights, make_variant
 from .counting import lit_core_profile
 
-__all__ = ["finetune", "finetune_variant"]
+__all__ = ["finetune", "finetune_pruned", "finetune_variant"]
 
 
 def finetune(
@@ -30,6 +30,7 @@ def finetune(
     *,
     data: str = "auto",
     data_dir: str | os.PathLike | None = None,
+    splits=None,
     teacher: nn.Module | None = None,
     epochs: int = 40,
     lr: float = 0.01,
@@ -39,12 +40,14 @@ def finetune(
     device: str = "auto",
     meta: dict | None = None,
 ):
-    """Train ``model`` in place with lit-core (``scratch`` or ``kd`` method); returns lit-core's FitResult."""
+    """Train ``model`` in place with lit-core (``scratch`` or ``kd`` method); returns lit-core's FitResult.
+    ``splits``: a lit-core ``DataSplits`` to train on (e.g. a run's own); else ``data`` is loaded."""
     from lit_core import fit, resolve_device
     from lit_core.config import TrainConfig
     from lit_core.data import BatchLoader, load_data
 
-    splits = load_data(data, data_dir, limit=limit, quiet=True)
+    if splits is None:
+        splits = load_data(data, data_dir, limit=limit, quiet=True)
     dev = resolve_device(device)
     train = BatchLoader(splits.train, batch_size, shuffle=True, augment=splits.augment, device=dev)
     val = BatchLoader(splits.val, 500, shuffle=False, device=dev)
@@ -54,6 +57,30 @@ def finetune(
         model, teacher, train, val, method="kd" if teacher is not None else "scratch", config=cfg,
         run_dir=run_dir, test_loader=test, overwrite=overwrite, meta=meta or {},
     )
+
+
+def finetune_pruned(pruned: nn.Module, variant: str, run_dir: str | os.PathLike, **kwargs):
+    """Fine-tune a pruned ``variant`` in place (``finetune``'s keywords); returns the FitResult.
+
+    The ``unstructured`` variant (Han et al.) trains with lit-core's masks kept applied
+    (``lit_core.pruning.apply_masks``), so its pruned weights stay zero; the masks are then folded
+    in (``make_permanent``) and best.pt is rewritten with plain dense weights, loadable as
+    ``--checkpoint MODEL/unstructured=...``. Structured variants train as they are.
+    """
+    if variant != "unstructured":
+        return finetune(pruned, run_dir, **kwargs)
+    import torch
+
+    from lit_core.pruning import apply_masks, count_nonzero, make_permanent, nonzero_masks
+
+    apply_masks(pruned, nonzero_masks(pruned, count_nonzero(pruned)))  # keep today's zeros zero
+    result = finetune(pruned, run_dir, **kwargs)
+    make_permanent(pruned)  # fit left the best weights in ``pruned``; fold its masks in
+    best = Path(result.best_checkpoint)
+    ckpt = torch.load(best, map_location="cpu", weights_only=False)
+    ckpt["model"] = {k: v.detach().cpu() for k, v in pruned.state_dict().items()}
+    torch.save(ckpt, best)
+    return result
 
 
 def finetune_variant(
@@ -68,33 +95,19 @@ def finetune_variant(
     **kwargs,
 ) -> Path:
     """Prune ``model_name`` (from ``base_checkpoint`` if given) as ``variant`` and fine-tune it; returns best.pt.
-
-    The ``unstructured`` variant (Han et al.) is pruned to ``unstructured_target``'s parameter
-    count with lit-core's masks kept applied while it trains (``lit_core.pruning.apply_masks``),
-    so the pruned weights stay zero; the masks are folded in (``make_permanent``) and best.pt is
-    rewritten with plain dense weights, loadable as ``--checkpoint MODEL/unstructured=...``.
-    """
+    ``unstructured`` is pruned to ``unstructured_target``'s parameter count (see ``finetune_pruned``)."""
     spec = spec_of(load_test_split(data, data_dir))
     base = create_base_model(model_name, spec)
     if base_checkpoint is not None:
         load_weights(base, base_checkpoint)
     meta = {"model": model_name, "variant": variant}
-    if variant != "unstructured":
+    if variant == "unstructured":
+        from lit_core.pruning import prune_to_nonzero
+
+        target = lit_core_profile().count_params(create_base_model(unstructured_target, spec))
+        pruned = prune_to_nonzero(base, target)
+        meta["unstructured_target"] = unstructured_target
+    else:
         pruned = make_variant(base, model_name, variant, unstructured_target=0, input_shape=spec.shape)
-        result = finetune(pruned, run_dir, data=data, data_dir=data_dir, meta=meta, **kwargs)
-        return Path(result.best_checkpoint)
-
-    import torch
-
-    from lit_core.pruning import apply_masks, make_permanent, nonzero_masks
-
-    target = lit_core_profile().count_params(create_base_model(unstructured_target, spec))
-    apply_masks(base, nonzero_masks(base, target))
-    meta["unstructured_target"] = unstructured_target
-    result = finetune(base, run_dir, data=data, data_dir=data_dir, meta=meta, **kwargs)
-    make_permanent(base)  # fit left the best weights in ``base``; fold its masks in
-    best = Path(result.best_checkpoint)
-    ckpt = torch.load(best, map_location="cpu", weights_only=False)
-    ckpt["model"] = {k: v.detach().cpu() for k, v in base.state_dict().items()}
-    torch.save(ckpt, best)
-    return best
+    result = finetune_pruned(pruned, variant, run_dir, data=data, data_dir=data_dir, meta=meta, **kwargs)
+    return Path(result.best_checkpoint)

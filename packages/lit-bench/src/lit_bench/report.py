@@ -17,6 +17,7 @@ REPORT_FILES = ("results.json", "report.md")
 
 PLOTS = (
     "latency_vs_accuracy.png",
+    "throughput_vs_accuracy.png",
     "latency_vs_conv_layers.png",
     "latency_vs_macs.png",
     "throughput_vs_batch.png",
@@ -33,6 +34,13 @@ def _label(r: dict) -> str:
 
 def _run_label(r: dict) -> str:
     return f"{r['backend']} {r['dtype']}"
+
+
+def _acc(r: dict) -> str:
+    """``0.8123``, or ``0.8123 ± 0.0021 (n=5)`` for a mean over seeds."""
+    if r.get("accuracy_std") is not None:
+        return f"{r['accuracy']:.4f} ± {r['accuracy_std']:.4f} (n={r['accuracy_n']})"
+    return _fmt(r["accuracy"], ".4f")
 
 
 def _fmt(x, spec: str = ".3g") -> str:
@@ -68,6 +76,47 @@ def findings(rows: Sequence[dict]) -> list[str]:
                 out.append(f"{b} {d}: pruned baselines as fast as resnet20 or faster: {', '.join(as_fast)}.")
             elif any(v != "dense" for (_, v, bb, dd) in lat if (bb, dd) == (b, d)):
                 out.append(f"{b} {d}: resnet20 ({student:.3g} ms) is faster than every pruned baseline.")
+    return out + run_findings(rows)
+
+
+def _best_throughput(rows: Sequence[dict]) -> dict[tuple, dict]:
+    """Per (model, variant, backend, dtype): the row at the largest batch size timed."""
+    best: dict[tuple, dict] = {}
+    for r in _ok(rows):
+        key = (r["model"], r["variant"], r["backend"], r["dtype"])
+        if key not in best or r["batch_size"] > best[key]["batch_size"]:
+            best[key] = r
+    return best
+
+
+def run_findings(rows: Sequence[dict]) -> list[str]:
+    """For a lit run (``--run``): each student against its teacher and the pruned teachers, per
+    backend and dtype — batch-1 latency, throughput at the largest batch, and test accuracy."""
+    b1 = [r for r in _ok(rows, 1) if r.get("role")]
+    thr = _best_throughput(rows)
+    out = []
+    for b, d in sorted({(r["backend"], r["dtype"]) for r in b1}):
+        rs = [r for r in b1 if (r["backend"], r["dtype"]) == (b, d)]
+        teacher = next((r for r in rs if r["role"] == "teacher"), None)
+        students = [r for r in rs if r["role"] == "student" and r["accuracy"] is not None]
+        pruned = [r for r in rs if r["role"] == "pruned" and r["accuracy"] is not None]
+        if teacher is None or not students:
+            continue
+        best = max(students, key=lambda r: r["accuracy"])
+        t_tp, s_tp = (thr.get((r["model"], r["variant"], b, d), {}) for r in (teacher, best))
+        line = (f"{b} {d}: the most accurate student {_label(best)} ({100 * best['accuracy']:.2f}%) runs "
+                f"{teacher['latency_ms_p50'] / best['latency_ms_p50']:.2f}× faster than the teacher "
+                f"{_label(teacher)} ({100 * teacher['accuracy']:.2f}%) at batch 1")
+        if t_tp and s_tp and t_tp["batch_size"] == s_tp["batch_size"]:
+            line += (f" and gives {s_tp['throughput_items_s'] / t_tp['throughput_items_s']:.2f}× its "
+                     f"throughput at batch {s_tp['batch_size']}")
+        out.append(line + ".")
+        for p in sorted(pruned, key=lambda r: r["latency_ms_p50"]):
+            faster = p["latency_ms_p50"] <= best["latency_ms_p50"]
+            out.append(f"{b} {d}: {_label(p)} ({100 * p['accuracy']:.2f}%, {p['latency_ms_p50']:.3g} ms) is "
+                       f"{'as fast or faster' if faster else 'slower'} than {_label(best)} "
+                       f"({best['latency_ms_p50']:.3g} ms) and {'more' if p['accuracy'] > best['accuracy'] else 'less'}"
+                       f" accurate ({100 * (p['accuracy'] - best['accuracy']):+.2f} pp).")
     return out
 
 
@@ -87,7 +136,7 @@ def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") 
     for r in sorted(_ok(rows, 1), key=lambda r: (r["backend"], r["dtype"], r["latency_ms_p50"])):
         lines.append(
             f"| {r['model']} | {r['variant']} | {r['backend']} | {r['dtype']} | {r['params']:,} | "
-            f"{r['macs']:.3g} | {r['conv_layers']} | {_fmt(r['accuracy'], '.4f')} | "
+            f"{r['macs']:.3g} | {r['conv_layers']} | {_acc(r)} | "
             f"{_fmt(r['latency_ms_p50'])} | {_fmt(r['latency_ms_p90'])} | {_fmt(r['latency_ms_p99'])} | "
             f"{_fmt(r['throughput_items_s'], '.4g')} | {_mib(r['peak_mem_bytes'])} | {_fmt(r['max_rel_error'], '.1e')} |"
         )
@@ -151,8 +200,21 @@ def _scatter(ax, rows: Sequence[dict], xkey: str, xlabel: str) -> None:
         ax.legend(fontsize=7)
 
 
+def _accuracy_scatter(ax, rows: Sequence[dict], xkey: str) -> None:
+    """Accuracy (with its spread over seeds as error bars) against ``xkey``, one colour per backend/dtype."""
+    for label in sorted({_run_label(r) for r in rows}):
+        rs = [r for r in rows if _run_label(r) == label]
+        ax.errorbar([r[xkey] for r in rs], [r["accuracy"] for r in rs],
+                    yerr=[r.get("accuracy_std") or 0.0 for r in rs], fmt="o", ms=4, capsize=3, label=label)
+        for r in rs:
+            ax.annotate(_label(r), (r[xkey], r["accuracy"]), fontsize=6, alpha=0.7)
+    ax.set_ylabel("test accuracy (error bars: std over seeds)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+
+
 def plot_all(rows: Sequence[dict], out_dir: Path, title: str = "") -> list[Path]:
-    """Write the four PNG plots into ``out_dir``; returns their paths."""
+    """Write the PNG plots (``PLOTS``) into ``out_dir``; returns their paths."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -164,15 +226,8 @@ def plot_all(rows: Sequence[dict], out_dir: Path, title: str = "") -> list[Path]
     fig, ax = plt.subplots(figsize=(7, 5))
     with_acc = [r for r in b1 if r["accuracy"] is not None]
     if with_acc:
-        for label in sorted({_run_label(r) for r in with_acc}):
-            rs = [r for r in with_acc if _run_label(r) == label]
-            ax.scatter([r["latency_ms_p50"] for r in rs], [r["accuracy"] for r in rs], label=label, s=25)
-            for r in rs:
-                ax.annotate(_label(r), (r["latency_ms_p50"], r["accuracy"]), fontsize=6, alpha=0.7)
+        _accuracy_scatter(ax, with_acc, "latency_ms_p50")
         ax.set_xlabel("batch-1 latency, median (ms)")
-        ax.set_ylabel("test accuracy")
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
     missing = sorted({_label(r) for r in b1 if r["accuracy"] is None})
     if missing:
         ax.text(0.5, 0.5 if not with_acc else 0.05,
@@ -181,7 +236,20 @@ def plot_all(rows: Sequence[dict], out_dir: Path, title: str = "") -> list[Path]
     ax.set_title(f"Latency vs accuracy (Pareto view) {title}".strip())
     paths.append(out_dir / PLOTS[0])
 
-    for name, key, xlabel in ((PLOTS[1], "conv_layers", "conv layers (depth)"), (PLOTS[2], "macs", "MACs per image")):
+    fig4, ax4 = plt.subplots(figsize=(7, 5))
+    largest = [r for r in _best_throughput(rows).values() if r["accuracy"] is not None]
+    if largest:
+        _accuracy_scatter(ax4, largest, "throughput_items_s")
+        ax4.set_xlabel("synchronous throughput at the largest batch timed (images/s)")
+    else:
+        ax4.text(0.5, 0.5, "no accuracies (pass --run DIR or --checkpoint MODEL=PATH)", transform=ax4.transAxes,
+                 ha="center", va="center", fontsize=8, color="firebrick")
+    ax4.set_title(f"Throughput vs accuracy {title}".strip())
+    paths.append(out_dir / PLOTS[1])
+    fig4.savefig(paths[-1], dpi=120, bbox_inches="tight")
+    plt.close(fig4)
+
+    for name, key, xlabel in ((PLOTS[2], "conv_layers", "conv layers (depth)"), (PLOTS[3], "macs", "MACs per image")):
         fig2, ax2 = plt.subplots(figsize=(7, 5))
         _scatter(ax2, b1, key, xlabel)
         ax2.set_title(f"Batch-1 latency vs {xlabel} {title}".strip())
@@ -212,7 +280,7 @@ def plot_all(rows: Sequence[dict], out_dir: Path, title: str = "") -> list[Path]
     if series:
         ax3.legend(fontsize=6, ncol=2, bbox_to_anchor=(1.02, 1), loc="upper left")
     ax3.set_title(f"Throughput vs batch size {title}".strip())
-    paths.append(out_dir / PLOTS[3])
+    paths.append(out_dir / PLOTS[4])
     fig3.savefig(paths[-1], dpi=120, bbox_inches="tight")
     plt.close(fig3)
     return paths
