@@ -5,7 +5,9 @@ own data; a seeds run gives one row per method with its mean ± std; bad directo
 from __future__ import annotations
 
 import json
+import os
 import statistics
+from pathlib import Path
 
 import pytest
 import torch
@@ -103,6 +105,20 @@ def test_a_seeds_run_gives_one_row_per_method_with_mean_and_std(run, tmp_path):
     # the loaded teacher is found through the run's teacher.json
     assert rows["dense"]["model"] == "resnet14" and rows["dense"]["accuracy"] is not None
     assert f"± {rows['lit']['accuracy_std']:.4f} (n=2)" in (out / "report.md").read_text()
+
+    # a copied run: teacher.json may name its teacher relative to the run directory
+    from lit_bench.litrun import read_run
+
+    record_path = root / "seeds" / "teacher.json"
+    record = json.loads(record_path.read_text())
+    record["checkpoint"] = os.path.relpath(run / "teacher" / "best.pt", root / "seeds")
+    assert not Path(record["checkpoint"]).is_absolute()
+    record_path.write_text(json.dumps(record))
+    assert read_run(root / "seeds").teacher.checkpoint.resolve() == (run / "teacher" / "best.pt").resolve()
+    record["checkpoint"] = "gone/best.pt"
+    record_path.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match=r"names teacher checkpoint gone/best\.pt, which does not exist"):
+        read_run(root / "seeds")
 
 
 @pytest.mark.parametrize("case", ["missing", "not-a-run", "with-models"])

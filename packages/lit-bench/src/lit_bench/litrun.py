@@ -6,7 +6,8 @@ and pruned baselines of its teacher, fine-tuned on the run's own data with a sta
 - ``config.json``: the run's resolved configuration (its data, so baselines train on the same
   training split and are tested on the same test split);
 - the teacher: ``teacher/job.json`` + ``teacher/best.pt`` when the run trained it, or
-  ``teacher.json`` (the checkpoint it loaded, ``--teacher-ckpt``);
+  ``teacher.json`` (the checkpoint it loaded, ``--teacher-ckpt``; a relative path there is taken
+  relative to the run directory, so a copied run can carry its teacher along);
 - the students: with ``seeds.json`` (``--seeds``) one entry per method, its accuracy the mean ±
   sample std over the seeds (the seeds' models share one architecture, so one of them is timed);
   otherwise one entry per finished job (``<job>/job.json``, ``jobs/<job>/job.json``), labelled
@@ -118,8 +119,12 @@ def _teacher(path: Path) -> RunModel:
         record = _json(path / "teacher.json")
         row, ckpt = record.get("row") or {}, record.get("checkpoint")
         if isinstance(ckpt, str) and isinstance(row.get("model"), str):
+            where = path / ckpt  # relative: to the run directory (a copied run); absolute as written
+            if not where.is_file():
+                raise ValueError(f"{path / 'teacher.json'} names teacher checkpoint {ckpt}, which does not "
+                                 "exist; restore it or point the record's \"checkpoint\" at it")
             acc = row.get("test_acc")
-            return RunModel("dense", row["model"], Path(ckpt), None if acc is None else float(acc))
+            return RunModel("dense", row["model"], where, None if acc is None else float(acc))
     raise ValueError(f"{path} records no teacher (no teacher/job.json or teacher.json); run the bench on "
                      "a lit run/compare/sweep directory, or use --models with --checkpoint")
 
