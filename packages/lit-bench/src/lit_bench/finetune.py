@@ -31,6 +31,7 @@ def finetune(
     data: str = "auto",
     data_dir: str | os.PathLike | None = None,
     splits=None,
+    augment: bool = True,
     teacher: nn.Module | None = None,
     epochs: int = 40,
     lr: float = 0.01,
@@ -41,7 +42,8 @@ def finetune(
     meta: dict | None = None,
 ):
     """Train ``model`` in place with lit-core (``scratch`` or ``kd`` method); returns lit-core's FitResult.
-    ``splits``: a lit-core ``DataSplits`` to train on (e.g. a run's own); else ``data`` is loaded."""
+    ``splits``: a lit-core ``DataSplits`` to train on (e.g. a run's own); else ``data`` is loaded.
+    ``augment=False``: no training augmentation (as a run with ``data.augment = false`` trained)."""
     from lit_core import fit, resolve_device
     from lit_core.config import TrainConfig
     from lit_core.data import BatchLoader, load_data
@@ -49,7 +51,8 @@ def finetune(
     if splits is None:
         splits = load_data(data, data_dir, limit=limit, quiet=True)
     dev = resolve_device(device)
-    train = BatchLoader(splits.train, batch_size, shuffle=True, augment=splits.augment, device=dev)
+    train = BatchLoader(splits.train, batch_size, shuffle=True, augment=splits.augment if augment else None,
+                        device=dev)
     val = BatchLoader(splits.val, 500, shuffle=False, device=dev)
     test = BatchLoader(splits.test, 500, shuffle=False, device=dev)
     cfg = TrainConfig(epochs=epochs, ir_epochs=0, lr=lr, batch_size=batch_size, device=device)

@@ -85,7 +85,8 @@ class FinetuneBudget:
         if self.epochs == 0:
             return "pruned baselines are not fine-tuned (--finetune-epochs 0)"
         return (f"pruned baselines fine-tuned {self.epochs} epoch(s) with cross-entropy on the run's "
-                f"training split (SGD lr {self.lr}, momentum 0.9, batch {self.batch_size}; best "
+                f"training split, with its augmentation setting (SGD lr {self.lr}, momentum 0.9, batch "
+                f"{self.batch_size}; best "
                 "validation epoch kept), then tested on the run's test split")
 
 
@@ -207,14 +208,17 @@ def _finetuned(cand: Candidate, run: LitRun, splits, budget: FinetuneBudget, out
     from .finetune import finetune_pruned
 
     job = out / cand.variant
-    want = {"teacher": str(run.teacher.checkpoint), "variant": cand.variant, **budget.__dict__}
+    augment = bool(run.config.get("data", {}).get("augment", True))  # as the run's students trained
+    want = {"teacher": str(run.teacher.checkpoint), "variant": cand.variant, "augment": augment,
+            **budget.__dict__}
     record = job / FINETUNE_RECORD
     if record.is_file() and (job / "best.pt").is_file() and _json(record).get("budget") == want:
         load_weights(cand.module, job / "best.pt", resize=cand.variant in STRUCTURED)
         log(f"lit-bench: {cand.key}: reusing the fine-tune in {job}")
     else:
         log(f"lit-bench: {cand.key}: fine-tuning {budget.epochs} epoch(s) -> {job}")
-        finetune_pruned(cand.module, cand.variant, job, splits=splits, epochs=budget.epochs, lr=budget.lr,
+        finetune_pruned(cand.module, cand.variant, job, splits=splits, augment=augment, epochs=budget.epochs,
+                        lr=budget.lr,
                         batch_size=budget.batch_size, device=device, overwrite=True,
                         meta={"model": run.teacher.model, "variant": cand.variant})
         from lit_core.atomic import write_json_atomic
