@@ -15,9 +15,8 @@ Peak memory is steady state: ``MemoryProbe`` starts before the model is copied a
 of the calls after it counts — the model's weights, buffers and activations. On GPU it is
 ``torch.cuda.max_memory_allocated`` less what was allocated before (ONNX Runtime's own CUDA arena
 is invisible to it: those rows say "not measured"); on CPU the growth of the process's peak
-resident set (VmHWM, reset via ``/proc/self/clear_refs``) over the resident set before prepare,
-after glibc's ``malloc_trim`` has returned freed heap pages (else an allocation reusing them would
-not show) — coarse (page granularity, allocator caching), ``None`` where /proc is unavailable.
+resident set (VmHWM, reset via ``/proc/self/clear_refs``) over the resident set before prepare —
+coarse (page granularity, allocator caching), ``None`` where /proc is unavailable.
 """
 
 from __future__ import annotations
@@ -140,18 +139,6 @@ def _proc_status_kb(key: str) -> int | None:
     return None
 
 
-def _trim_heap() -> None:
-    """Give the C heap's free pages back to the OS (glibc ``malloc_trim``), so the RSS baseline
-    holds no freed-but-resident memory that a new allocation could reuse unseen."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if name:
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(name).malloc_trim(0)
-
-
 @dataclass
 class MemoryProbe:
     """Peak memory of what happens inside ``with probe:`` (see the module docstring)."""
@@ -166,7 +153,6 @@ class MemoryProbe:
             torch.cuda.reset_peak_memory_stats(self.device)
             self._base = torch.cuda.memory_allocated(self.device)
         else:
-            _trim_heap()
             with contextlib.suppress(OSError):
                 Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
             rss = _proc_status_kb("VmRSS")
@@ -179,7 +165,6 @@ class MemoryProbe:
             torch.cuda.synchronize(self.device)
             torch.cuda.reset_peak_memory_stats(self.device)
         else:
-            _trim_heap()
             with contextlib.suppress(OSError):
                 Path("/proc/self/clear_refs").write_text("5")
 
