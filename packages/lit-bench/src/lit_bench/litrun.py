@@ -30,6 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lit_core.atomic import write_json_atomic
+from lit_core.jobs import RESULT_FILE, TEACHER_RECORD
+
 from .catalog import (
     STRUCTURED,
     Candidate,
@@ -41,7 +44,6 @@ from .catalog import (
     load_weights,
     make_variant,
 )
-from .counting import lit_core_profile
 from .prune import LI2017_CONFIGS
 
 __all__ = ["FinetuneBudget", "LitRun", "RunModel", "default_variants", "read_run", "run_candidates"]
@@ -103,7 +105,7 @@ def _json(path: Path) -> dict[str, Any]:
 
 def _job(path: Path, label: str) -> RunModel | None:
     """The model a finished job directory holds (None if it has no best.pt)."""
-    record = _json(path / "job.json")
+    record = _json(path / RESULT_FILE)
     row = record.get("row") or {}
     if not isinstance(row.get("model"), str) or not (path / "best.pt").is_file():
         return None
@@ -112,17 +114,17 @@ def _job(path: Path, label: str) -> RunModel | None:
 
 
 def _teacher(path: Path) -> RunModel:
-    if (path / "teacher" / "job.json").is_file():
+    if (path / "teacher" / RESULT_FILE).is_file():
         found = _job(path / "teacher", "dense")
         if found is not None:
             return found
-    if (path / "teacher.json").is_file():
-        record = _json(path / "teacher.json")
+    if (path / TEACHER_RECORD).is_file():
+        record = _json(path / TEACHER_RECORD)
         row, ckpt = record.get("row") or {}, record.get("checkpoint")
         if isinstance(ckpt, str) and isinstance(row.get("model"), str):
             where = path / ckpt  # relative: to the run directory (a copied run); absolute as written
             if not where.is_file():
-                raise ValueError(f"{path / 'teacher.json'} names teacher checkpoint {ckpt}, which does not "
+                raise ValueError(f"{path / TEACHER_RECORD} names teacher checkpoint {ckpt}, which does not "
                                  "exist; restore it or point the record's \"checkpoint\" at it")
             acc = row.get("test_acc")
             return RunModel("dense", row["model"], where, None if acc is None else float(acc))
@@ -137,20 +139,20 @@ def _seed_students(path: Path) -> list[RunModel]:
         by_method.setdefault(str(r["method"]), []).append(r)
     out = []
     for method, rs in by_method.items():
-        jobs = [_job(path / "jobs" / str(r["job"]), method) for r in rs]
-        jobs = [j for j in jobs if j is not None]
+        # one seed's model is timed: the first whose checkpoint is there
+        timed = next(filter(None, (_job(path / "jobs" / str(r["job"]), method) for r in rs)), None)
         accs = [float(r["test_acc"]) for r in rs if r.get("test_acc") is not None]
-        if not jobs:
+        if timed is None:
             continue
         mean = statistics.fmean(accs) if accs else None
         std = statistics.stdev(accs) if len(accs) > 1 else None
-        out.append(RunModel(method, jobs[0].model, jobs[0].checkpoint, mean, std, len(accs) or 1))
+        out.append(RunModel(method, timed.model, timed.checkpoint, mean, std, len(accs) or 1))
     return out
 
 
 def _job_students(path: Path) -> list[RunModel]:
     out = []
-    for record in sorted([*path.glob("*/job.json"), *path.glob("jobs/*/job.json")]):
+    for record in sorted([*path.glob(f"*/{RESULT_FILE}"), *path.glob(f"jobs/*/{RESULT_FILE}")]):
         if record.parent == path / "teacher":
             continue
         found = _job(record.parent, record.parent.name)
@@ -221,8 +223,6 @@ def _finetuned(cand: Candidate, run: LitRun, splits, budget: FinetuneBudget, out
                         lr=budget.lr,
                         batch_size=budget.batch_size, device=device, overwrite=True,
                         meta={"model": run.teacher.model, "variant": cand.variant})
-        from lit_core.atomic import write_json_atomic
-
         write_json_atomic(record, {"budget": want})
     cand.module.cpu().eval()
     cand.note = (cand.note + "; " if cand.note else "") + f"fine-tuned {budget.epochs} epoch(s)"
@@ -266,8 +266,7 @@ def run_candidates(
     if target is None:
         return cands, skipped
     shape = input_of(target.model, spec)[0]
-    target_params = lit_core_profile().count_params(target.module)
-    target_macs = lit_core_profile().count_macs(target.module, shape)
+    target_params, target_macs = target.params, target.macs  # counted by ``describe``
     for variant in variants:
         if variant == "dense":
             continue
