@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import nox
 
@@ -36,9 +37,13 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Lint with ruff (shared config in the root pyproject.toml)."""
-    session.install("ruff>=0.5")
+    """Lint with ruff and check the import contracts with import-linter (both configured in the
+    root pyproject.toml: lit-core's layers, lit-core/lit-models independence, lit-bench through
+    public names). import-linter reads the sources, so torch is not installed here."""
+    session.install("ruff>=0.5", "import-linter>=2.1")
     session.run("ruff", "check", ".", *session.posargs)
+    src = os.pathsep.join(str(Path(p, "src").resolve()) for p in PACKAGES)
+    session.run("lint-imports", env={"PYTHONPATH": src})
 
 
 @nox.session(default=False)
@@ -105,4 +110,4 @@ def reproduce(session: nox.Session) -> None:
     (``nox -s reproduce -- --update`` stores new numbers, in the commit that changed them)."""
     session.install("packages/lit-models", "packages/lit-core")
     env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    session.run("python", "-m", "lit_core.studies.reproduce", *session.posargs, env=env)
+    session.run("python", "-m", "lit_core.cli.reproduce", *session.posargs, env=env)

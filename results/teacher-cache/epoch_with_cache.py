@@ -16,8 +16,8 @@ import torch
 
 from lit_core import TrainConfig, fit
 from lit_core.data import BatchLoader, load_data
-from lit_core.lit import make_plan
-from lit_core.teacher_cache import TeacherCache
+from lit_core.method.lit import make_plan
+from lit_core.training.teacher_cache import TeacherCache
 from lit_models import create_model
 
 torch.set_num_threads(1)

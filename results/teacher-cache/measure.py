@@ -1,7 +1,7 @@
 """Teacher-forward share of a LIT and a KD training step on CPU, and the step with cached outputs.
 
 For each teacher → student pair: the real ``lit_core`` TrainStep of LIT's IR phase (eq. 1) and
-of KD (eq. 2), timed as is ("full"), with ``lit_core.lit.teacher_forward`` replaced by a lookup
+of KD (eq. 2), timed as is ("full"), with ``lit_core.method.lit.teacher_forward`` replaced by a lookup
 in a ``TeacherCache`` ("cached", what the integrated cache will cost), and the teacher's forward
 alone (no_grad). Also the teacher's own from-scratch step (for the study's cost estimate).
 Variants are interleaved round by round so load changes on a shared machine hit all alike.
@@ -22,11 +22,11 @@ from pathlib import Path
 
 import torch
 
-import lit_core.lit as lit_module
+import lit_core.method.lit as lit_module
 from lit_core import TrainConfig, make_train_step
 from lit_core.data import ArrayDataset
-from lit_core.lit import make_plan, teacher_forward
-from lit_core.teacher_cache import TeacherCache
+from lit_core.method.lit import make_plan, teacher_forward
+from lit_core.training.teacher_cache import TeacherCache
 from lit_models import create_model
 
 

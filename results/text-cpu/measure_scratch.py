@@ -14,9 +14,9 @@ import time
 import torch
 
 import lit_models
-from lit_core.config import TrainConfig
+from lit_core.training.config import TrainConfig
 from lit_core.data import BatchLoader, load_data
-from lit_core.trainer import fit
+from lit_core.training.trainer import fit
 
 
 def main() -> None:

@@ -19,10 +19,10 @@ from pathlib import Path
 import torch
 
 import lit_models
-from lit_core.checkpoint import load_model_weights
+from lit_core.io.checkpoint import load_model_weights
 from lit_core.data import BatchLoader, load_data
-from lit_core.presets import job_config, load_toml
-from lit_core.trainer import fit
+from lit_core.app.presets import job_config, load_toml
+from lit_core.training.trainer import fit
 
 
 def main() -> None:

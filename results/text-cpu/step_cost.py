@@ -15,8 +15,8 @@ import torch
 
 import lit_models
 from lit_core.data import BatchLoader, load_data
-from lit_core.presets import job_config, load_toml
-from lit_core.step import make_train_step
+from lit_core.app.presets import job_config, load_toml
+from lit_core.training.step import make_train_step
 
 
 def main() -> None:

@@ -39,7 +39,7 @@ def test_fine_tuned_unstructured_variant_keeps_its_zeros(tmp_path):
     from lit_bench.catalog import create_base_model
     from lit_bench.counting import lit_core_profile
     from lit_bench.prune import unstructured_prune
-    from lit_core.pruning import prunable_weights
+    from lit_core.models.pruning import prunable_weights
 
     def weight_nonzeros(model):  # conv/linear weights only: BN and biases are not pruned and train freely
         return sum(int(torch.count_nonzero(m.weight)) for m in prunable_weights(model).values())

@@ -8,8 +8,8 @@ import torch.nn as nn
 
 from lit_bench.counting import count_nonzero_params
 from lit_bench.prune import LI2017_CONFIGS, depgraph_prune, l1_filter_prune, unstructured_prune
-from lit_core.profile import count_conv_layers, count_params
-from lit_core.profile import count_macs as _count_macs
+from lit_core.models.profile import count_conv_layers, count_params
+from lit_core.models.profile import count_macs as _count_macs
 
 lit_models = pytest.importorskip("lit_models")
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
-from lit_core.config import TrainConfig
 from lit_core.data import BatchLoader, load_data
-from lit_core.trainer import fit
+from lit_core.training.config import TrainConfig
+from lit_core.training.trainer import fit
 from lit_models import create_model
 
 

@@ -8,8 +8,8 @@ import json
 import pytest
 import torch
 
-from lit_core.checkpoint import save_atomic
 from lit_core.cli import main
+from lit_core.io.checkpoint import save_atomic
 from lit_core.models import build_model
 
 TINY = ["--data", "digits", "--set", "data.limit=300", "--set", "train.batch_size=64",

@@ -11,7 +11,7 @@ from lit_tiny import batches, clone_state, resnet, state_equal
 from torch.utils.data import DataLoader, TensorDataset
 
 from lit_core import NonFiniteLossError, TrainConfig, fit, load_checkpoint, load_model_weights
-from lit_core.checkpoint import save_atomic
+from lit_core.io.checkpoint import save_atomic
 
 CFG = TrainConfig(ir_epochs=2, epochs=2, deterministic=True, progress=False, seed=3)
 
@@ -128,7 +128,11 @@ def test_failed_save_leaves_the_previous_file_and_no_temp_files(tmp_path):
 
 
 def test_resume_restores_only_this_devices_cuda_rng_state():
-    from lit_core.checkpoint import capture_rng_state, cuda_rng_for_this_device, restore_rng_state
+    from lit_core.io.checkpoint import (
+        capture_rng_state,
+        cuda_rng_for_this_device,
+        restore_rng_state,
+    )
 
     eight = [torch.full((16,), i, dtype=torch.uint8) for i in range(8)]
     old_style = {"cuda": eight}  # written by rank 0 of an 8-GPU job, before this fix

@@ -10,8 +10,8 @@ import sys
 import pytest
 import torch
 
-from lit_core.checkpoint import save_atomic
 from lit_core.cli import main
+from lit_core.io.checkpoint import save_atomic
 from lit_core.models import build_model
 
 # digits, a few hundred images, the smallest models: every case stays at a few seconds

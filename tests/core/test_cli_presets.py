@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from lit_core.app.presets import apply_override, list_presets, load_preset
+from lit_core.app.runconfig import resolve_run_config
 from lit_core.errors import ConfigError
-from lit_core.methods import METHODS
-from lit_core.presets import apply_override, list_presets, load_preset
-from lit_core.runconfig import resolve_run_config
+from lit_core.method.methods import METHODS
 
 
 @pytest.mark.parametrize("name", ["cpu", "paper", "gpu"])

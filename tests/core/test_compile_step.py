@@ -20,7 +20,7 @@ from torch.profiler import profile
 
 from lit_core import RankSlice, TrainConfig, fit, init_distributed
 from lit_core.errors import ConfigError
-from lit_core.step import make_train_step
+from lit_core.training.step import make_train_step
 
 pytestmark = pytest.mark.slow
 

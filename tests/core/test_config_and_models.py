@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch.nn as nn
 
-import lit_core.models
+import lit_core.models.build
 from lit_core import TrainConfig, build_model
 from lit_core.errors import ConfigError
 
@@ -53,6 +53,6 @@ def test_build_model_through_the_entry_point_and_import_string():
 
 
 def test_build_model_without_a_zoo_says_what_to_install(monkeypatch):
-    monkeypatch.setattr(lit_core.models, "entry_points", lambda group: [])
+    monkeypatch.setattr(lit_core.models.build, "entry_points", lambda group: [])
     with pytest.raises(ConfigError, match="pip install packages/lit-models"):
         build_model("resnet20")

@@ -13,9 +13,9 @@ import torch
 from lit_tiny import state_equal
 from studies_tiny import tiny_model
 
-from lit_core.config import TrainConfig
 from lit_core.data import BatchLoader, load_data
-from lit_core.trainer import fit
+from lit_core.training.config import TrainConfig
+from lit_core.training.trainer import fit
 
 
 def _run(tmp_path, name, seed):

@@ -72,7 +72,7 @@ def test_rank_slice_yields_this_ranks_contiguous_part_of_each_global_batch():
 
 def test_an_explicit_gpu_index_under_torchrun_is_refused(monkeypatch):
     from lit_core.errors import ConfigError
-    from lit_core.runtime import resolve_device
+    from lit_core.training.runtime import resolve_device
 
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("LOCAL_RANK", "1")
@@ -83,7 +83,7 @@ def test_an_explicit_gpu_index_under_torchrun_is_refused(monkeypatch):
 
 
 def test_cudnn_autotuning_is_on_unless_deterministic():
-    from lit_core.runtime import deterministic_mode
+    from lit_core.training.runtime import deterministic_mode
 
     before = torch.backends.cudnn.benchmark
     with deterministic_mode(False):

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from gan_tiny import domain_data, generator
 
 from lit_core.gan.compress import copy_uncompressed, parse_sections, section_plan, train_section
-from lit_core.lit import StudentForward, lit_step
-from lit_core.losses import LITLoss
+from lit_core.method.lit import StudentForward, lit_step
+from lit_core.method.losses import LITLoss
 from lit_models import tile_domain
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from lit_core.app.presets import load_preset
 from lit_core.gan.config import resolve_weights, validate
 from lit_core.gan.models import build_discriminator, build_generator, conv_layers
 from lit_core.gan.teacher_files import load_teacher
-from lit_core.presets import load_preset
 
 
 def test_gan_cpu_preset_is_valid_and_its_shipped_teacher_loads():

@@ -69,7 +69,7 @@ def test_shared_stem_gives_the_students_own_forward():
     plan = make_plan(teacher, student, "all", teacher_input=True)
     x = batches(1)[0][0]
     with torch.no_grad():
-        from lit_core.lit import teacher_forward
+        from lit_core.method.lit import teacher_forward
 
         cuts, _ = teacher_forward(teacher, x, plan)
         shared, _ = StudentForward(student, plan, share_stem=True)(x, cuts)

@@ -9,7 +9,7 @@ import torch
 from lit_tiny import batches, resnet
 
 from lit_core import TrainConfig, make_train_step
-from lit_core.runconfig import resolve_run_config
+from lit_core.app.runconfig import resolve_run_config
 
 
 def _one_step(student, teacher, **cfg):

@@ -8,7 +8,7 @@ import pytest
 from lit_tiny import batches, resnet
 
 from lit_core import METHODS, MethodConfig, TrainConfig, fit, get_method, read_metrics
-from lit_core.methods import student_architecture
+from lit_core.method.methods import student_architecture
 
 PHASES = {
     "lit": ["ir", "finetune"],

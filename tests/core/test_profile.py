@@ -1,10 +1,10 @@
-"""``lit_core.profile``: parameters, MACs and conv-layer counts checked against hand counts."""
+"""``lit_core.models.profile``: parameters, MACs and conv-layer counts checked against hand counts."""
 
 from __future__ import annotations
 
 import torch.nn as nn
 
-from lit_core.profile import count_conv_layers, count_macs, count_params, profile_model
+from lit_core.models.profile import count_conv_layers, count_macs, count_params, profile_model
 
 
 def test_macs_of_a_conv_layer_by_hand():

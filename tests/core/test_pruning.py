@@ -10,23 +10,20 @@ from lit_tiny import resnet
 from studies_tiny import DigitsTrainFn, tiny_model
 
 from lit_bench.prune import unstructured_prune
-from lit_core.config import TrainConfig
 from lit_core.data import BatchLoader
-from lit_core.pruning import (
+from lit_core.models.pruning import (
     apply_masks,
     count_nonzero,
-    fit_retrain,
-    format_prune_table,
     iterative_prune,
     magnitude_masks,
     make_permanent,
     nonzero_masks,
-    plot_prune_curve,
     prunable_weights,
-    prune_study,
     prune_to_nonzero,
     sparsity_of,
 )
+from lit_core.studies.pruning import fit_retrain, format_prune_table, plot_prune_curve, prune_study
+from lit_core.training.config import TrainConfig
 
 
 def _weights(model):

@@ -1,4 +1,4 @@
-"""``lit_core.report``: summary.md / .json / .png are valid, complete and never silently replaced."""
+"""``lit_core.app.report``: summary.md / .json / .png are valid, complete and never silently replaced."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from lit_core.report import SummaryRow, format_table, write_report
+from lit_core.app.report import SummaryRow, format_table, write_report
 
 ROWS = [
     SummaryRow("teacher", "resnet20", 20, 269_722, 40_551_040, 0.91, 0.905, 120.0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lit_core.studies.reproduce import COMMAND, compare_numbers
+from lit_core.cli.reproduce import COMMAND, compare_numbers
 
 STORED = {"teacher": {"val_acc": 0.94, "test_acc": 0.93}, "lit": {"val_acc": 0.95, "test_acc": 0.95}}
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from lit_core.app.runconfig import resolve_run_config
 from lit_core.cli import main
-from lit_core.runconfig import resolve_run_config
 
 TINY = ["--data", "digits", "--set", "data.limit=300", "--set", "train.batch_size=64",
         "--set", "data.eval_batch_size=400", "--teacher", "resnet8", "--student", "resnet8",

@@ -7,8 +7,8 @@ import torch
 from studies_tiny import tiny_model
 
 from lit_core.data import Augment, BatchLoader, load_data
-from lit_core.lit import make_plan, teacher_forward
-from lit_core.teacher_cache import BF16_REL_ERROR, TeacherCache
+from lit_core.method.lit import make_plan, teacher_forward
+from lit_core.training.teacher_cache import BF16_REL_ERROR, TeacherCache
 
 
 @pytest.fixture(scope="module")

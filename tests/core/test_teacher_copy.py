@@ -12,9 +12,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from lit_core import TrainConfig
 from lit_core.errors import ConfigError
-from lit_core.lit import make_plan, teacher_forward
-from lit_core.step import make_train_step
-from lit_core.teacher_copy import conv_bn_pairs, inference_copy, plan_for
+from lit_core.method.lit import make_plan, teacher_forward
+from lit_core.training.step import make_train_step
+from lit_core.training.teacher_copy import conv_bn_pairs, inference_copy, plan_for
 
 
 class _CountOps(TorchDispatchMode):

@@ -8,8 +8,8 @@ import lit_models
 from lit_core import StudentForward, TrainConfig, fit, lit_step, make_plan
 from lit_core.data import ArrayDataset, BatchLoader
 from lit_core.data.text import Quantizer
-from lit_core.losses import LITLoss
-from lit_core.step import make_train_step
+from lit_core.method.losses import LITLoss
+from lit_core.training.step import make_train_step
 
 TEXTS = ["the cat sat on the mat and looked at the door", "der hund und die katze sind da",
          "el perro y el gato son muy amigos", "il cane e il gatto sono molto amici"] * 4

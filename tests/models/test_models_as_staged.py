@@ -97,7 +97,7 @@ def test_overlapping_module_names_are_rejected(resnet18):
 
 
 def test_wrapper_satisfies_lit_core_protocol(resnet18):
-    staged = pytest.importorskip("lit_core.staged")
+    staged = pytest.importorskip("lit_core.method.staged")
     wrapped = lit_models.as_staged(resnet18, **TV_NAMES)
     assert isinstance(wrapped, staged.StagedModel)
     assert isinstance(lit_models.create_model("resnet8"), staged.StagedModel)

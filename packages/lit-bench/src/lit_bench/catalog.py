@@ -169,10 +169,10 @@ def create_base_model(name: str, spec: InputSpec = InputSpec()) -> nn.Module:
 
 def _lit_core_checkpoint():
     try:
-        from lit_core import checkpoint
+        from lit_core import io
     except ImportError as exc:
         raise RuntimeError("loading checkpoints needs lit-core: pip install packages/lit-core") from exc
-    return checkpoint
+    return io
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:

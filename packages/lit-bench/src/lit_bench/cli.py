@@ -179,7 +179,7 @@ def _bad_input(rows: list[dict]) -> list[dict]:
 def _resolve_device(name: str, dry_run: bool) -> str:
     """cpu or cuda, through lit-core's device resolution; raises ValueError for an unusable choice."""
     try:
-        from lit_core.runtime import resolve_device
+        from lit_core import resolve_device
     except ImportError as exc:
         raise ValueError("lit-bench needs lit-core: pip install packages/lit-core") from exc
     device = resolve_device(name).type

@@ -1,6 +1,6 @@
-"""Model size: what lit-core's profiler (``lit_core.profile``) does not count — nonzero parameters.
+"""Model size: what lit-core's profiler (``lit_core.models.profile``) does not count — nonzero parameters.
 
-Parameters, MACs and conv layers come from ``lit_core.profile`` (one counter for the project).
+Parameters, MACs and conv layers come from ``lit_core.models.profile`` (one counter for the project).
 Its MACs are ``FlopCounterMode`` FLOPs / 2 per aten op, i.e. one multiply-add per weight per output
 position of conv and linear layers (no BN, ReLU, pooling, additions, biases) — Li et al. (2017)'s
 "FLOPs": ResNet-56 1.25e8, ResNet-110 2.53e8 at 32×32. lit-bench's former forward-hook counter
@@ -19,17 +19,17 @@ __all__ = ["count_nonzero_params", "lit_core_profile"]
 def count_nonzero_params(model: nn.Module) -> int:
     """Number of parameter elements that are not exactly zero (what unstructured pruning cuts).
 
-    ``lit_core.pruning.count_nonzero``: masked (still-hooked) weights count their zeros too.
+    ``lit_core.models.pruning.count_nonzero``: masked (still-hooked) weights count their zeros too.
     """
-    from lit_core.pruning import count_nonzero
+    from lit_core.models import count_nonzero
 
     return count_nonzero(model)
 
 
 def lit_core_profile():
-    """The ``lit_core.profile`` module (params, MACs, conv layers), imported lazily."""
+    """``lit_core.models`` (params, MACs, conv layers: its ``profile`` names), imported lazily."""
     try:
-        from lit_core import profile
+        from lit_core import models
     except ImportError as exc:
         raise RuntimeError("counting MACs needs lit-core: pip install packages/lit-core") from exc
-    return profile
+    return models

@@ -44,8 +44,7 @@ def finetune(
     """Train ``model`` in place with lit-core (``scratch`` or ``kd`` method); returns lit-core's FitResult.
     ``splits``: a lit-core ``DataSplits`` to train on (e.g. a run's own); else ``data`` is loaded.
     ``augment=False``: no training augmentation (as a run with ``data.augment = false`` trained)."""
-    from lit_core import fit, resolve_device
-    from lit_core.config import TrainConfig
+    from lit_core import TrainConfig, fit, resolve_device
     from lit_core.data import BatchLoader, load_data
 
     if splits is None:
@@ -66,7 +65,7 @@ def finetune_pruned(pruned: nn.Module, variant: str, run_dir: str | os.PathLike,
     """Fine-tune a pruned ``variant`` in place (``finetune``'s keywords); returns the FitResult.
 
     The ``unstructured`` variant (Han et al.) trains with lit-core's masks kept applied
-    (``lit_core.pruning.apply_masks``), so its pruned weights stay zero; the masks are then folded
+    (``lit_core.models.pruning.apply_masks``), so its pruned weights stay zero; the masks are then folded
     in (``make_permanent``) and best.pt is rewritten with plain dense weights, loadable as
     ``--checkpoint MODEL/unstructured=...``. Structured variants train as they are.
     """
@@ -74,7 +73,7 @@ def finetune_pruned(pruned: nn.Module, variant: str, run_dir: str | os.PathLike,
         return finetune(pruned, run_dir, **kwargs)
     import torch
 
-    from lit_core.pruning import apply_masks, count_nonzero, make_permanent, nonzero_masks
+    from lit_core.models import apply_masks, count_nonzero, make_permanent, nonzero_masks
 
     apply_masks(pruned, nonzero_masks(pruned, count_nonzero(pruned)))  # keep today's zeros zero
     result = finetune(pruned, run_dir, **kwargs)
@@ -105,7 +104,7 @@ def finetune_variant(
         load_weights(base, base_checkpoint)
     meta = {"model": model_name, "variant": variant}
     if variant == "unstructured":
-        from lit_core.pruning import prune_to_nonzero
+        from lit_core.models import prune_to_nonzero
 
         target = lit_core_profile().count_params(create_base_model(unstructured_target, spec))
         pruned = prune_to_nonzero(base, target)

@@ -1,4 +1,4 @@
-"""BatchNorm folding for the benchmark's folded backends: lit-core's ``lit_core.fold`` (one
+"""BatchNorm folding for the benchmark's folded backends: lit-core's ``lit_core.models.fold`` (one
 folder for the project; imported lazily, like lit-bench's other lit-core parts).
 
 Every ``Conv2d → BatchNorm2d`` pair becomes one biased ``Conv2d`` in a deep copy (eval mode); the
@@ -15,10 +15,10 @@ __all__ = ["conv_bn_pairs", "fold_bn"]
 
 def _fold():
     try:
-        from lit_core import fold
+        from lit_core import models
     except ImportError as exc:
         raise RuntimeError("BN folding needs lit-core: pip install packages/lit-core") from exc
-    return fold
+    return models
 
 
 def conv_bn_pairs(model: nn.Module) -> list[tuple[str, str]]:

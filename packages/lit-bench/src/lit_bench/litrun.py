@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lit_core.atomic import write_json_atomic
-from lit_core.jobs import RESULT_FILE, TEACHER_RECORD
+from lit_core.app import RESULT_FILE, TEACHER_RECORD
+from lit_core.io import write_json_atomic
 
 from .catalog import (
     STRUCTURED,
@@ -181,8 +181,7 @@ def read_run(path: str | os.PathLike) -> LitRun:
 
 def load_run_splits(run: LitRun):
     """The run's data, split exactly as the run split it (lit-core's ``DataSplits``)."""
-    from lit_core.runconfig import build_run_config
-    from lit_core.session import load_run_data
+    from lit_core.app import build_run_config, load_run_data
 
     return load_run_data(build_run_config(run.config, run.preset, "config.json"), quiet=True)
 

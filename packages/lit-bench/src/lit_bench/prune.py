@@ -3,7 +3,7 @@
 Every function returns a pruned deep copy and leaves its input untouched.
 
 - ``unstructured_prune``: Han et al. (2015) magnitude pruning, delegated to lit-core's
-  ``lit_core.pruning.prune_to_nonzero`` (global L1 over conv and linear weights), made permanent. Tensors keep their dense shapes, so
+  ``lit_core.models.pruning.prune_to_nonzero`` (global L1 over conv and linear weights), made permanent. Tensors keep their dense shapes, so
   dense kernels do the same work: no speed-up is expected, and the bench shows it.
 - ``l1_filter_prune``: Li et al. (2017), "Pruning Filters for Efficient ConvNets", §4.2: in each
   residual block only the first conv loses filters (those of smallest L1 norm, eq. 1 of the
@@ -42,10 +42,10 @@ __all__ = [
 def unstructured_prune(model: nn.Module, target_nonzero: int) -> nn.Module:
     """Zero the smallest-magnitude conv/linear weights until ``target_nonzero`` parameters remain.
 
-    One mechanism for the project: this is ``lit_core.pruning.prune_to_nonzero`` (global
+    One mechanism for the project: this is ``lit_core.models.pruning.prune_to_nonzero`` (global
     magnitude masks over every conv and linear weight, made permanent).
     """
-    from lit_core.pruning import prune_to_nonzero
+    from lit_core.models import prune_to_nonzero
 
     return prune_to_nonzero(model, target_nonzero)
 

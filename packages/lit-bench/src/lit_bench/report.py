@@ -175,7 +175,7 @@ def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") 
         lines += ["", "## Notes per backend", ""] + [f"- {b}: {n}" for b, n in notes]
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in PLOTS]
     lines += ["", "Columns: params = parameters (nonzero ones for unstructured pruning); MACs = conv+linear "
-              "multiply-adds per image (Li et al. 2017 convention, lit_core.profile); latency = wall time of "
+              "multiply-adds per image (Li et al. 2017 convention, lit_core.models.profile); latency = wall time of "
               "one synchronised call; p99 only from "
               f"{P99_MIN_SAMPLES} samples on (else –); sync. images/s = synchronous throughput = batch / "
               "median latency (one call in flight, no pipelining); peak MiB = steady-state peak after "
@@ -296,7 +296,7 @@ def write_report(
 ) -> dict[str, Path]:
     """Write results.json, report.md and the plots into ``out_dir``; returns their paths.
 
-    Same call as ``lit_core.report.write_report``: raises ``FileExistsError`` (naming the file) if a
+    Same call as ``lit_core.app.report.write_report``: raises ``FileExistsError`` (naming the file) if a
     report is already there and not ``overwrite``; nothing is written in that case.
     """
     out = Path(out_dir)

@@ -1,9 +1,12 @@
-"""lit-core: LIT (Learned Intermediate representation Training) losses, trainer, data and CLI."""
+"""lit-core: LIT (Learned Intermediate representation Training) losses, trainer, data and CLI.
 
-from .checkpoint import load_checkpoint, load_model_weights, load_state_into, save_atomic
-from .config import TrainConfig
-from .distributed import DistInfo, RankSlice, dist_info, init_distributed
-from .lit import (
+The names below are the public API. Subpackages group the rest by concern: ``method`` (eqs. 1–3
+and the LIT step), ``training`` (``fit`` and its machinery), ``models``, ``data``, ``io``, ``app``
+(what the ``lit`` commands do), ``cli``, ``studies`` and ``gan``.
+"""
+
+from .io.checkpoint import load_checkpoint, load_model_weights, load_state_into, save_atomic
+from .method.lit import (
     IRPlan,
     StudentForward,
     check_alignment,
@@ -12,14 +15,16 @@ from .lit import (
     make_plan,
     teacher_forward,
 )
-from .losses import IRLoss, KDLoss, LITLoss, LossParts
-from .methods import METHODS, MethodConfig, get_method, student_architecture
-from .metrics import MetricsLogger, read_metrics
-from .models import build_model
-from .runtime import deterministic_mode, resolve_device, seed_everything
-from .staged import StagedModel, require_staged
-from .step import NonFiniteLossError, TrainStep, make_train_step
-from .trainer import Evaluation, FitResult, evaluate, fit
+from .method.losses import IRLoss, KDLoss, LITLoss, LossParts
+from .method.methods import METHODS, MethodConfig, get_method, student_architecture
+from .method.staged import StagedModel, require_staged
+from .models.build import build_model
+from .training.config import TrainConfig
+from .training.distributed import DistInfo, RankSlice, dist_info, init_distributed
+from .training.metrics import MetricsLogger, read_metrics
+from .training.runtime import deterministic_mode, resolve_device, seed_everything
+from .training.step import NonFiniteLossError, TrainStep, make_train_step
+from .training.trainer import Evaluation, FitResult, evaluate, fit
 
 __version__ = "0.1.0"
 

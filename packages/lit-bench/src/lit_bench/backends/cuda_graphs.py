@@ -8,6 +8,8 @@ import torch.nn as nn
 from . import Backend, RunFn, register_backend
 from ._common import channels_last_for, cuda_available
 
+__all__ = ["CUDA_GRAPHS", "WARMUP_ITERS", "prepare_cuda_graph"]
+
 WARMUP_ITERS = 3  # eager iterations on a side stream before capture (cuDNN picks its algorithms)
 
 

@@ -13,6 +13,8 @@ import torch.nn as nn
 from . import Backend, RunFn, register_backend
 from ._common import channels_last_for
 
+__all__ = ["EAGER", "EAGER_FOLDED", "prepare_eager"]
+
 
 def prepare_eager(model: nn.Module, example: torch.Tensor) -> RunFn:
     """Run the module directly; half types on GPU switch model and input to channels_last."""

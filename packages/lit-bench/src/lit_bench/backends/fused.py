@@ -21,6 +21,8 @@ from . import Backend, RunFn, register_backend
 from ._common import cuda_available
 from .cuda_graphs import prepare_cuda_graph
 
+__all__ = ["FUSED", "FUSED_GRAPHS", "cuda_kernel_available", "has_kernel_for", "native_available", "prepare_fused", "prepare_fused_graphs"]
+
 _DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
 

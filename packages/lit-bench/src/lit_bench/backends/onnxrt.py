@@ -35,6 +35,8 @@ import torch.nn as nn
 
 from . import Backend, RunFn, register_backend
 
+__all__ = ["GPU_INSTALL_HINT", "ONNXRT", "OPSET", "ORT_CUDA", "ORT_TRT", "PROVIDER_LIBS", "WARMUP_ITERS", "ProviderPlan", "check_session", "dry_check_onnx", "export_onnx", "library_problem", "onnxruntime_problem", "open_session", "provider_plan", "provider_problem"]
+
 OPSET = 17
 WARMUP_ITERS = 3  # first runs do cuDNN's exhaustive algorithm search; keep it out of the timing
 CUDA_EP, TRT_EP, CPU_EP = "CUDAExecutionProvider", "TensorrtExecutionProvider", "CPUExecutionProvider"

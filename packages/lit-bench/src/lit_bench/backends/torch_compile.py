@@ -18,6 +18,8 @@ import torch.nn as nn
 from . import Backend, RunFn, register_backend
 from ._common import channels_last_for
 
+__all__ = ["COMPILE", "GPU_MODE", "compile_mode", "dry_check_compile", "prepare_compiled"]
+
 GPU_MODE = "max-autotune"
 
 

@@ -3,7 +3,7 @@
 
 import sys
 
-from ..cli import main
+from ..cli.main import main
 
 args = sys.argv[1:]
 command = "train-teacher" if "--train-teacher" in args else "run"

@@ -13,9 +13,9 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from ..checkpoint import load_checkpoint, save_atomic
 from ..errors import ConfigError
-from ..models import build_model
+from ..io.checkpoint import load_checkpoint, save_atomic
+from ..models.build import build_model
 from .data import DomainData
 from .losses import domain_loss
 

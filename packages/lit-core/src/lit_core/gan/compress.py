@@ -20,9 +20,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import ConfigError
-from ..lit import StudentForward, lit_step
-from ..losses import LITLoss
-from ..sections import copy_uncompressed, parse_sections, section_plan
+from ..method.lit import StudentForward, lit_step
+from ..method.losses import LITLoss
+from ..method.sections import copy_uncompressed, parse_sections, section_plan
 from .data import DomainData, target_labels
 from .losses import tile_domain
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch.nn as nn
 
-from ..models import build_model
+from ..models.build import build_model
 from .data import DomainData
 
 __all__ = ["build_discriminator", "build_generator", "conv_layers", "param_count"]

@@ -31,8 +31,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from ..checkpoint import load_checkpoint, load_state_into, save_atomic
 from ..errors import ConfigError, RunDirExistsError
+from ..io.checkpoint import load_checkpoint, load_state_into, save_atomic
 from .classifier import load_classifier, save_classifier, train_classifier
 from .compress import copy_uncompressed, parse_sections, train_section
 from .config import job_settings, resolve_weights, validate

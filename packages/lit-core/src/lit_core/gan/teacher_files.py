@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from ..checkpoint import load_checkpoint, load_state_into, save_atomic
 from ..errors import ConfigError, MissingFileError
+from ..io.checkpoint import load_checkpoint, load_state_into, save_atomic
 from .official import convert_discriminator, convert_generator, is_official_generator
 
 __all__ = ["load_generator_state", "load_teacher", "save_teacher"]

@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from ..checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_atomic
 from ..errors import ConfigError
+from ..io.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_atomic
 from .data import DomainData, target_labels
 from .losses import GanWeights, d_loss, g_loss
 

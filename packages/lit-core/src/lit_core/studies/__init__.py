@@ -20,7 +20,7 @@ Contract with the caller (the CLI's jobs module provides the callable): every st
 Studies record finished jobs in a JSON ledger in their run directory (``ledger.Ledger``), so a
 killed study resumes job by job. Modules: ``stats`` (mean ± std, the pre-registered paired test),
 ``seeds`` (methods × seeds), ``sweep`` (grids over config keys), ``search`` (Optuna, τ → α → β),
-``reproduce`` (the stale-result check). ``optuna`` and ``scipy`` come with the ``studies`` extra:
+``pruning`` (the Fig. 6 prune study; the stale-result check is ``lit_core.cli.reproduce``). ``optuna`` and ``scipy`` come with the ``studies`` extra:
 ``pip install 'lit-core[studies]'``.
 """
 

@@ -1,7 +1,7 @@
 """What ``lit compare --seeds``, ``lit sweep``, ``lit search`` and ``lit prune`` do.
 
 Each opens one study session (run directory, one shared teacher; ``runner.open_study``), then
-hands its train function to the study in ``seeds``, ``sweep``, ``search`` or ``lit_core.pruning``.
+hands its train function to the study in ``seeds``, ``sweep``, ``search`` or ``lit_core.models.pruning``.
 Every study resumes job by job with ``--resume``.
 """
 
@@ -11,13 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..atomic import write_json_atomic, write_text_atomic
-from ..checkpoint import load_model_weights
+from ..app.presets import apply_override
+from ..app.runconfig import RunConfig
+from ..app.session import loaders
+from ..app.specs import model_spec
 from ..errors import ConfigError
-from ..presets import apply_override
-from ..runconfig import RunConfig
-from ..session import loaders
-from ..specs import model_spec
+from ..io.atomic import write_json_atomic, write_text_atomic
+from ..io.checkpoint import load_model_weights
 from .runner import open_study
 
 __all__ = ["parse_grid", "parse_list", "run_prune", "run_search_cmd", "run_seeds_cmd", "run_sweep_cmd"]
@@ -101,7 +101,7 @@ def run_prune(cfg: RunConfig, methods: Sequence[str], sparsities: Sequence[float
               retrain_epochs: int, **kw: Any) -> int:
     """Fig. 6: each method's student, then iterative magnitude pruning with the same retraining
     budget (``retrain_epochs`` of cross-entropy at ``finetune_lr`` per sparsity step)."""
-    from ..pruning import fit_retrain, format_prune_table, plot_prune_curve, prune_study
+    from .pruning import fit_retrain, format_prune_table, plot_prune_curve, prune_study
 
     if any(not 0 < s < 1 for s in sparsities):
         raise ConfigError(f"--sparsities must lie in (0, 1); got {list(sparsities)}")
@@ -130,7 +130,7 @@ def run_prune(cfg: RunConfig, methods: Sequence[str], sparsities: Sequence[float
 
 
 def _accuracies(session, model) -> dict[str, float]:
-    from ..evaluation import evaluate
+    from ..training.evaluation import evaluate
 
     _, val, test = loaders(session, 64, 0)
     return {"val_acc": evaluate(model, val, session.device).accuracy,

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_json_atomic
+from ..io.atomic import write_json_atomic
 
 __all__ = ["Ledger"]
 

@@ -14,12 +14,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..app.jobs import open_with_teacher, train_one
+from ..app.runconfig import RunConfig
+from ..app.session import Session
+from ..app.specs import model_spec
 from ..errors import ConfigError
-from ..jobs import open_with_teacher, train_one
-from ..methods import get_method
-from ..runconfig import RunConfig
-from ..session import Session
-from ..specs import model_spec
+from ..method.methods import get_method
 from . import TrainFn
 
 __all__ = ["open_study"]

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_json_atomic
+from ..io.atomic import write_json_atomic
 from . import TrainFn
 from .ledger import Ledger
 from .stats import exploratory_tests, format_markdown, plot_spread, primary_test, summarize

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import save_figure
+from ..io.atomic import save_figure
 from . import require
 
 __all__ = [

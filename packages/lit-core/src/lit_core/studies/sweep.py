@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..atomic import save_figure, write_json_atomic
+from ..io.atomic import save_figure, write_json_atomic
 from . import TrainFn
 from .ledger import Ledger
 

@@ -2,7 +2,7 @@
 
 ``results/reference/reference.json`` holds a ``lit`` command (a short, seeded CPU run on
 scikit-learn digits), the numbers it produced and where (commit, date, torch, CPU, threads).
-``python -m lit_core.studies.reproduce`` (``nox -s reproduce``) reruns the command at HEAD with
+``python -m lit_core.cli.reproduce`` (``nox -s reproduce``) reruns the command at HEAD with
 one thread and fails, naming every number that moved, when they differ by more than the
 stored tolerance (0: runs are bit-deterministic on one machine, see tests/core/test_determinism.py).
 A change that alters training behaviour regenerates the reference in the same commit
@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from ..atomic import write_json_atomic
+from ..io.atomic import write_json_atomic
 
 __all__ = ["compare_numbers", "main", "run_reference"]
 
@@ -51,7 +51,7 @@ def _environment() -> dict[str, Any]:
 
 def run_reference(command: Sequence[str]) -> dict[str, dict[str, float | None]]:
     """Run ``lit <command>`` in this process with one thread; accuracies by method."""
-    from lit_core.cli import main as lit_main
+    from lit_core.cli.main import main as lit_main
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="lit-reference-") as tmp:
@@ -84,7 +84,7 @@ def compare_numbers(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Compare (default) or ``--update`` the stored reference; exit status 1 when stale."""
-    ap = argparse.ArgumentParser(prog="python -m lit_core.studies.reproduce", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m lit_core.cli.reproduce", description=__doc__)
     ap.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE)
     ap.add_argument("--update", action="store_true", help="rerun and store the new numbers")
     args = ap.parse_args(argv)
@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{made.get('torch')}, {made.get('cpu')}); here torch {here['torch']}, {here['cpu']}.\n"
               "  If this change meant to alter training, regenerate the reference and every "
               "results folder it makes stale in the same commit: python -m "
-              "lit_core.studies.reproduce --update", file=sys.stderr)
+              "lit_core.cli.reproduce --update", file=sys.stderr)
         return 1
     print(f"reproduce: the reference run reproduces at {here['commit']} "
           f"({sum(len(v) for v in fresh.values())} numbers identical within {ref.get('tolerance', 0.0)})")

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch.nn as nn
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = ["ENTRY_POINT_GROUP", "build_model", "is_import_path"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch.nn as nn
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .lit import IRPlan, make_plan
 
 __all__ = ["copy_stages", "copy_uncompressed", "parse_sections", "section_plan"]

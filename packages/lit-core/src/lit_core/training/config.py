@@ -1,6 +1,6 @@
 """Training configuration: one flat dataclass, defaults from the paper's code (ResNets).
 
-A run has up to two phases (see ``lit_core.methods``): an *IR phase* (LIT, or the FitNets hint
+A run has up to two phases (see ``lit_core.method.methods``): an *IR phase* (LIT, or the FitNets hint
 stage) trained for ``ir_epochs`` at ``lr``, then an *end-to-end phase* (KD fine-tune, KD or
 cross-entropy) trained for ``epochs``, at ``finetune_lr`` when it follows an IR phase and at
 ``lr`` otherwise. Both phases use SGD and a multi-step schedule (``milestones``, ``gamma``); a
@@ -15,8 +15,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ConfigError
-from .losses import (
+from ..errors import ConfigError
+from ..method.losses import (
     DEFAULT_ALPHA,
     DEFAULT_BETA,
     DEFAULT_TEMPERATURE,
@@ -28,7 +28,7 @@ from .losses import (
 __all__ = ["COMPILE_MODES", "PRECISIONS", "TrainConfig"]
 
 PRECISIONS = ("fp32", "bf16", "fp16")
-COMPILE_MODES = ("off", "teacher", "step")  # see lit_core.compile
+COMPILE_MODES = ("off", "teacher", "step")  # see lit_core.training.compile
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,9 @@ class TrainConfig:
     epoch numbers within the phase. ``precision``: ``bf16`` autocasts on any device (CPU too);
     ``fp16`` autocasts with a gradient scaler and needs CUDA. ``channels_last`` only applies on
     CUDA. ``teacher_copy``: under bf16/fp16 the frozen teacher runs as a BN-folded copy with its
-    conv/linear weights pre-cast once (``lit_core.teacher_copy``); fp32 runs the teacher as is.
+    conv/linear weights pre-cast once (``lit_core.training.teacher_copy``); fp32 runs the teacher as is.
     ``compile``: ``"off"``, ``"teacher"`` (the teacher's forward compiled, CUDA-graphed on CUDA)
-    or ``"step"`` (the whole step; not under DDP), see ``lit_core.compile``.
+    or ``"step"`` (the whole step; not under DDP), see ``lit_core.training.compile``.
     ``device="auto"`` picks CUDA when available. ``progress=None`` shows the progress bar
     only when stderr is a terminal. ``batch_size`` is read by whoever builds the loaders (the
     CLI); the trainer takes loaders as given.
@@ -85,7 +85,7 @@ class TrainConfig:
     sync_bn: bool = False
     # the frozen teacher's outputs computed once per training example and reused every epoch:
     # "off", "fp32" (exact) or "bf16" (half the memory, |error| <= 2^-8 |x|); needs
-    # data.augment = false (``lit_core.teacher_cache``)
+    # data.augment = false (``lit_core.training.teacher_cache``)
     teacher_cache: str = "off"
     # bookkeeping
     log_every: int = 50

@@ -34,9 +34,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .data import Augment, BatchLoader, model_input
-from .data.splits import ArrayDataset
-from .lit import IRPlan, teacher_forward
+from ..data import Augment, BatchLoader, model_input
+from ..data.splits import ArrayDataset
+from ..method.lit import IRPlan, teacher_forward
 
 __all__ = ["BF16_REL_ERROR", "CACHE_DTYPES", "TeacherCache"]
 

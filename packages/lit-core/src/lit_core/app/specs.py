@@ -9,11 +9,11 @@ from typing import Any
 
 import torch.nn as nn
 
-from .checkpoint import load_checkpoint, load_model_weights
-from .errors import CheckpointError, ConfigError
-from .methods import get_method
-from .models import build_model, is_import_path
-from .runtime import seed_everything
+from ..errors import CheckpointError, ConfigError
+from ..io.checkpoint import load_checkpoint, load_model_weights
+from ..method.methods import get_method
+from ..models.build import build_model, is_import_path
+from ..training.runtime import seed_everything
 from .session import Session
 
 __all__ = ["ModelSpec", "load_weights", "model_kwargs", "model_spec", "recorded_spec", "student_spec", "teacher_spec"]

@@ -36,8 +36,8 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from ..method.lit import IRPlan, teacher_forward
 from .config import COMPILE_MODES
-from .lit import IRPlan, teacher_forward
 
 __all__ = [
     "COMPILE_MODES", "compile_options", "compile_teacher", "compiled", "mark_step_begin",

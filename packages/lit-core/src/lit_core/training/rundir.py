@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import RunDirError, RunDirExistsError
 from .distributed import barrier, dist_info
-from .errors import RunDirError, RunDirExistsError
 
 __all__ = ["check_run_dir", "prepare_fit_dir"]
 

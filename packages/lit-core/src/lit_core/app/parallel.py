@@ -21,10 +21,10 @@ from typing import Any
 
 import torch
 
-from .errors import ConfigError, LitError
+from ..errors import ConfigError, LitError
+from ..training.trainer import BEST_CHECKPOINT
 from .jobs import compare
 from .runconfig import RunConfig
-from .trainer import BEST_CHECKPOINT
 
 __all__ = ["compare_parallel", "visible_gpus"]
 

@@ -22,18 +22,18 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
-from .checkpoint import (
+from ..errors import CheckpointError, ConfigError
+from ..io.checkpoint import (
     capture_rng_state,
     load_checkpoint,
     load_state_into,
     restore_rng_state,
     save_atomic,
 )
+from ..method.methods import MethodConfig, get_method
 from .config import TrainConfig
 from .distributed import all_reduce_sum, barrier, dist_info
-from .errors import CheckpointError, ConfigError
 from .evaluation import Evaluation, evaluate
-from .methods import MethodConfig, get_method
 from .metrics import METRICS_FILE, MetricsLogger
 from .rundir import prepare_fit_dir
 from .runtime import deterministic_mode, seed_everything
@@ -41,7 +41,7 @@ from .step import TrainingSetup, TrainStep, make_phase_step, setup_training
 
 __all__ = ["BEST_CHECKPOINT", "LAST_CHECKPOINT", "Evaluation", "FitResult", "evaluate", "fit"]
 
-_LOG = logging.getLogger("lit_core.trainer")
+_LOG = logging.getLogger("lit_core.training.trainer")
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
 _RUN_FILES = (METRICS_FILE, LAST_CHECKPOINT, BEST_CHECKPOINT)
@@ -97,7 +97,7 @@ def fit(
     meta: dict[str, Any] | None = None,
     teacher_cache: Any = None,
 ) -> FitResult:
-    """Train ``student`` with ``method`` (see ``lit_core.methods.METHODS``) and return a result.
+    """Train ``student`` with ``method`` (see ``lit_core.method.methods.METHODS``) and return a result.
 
     Phases: ``"ir"`` (methods with an IR phase; ``config.ir_epochs`` at ``config.lr``), then
     ``"finetune"`` (after an IR phase; ``config.epochs`` at ``config.finetune_lr``) or ``"train"``
@@ -106,7 +106,7 @@ def fit(
     Loaders are re-iterable iterables of ``(x, y)`` batches (CPU or device tensors); the first
     training batch is used for the alignment check; ``train_loader.set_epoch(e)`` is called with
     the global epoch index (0-based, across phases) when it exists. Under DDP each rank passes
-    its own shard (see ``lit_core.distributed.RankSlice``). The teacher (``None`` for
+    its own shard (see ``lit_core.training.distributed.RankSlice``). The teacher (``None`` for
     ``scratch``) is put in eval mode with ``requires_grad`` off and is never updated.
 
     Model selection uses ``val_loader`` only, over the last phase; on return the student holds

@@ -18,13 +18,13 @@ from typing import Any
 
 import torch
 
-from .atomic import write_json_atomic
-from .data import BatchLoader, DataSplits, load_data
-from .distributed import barrier, dist_info, init_distributed
-from .errors import ConfigError
+from ..data import BatchLoader, DataSplits, load_data
+from ..errors import ConfigError
+from ..io.atomic import write_json_atomic
+from ..training.distributed import barrier, dist_info, init_distributed
+from ..training.rundir import check_run_dir
+from ..training.runtime import resolve_device
 from .runconfig import RunConfig, config_diff
-from .rundir import check_run_dir
-from .runtime import resolve_device
 
 __all__ = [
     "CONFIG_FILE",

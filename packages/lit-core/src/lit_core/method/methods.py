@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = ["IR_POSITIONS", "METHODS", "MethodConfig", "get_method", "student_architecture"]
 

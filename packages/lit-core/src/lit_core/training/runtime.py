@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
+from ..errors import ConfigError
 from .distributed import dist_info
-from .errors import ConfigError
 
 __all__ = ["autocast", "deterministic_mode", "resolve_device", "seed_everything", "to_device"]
 

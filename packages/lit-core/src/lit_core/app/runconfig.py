@@ -1,7 +1,7 @@
 """The run configuration: resolved once, validated whole, immutable; everything downstream reads it.
 
 ``resolve_run_config`` merges a preset, a ``--config`` TOML file, the CLI's shorthand flags and
-``--set KEY=VALUE`` overrides (in that order of precedence, see ``lit_core.presets``) into a
+``--set KEY=VALUE`` overrides (in that order of precedence, see ``lit_core.app.presets``) into a
 ``RunConfig``. Every table is checked before anything is created: unknown tables or keys, wrong
 types and out-of-range values raise one ``ConfigError`` naming the setting. Each job's
 ``TrainConfig`` (``[train]`` overridden by ``[train.<job>]``) is derived and validated here, once.
@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .config import TrainConfig
-from .errors import ConfigError
-from .methods import METHODS, get_method
+from ..errors import ConfigError
+from ..method.methods import METHODS, get_method
+from ..training.config import TrainConfig
 from .presets import apply_override, load_preset, load_toml, merge
 
 __all__ = [

@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 import torch
 import torch.nn as nn
 
-from .errors import LitError
+from ..errors import LitError
 
 __all__ = ["StageInterfaceError", "StagedModel", "require_staged"]
 

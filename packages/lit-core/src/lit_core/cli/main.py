@@ -20,7 +20,7 @@ generator compression through run / train-teacher.
 
 Configuration: a preset (``--preset``, default ``cpu``), then ``--config FILE.toml``, then
 ``--set KEY=VALUE`` overrides (dotted keys into the TOML tables, e.g. ``--set train.lit.epochs=3
---set models.student=resnet14 --set data.limit=2000``; the tables: ``lit_core.runconfig``). Results go to
+--set models.student=resnet14 --set data.limit=2000``; the tables: ``lit_core.app.runconfig``). Results go to
 ``<out>/<run-name>/`` (default ``results/<preset>-<data>-<command>-<time>``), one sub-directory per trained
 model plus the summaries; an existing run directory is never replaced without ``--overwrite``
 (``--resume`` continues it instead). Errors print one line on stderr and exit with status 2
@@ -36,17 +36,17 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .data import DataError
-from .distributed import shutdown_distributed
-from .errors import ConfigError, LitError
-from .jobs import compare, evaluate_checkpoint, train_student_alone
-from .methods import METHODS, get_method
-from .parallel import compare_parallel
-from .presets import DEFAULT_PRESET, list_presets, load_toml
-from .runconfig import RunConfig, build_run_config, merged_config
-from .rundir import check_run_dir
-from .session import read_stored_config
-from .studies import commands as studies
+from ..app.jobs import compare, evaluate_checkpoint, train_student_alone
+from ..app.parallel import compare_parallel
+from ..app.presets import DEFAULT_PRESET, list_presets, load_toml
+from ..app.runconfig import RunConfig, build_run_config, merged_config
+from ..app.session import read_stored_config
+from ..data import DataError
+from ..errors import ConfigError, LitError
+from ..method.methods import METHODS, get_method
+from ..studies import commands as studies
+from ..training.distributed import shutdown_distributed
+from ..training.rundir import check_run_dir
 
 __all__ = ["build_parser", "main"]
 
@@ -198,7 +198,7 @@ def _gan_task(args: argparse.Namespace, command: str) -> RunConfig | int:
     merged, preset, source = _merge(args)
     if merged.get("task") != "gan":
         return build_run_config(merged, preset, source)
-    from . import gan
+    from .. import gan
 
     run_dir = args.out / (args.run_name or preset)
     check_run_dir(run_dir, overwrite=args.overwrite, resume=args.resume)

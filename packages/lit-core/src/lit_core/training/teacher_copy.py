@@ -10,7 +10,7 @@ module tree (``stem``, ``stages.i``, ``head``; each folded BN becomes ``nn.Ident
 ``IRPlan`` built on the teacher can be re-pointed at it (``plan_for``). It is inference-only
 (eval mode, no grad) and, once cast, meant to run under autocast.
 
-The folding itself is ``lit_core.fold`` (lit-bench's folded backends use it too).
+The folding itself is ``lit_core.models.fold`` (lit-bench's folded backends use it too).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import dataclasses
 import torch
 import torch.nn as nn
 
-from .fold import conv_bn_pairs, fold_conv_bn
-from .lit import IRPlan
+from ..method.lit import IRPlan
+from ..models.fold import conv_bn_pairs, fold_conv_bn
 
 __all__ = ["CAST_TYPES", "conv_bn_pairs", "fold_conv_bn", "inference_copy", "plan_for"]
 

@@ -1,6 +1,6 @@
 """Where configurations come from: presets (TOML), a user's TOML file, ``KEY=VALUE`` overrides.
 
-These functions only read and merge dicts; ``lit_core.runconfig`` validates the result (the
+These functions only read and merge dicts; ``lit_core.app.runconfig`` validates the result (the
 tables are described there). Precedence: preset < ``--config FILE`` < ``--set a.b.c=VALUE`` (VALUE is parsed as TOML, else
 taken as a string). Presets ship inside the package (``lit_core/configs/NAME.toml``); a file
 ``configs/NAME.toml`` in the working directory or ``$LIT_CONFIG_DIR`` takes precedence.
@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 if sys.version_info >= (3, 11):
     import tomllib

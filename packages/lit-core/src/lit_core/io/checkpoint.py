@@ -19,8 +19,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from ..errors import CheckpointError
 from .atomic import atomic_write
-from .errors import CheckpointError
 
 __all__ = [
     "capture_rng_state",

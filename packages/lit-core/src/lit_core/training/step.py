@@ -10,11 +10,8 @@ import torch
 import torch.nn as nn
 from torch.nn.parallel import DistributedDataParallel
 
-from .compile import compile_teacher, compiled, mark_step_begin
-from .config import TrainConfig
-from .distributed import all_reduce_sum, dist_info
-from .errors import AlignmentError, ConfigError, LitError
-from .lit import (
+from ..errors import AlignmentError, ConfigError, LitError
+from ..method.lit import (
     IRPlan,
     StudentForward,
     check_plan_alignment,
@@ -23,11 +20,14 @@ from .lit import (
     make_plan,
     stem_is_shared,
 )
-from .losses import LITLoss, LossParts
-from .methods import MethodConfig, get_method
+from ..method.losses import LITLoss, LossParts
+from ..method.methods import MethodConfig, get_method
+from ..method.sections import copy_stages, parse_sections
+from ..method.staged import require_staged
+from .compile import compile_teacher, compiled, mark_step_begin
+from .config import TrainConfig
+from .distributed import all_reduce_sum, dist_info
 from .runtime import autocast, resolve_device, to_device
-from .sections import copy_stages, parse_sections
-from .staged import require_staged
 from .teacher_copy import inference_copy, plan_for
 
 __all__ = [
@@ -106,7 +106,7 @@ class TrainStep:
     ``teacher`` is what runs the teacher's forward (the original teacher, its inference copy, or a
     compiled stand-in; ``make_phase_step`` chooses) and ``teacher_plan`` the phase's plan with
     its teacher pieces taken from it (``None``: ``phase.plan``). ``compile="step"`` compiles the
-    objective (and so its backward) and the SGD update (see ``lit_core.compile``).
+    objective (and so its backward) and the SGD update (see ``lit_core.training.compile``).
     """
 
     def __init__(
@@ -126,7 +126,7 @@ class TrainStep:
         teacher_cache: Any = None,
     ) -> None:
         self.student, self.module, self.teacher, self.phase = student, module, teacher, phase
-        # precomputed teacher outputs by example index (``lit_core.teacher_cache``)
+        # precomputed teacher outputs by example index (``lit_core.training.teacher_cache``)
         self.teacher_cache = teacher_cache if teacher is not None else None
         self.frozen, self.optimizer, self.scaler = frozen, optimizer, scaler
         self.device, self.precision, self.channels_last = device, precision, channels_last
@@ -251,7 +251,7 @@ def make_phase_step(
 def inference_teacher(teacher: nn.Module, cfg: TrainConfig, channels_last: bool) -> nn.Module:
     """What runs the frozen teacher's forward in training: under bf16/fp16 (and
     ``cfg.teacher_copy``) a BN-folded copy with conv/linear weights pre-cast to the half dtype, so
-    autocast does not re-cast them every step (``lit_core.teacher_copy``); else the teacher."""
+    autocast does not re-cast them every step (``lit_core.training.teacher_copy``); else the teacher."""
     if cfg.precision == "fp32" or not cfg.teacher_copy:
         return teacher
     copy = inference_copy(teacher, torch.bfloat16 if cfg.precision == "bf16" else torch.float16)

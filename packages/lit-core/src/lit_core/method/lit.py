@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from .errors import AlignmentError, ConfigError
+from ..errors import AlignmentError, ConfigError
 from .losses import LITLoss, LossParts
 from .methods import IR_POSITIONS
 from .staged import StagedModel, require_staged

@@ -1,7 +1,7 @@
 """Jobs: what ``lit run / compare / compress / train-teacher / evaluate`` do, given a ``RunConfig``.
 
-A *session* (``lit_core.session``) holds what every job of one command shares; the models come
-from ``lit_core.specs``. A *job* trains one
+A *session* (``lit_core.app.session``) holds what every job of one command shares; the models come
+from ``lit_core.app.specs``. A *job* trains one
 model in ``<run_dir>/<job>/`` (or, on ``--resume``, reuses it when it finished earlier) and
 returns its summary row. ``compare`` is the whole story: teacher (trained, or loaded), then one
 student per method, then the summary.
@@ -17,17 +17,19 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from .atomic import write_json_atomic
-from .checkpoint import load_checkpoint, load_model_weights
-from .config import TrainConfig
-from .data import BatchLoader, model_input
-from .distributed import dist_info
-from .errors import ConfigError
-from .methods import get_method
-from .profile import profile_model
+from ..data import BatchLoader, model_input
+from ..errors import ConfigError
+from ..io.atomic import write_json_atomic
+from ..io.checkpoint import load_checkpoint, load_model_weights
+from ..method.methods import get_method
+from ..models.profile import profile_model
+from ..training.config import TrainConfig
+from ..training.distributed import dist_info
+from ..training.runtime import resolve_device
+from ..training.step import check_pair
+from ..training.trainer import BEST_CHECKPOINT, evaluate, fit
 from .report import SummaryRow, format_table, write_report
 from .runconfig import RunConfig
-from .runtime import resolve_device
 from .session import Session, load_run_data, loaders, open_session
 from .specs import (
     ModelSpec,
@@ -38,8 +40,6 @@ from .specs import (
     student_spec,
     teacher_spec,
 )
-from .step import check_pair
-from .trainer import BEST_CHECKPOINT, evaluate, fit
 
 __all__ = [
     "RESULT_FILE",
@@ -119,8 +119,8 @@ def _teacher_cache(session: Session, teacher: nn.Module | None, cfg: TrainConfig
         raise ConfigError(f"train.teacher_cache caches stage outputs; method {method!r} compares "
                           "blocks: turn the cache off for it")
     if cfg.teacher_cache not in session.caches:
-        from .lit import make_plan
-        from .teacher_cache import TeacherCache
+        from ..method.lit import make_plan
+        from ..training.teacher_cache import TeacherCache
 
         plan = make_plan(teacher, teacher, "all", True)  # every stage boundary T̃_0 … T̃_k
         session.caches[cfg.teacher_cache] = TeacherCache.build(

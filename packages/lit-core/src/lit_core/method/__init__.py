@@ -1,0 +1,66 @@
+"""The LIT method: what it computes, independent of how it is trained.
+
+``staged`` (the stage Protocol a model must have), ``losses`` (eqs. 1–3: KD, IR, LIT),
+``lit`` (the LIT step, IR plans, stem/head copying, alignment checks), ``methods`` (every method
+as a configuration of the same two phases) and ``sections`` (compressing only some stages).
+Imports nothing from the rest of lit-core but ``errors``.
+"""
+
+from .lit import (
+    IRPlan,
+    StudentForward,
+    check_alignment,
+    check_plan_alignment,
+    copy_stem_and_head,
+    lit_step,
+    make_plan,
+    teacher_forward,
+)
+from .losses import (
+    DEFAULT_ALPHA,
+    DEFAULT_BETA,
+    DEFAULT_TEMPERATURE,
+    IR_KINDS,
+    IRLoss,
+    KDLoss,
+    LITLoss,
+    LossParts,
+    check_temperature,
+    check_unit_interval,
+)
+from .methods import IR_POSITIONS, METHODS, MethodConfig, get_method, student_architecture
+from .sections import copy_stages, copy_uncompressed, parse_sections, section_plan
+from .staged import StagedModel, StageInterfaceError, require_staged
+
+__all__ = [
+    "DEFAULT_ALPHA",
+    "DEFAULT_BETA",
+    "DEFAULT_TEMPERATURE",
+    "IR_KINDS",
+    "IR_POSITIONS",
+    "METHODS",
+    "IRLoss",
+    "IRPlan",
+    "KDLoss",
+    "LITLoss",
+    "LossParts",
+    "MethodConfig",
+    "StageInterfaceError",
+    "StagedModel",
+    "StudentForward",
+    "check_alignment",
+    "check_plan_alignment",
+    "check_temperature",
+    "check_unit_interval",
+    "copy_stages",
+    "copy_stem_and_head",
+    "copy_uncompressed",
+    "get_method",
+    "lit_step",
+    "make_plan",
+    "parse_sections",
+    "require_staged",
+    "section_plan",
+    "student_architecture",
+    "teacher_forward",
+]

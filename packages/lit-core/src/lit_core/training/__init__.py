@@ -1,0 +1,90 @@
+"""Training machinery: ``fit``, one optimisation step, and what a run executes on.
+
+``config`` (``TrainConfig``), ``trainer`` (the two-phase ``fit``), ``step`` (one step of a phase),
+``compile``, ``teacher_cache`` and ``teacher_copy`` (the frozen teacher, fast), ``distributed``
+(DDP), ``evaluation``, ``metrics``, ``runtime`` (device, precision, seeds, determinism) and
+``rundir`` (the run-directory policy ``fit`` follows). Builds on ``lit_core.method``,
+``lit_core.data``, ``lit_core.models`` and ``lit_core.io``; never on the application above it.
+"""
+
+from .compile import COMPILE_MODES, compile_options, compile_teacher, compiled, mark_step_begin
+from .config import PRECISIONS, TrainConfig
+from .distributed import (
+    DistInfo,
+    RankSlice,
+    all_reduce_sum,
+    barrier,
+    dist_info,
+    init_distributed,
+    shutdown_distributed,
+)
+from .evaluation import Evaluation, evaluate
+from .metrics import METRICS_FILE, MetricsLogger, read_metrics
+from .rundir import check_run_dir, prepare_fit_dir
+from .runtime import autocast, deterministic_mode, resolve_device, seed_everything, to_device
+from .step import (
+    NonFiniteLossError,
+    Phase,
+    TrainingSetup,
+    TrainStep,
+    build_phases,
+    check_pair,
+    freeze_for_phase,
+    inference_teacher,
+    make_phase_step,
+    make_train_step,
+    setup_training,
+)
+from .teacher_cache import BF16_REL_ERROR, CACHE_DTYPES, TeacherCache
+from .teacher_copy import CAST_TYPES, inference_copy, plan_for
+from .trainer import BEST_CHECKPOINT, LAST_CHECKPOINT, FitResult, fit
+
+__all__ = [
+    "BEST_CHECKPOINT",
+    "BF16_REL_ERROR",
+    "CACHE_DTYPES",
+    "CAST_TYPES",
+    "COMPILE_MODES",
+    "LAST_CHECKPOINT",
+    "METRICS_FILE",
+    "PRECISIONS",
+    "DistInfo",
+    "Evaluation",
+    "FitResult",
+    "MetricsLogger",
+    "NonFiniteLossError",
+    "Phase",
+    "RankSlice",
+    "TeacherCache",
+    "TrainConfig",
+    "TrainStep",
+    "TrainingSetup",
+    "all_reduce_sum",
+    "autocast",
+    "barrier",
+    "build_phases",
+    "check_pair",
+    "check_run_dir",
+    "compile_options",
+    "compile_teacher",
+    "compiled",
+    "deterministic_mode",
+    "dist_info",
+    "evaluate",
+    "fit",
+    "freeze_for_phase",
+    "inference_copy",
+    "inference_teacher",
+    "init_distributed",
+    "make_phase_step",
+    "make_train_step",
+    "mark_step_begin",
+    "plan_for",
+    "prepare_fit_dir",
+    "read_metrics",
+    "resolve_device",
+    "seed_everything",
+    "setup_training",
+    "shutdown_distributed",
+    "to_device",
+]
