@@ -36,9 +36,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .. import __version__
 from ..app.jobs import compare, evaluate_checkpoint, train_student_alone
 from ..app.parallel import compare_parallel
-from ..app.presets import DEFAULT_PRESET, list_presets, load_toml
+from ..app.presets import DEFAULT_PRESET, load_toml, preset_descriptions
 from ..app.runconfig import RunConfig, build_run_config, merged_config
 from ..app.session import read_stored_config
 from ..data import DataError
@@ -112,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     doc = (__doc__ or "").replace("``", "").replace("::", ":")
     parser = _Parser(prog="lit", description=doc.split("\n\n", 1)[0], epilog=doc.split("\n\n", 1)[1],
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--list-presets", action="store_true", help="print the preset names and exit")
+    parser.add_argument("--version", action="version", version=f"lit {__version__} (lit-core)")
+    parser.add_argument("--list-presets", action="store_true",
+                        help="print each preset's name and description, and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
     p = sub.add_parser("run", help="teacher, then LIT, KD and scratch students; summary and plot")
@@ -339,7 +342,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.list_presets:
-            print("\n".join(list_presets()))
+            presets = preset_descriptions()
+            width = max(map(len, presets), default=0)
+            print("\n".join(f"{n.ljust(width)}  {d}" for n, d in presets.items()))
             return 0
         if args.command is None:
             raise CLIError("a command is required: run, train-teacher, compress, compare or "
