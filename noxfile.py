@@ -22,7 +22,7 @@ nox.options.sessions = ["tests", "lint"]
 PACKAGES = ("packages/lit-models", "packages/lit-core", "packages/lit-bench")
 # the tests cover the optional parts too: the studies (Optuna, SciPy), digits (scikit-learn), the
 # GAN metrics (torchmetrics) and ONNX Runtime (CPU)
-TEST_PACKAGES = ("packages/lit-models", "packages/lit-core[studies,sklearn,gan]", "packages/lit-bench[ort]")
+TEST_PACKAGES = ("packages/lit-models", "packages/lit-core[studies,sklearn,gan,export]", "packages/lit-bench[ort]")
 TEST_DEPS = ("pytest>=8", "pytest-benchmark>=4")
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "LitError",
     "MissingExtraError",
     "MissingFileError",
+    "OutputExistsError",
     "RunDirError",
     "RunDirExistsError",
     "optional_import",
@@ -74,3 +75,7 @@ def optional_import(module: str, extra: str, purpose: str) -> ModuleType:
             f"{purpose} needs {top!r}, which is not installed; install it with: "
             f"pip install 'lit-core[{extra}]'"
         ) from None
+
+
+class OutputExistsError(LitError, FileExistsError):
+    """An output file that exists and would be replaced without ``--overwrite``."""
