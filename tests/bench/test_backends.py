@@ -1,4 +1,4 @@
-"""Backend registry and the stock backends on CPU (CUDA-only ones are checked where a GPU exists)."""
+"""Backend registry and the stock backends on CPU (the CUDA parametrizations run where a GPU exists)."""
 
 from __future__ import annotations
 
@@ -197,21 +197,26 @@ def ieee_fp32():
     torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
-@pytest.mark.cuda
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-@pytest.mark.parametrize("name", ["eager", "eager_folded", "cuda_graphs", "ort_cuda", "ort_trt", "compile"])
+_GPU_NAMES = ["eager", "eager_folded", "cuda_graphs", "ort_cuda", "ort_trt", "compile"]
+_CPU_NAMES = ["eager", "eager_folded", "onnxrt"]  # compile on CPU: test above, tiny model
+_DEVICE_NAMES = [("cpu", n) for n in _CPU_NAMES] + [
+    pytest.param("cuda", n, marks=pytest.mark.cuda) for n in _GPU_NAMES
+]
+
+
+@pytest.mark.parametrize(("device", "name"), _DEVICE_NAMES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
-def test_gpu_backends_match_eager_fp32(resnet20, name, dtype, ieee_fp32):
+def test_backends_match_eager_fp32(resnet20, device, name, dtype, ieee_fp32):
     backend = get_backend(name)
-    why = backend.supports("cuda", dtype)  # e.g. only the CPU onnxruntime installed: says so
+    why = backend.supports(device, dtype)  # e.g. only the CPU onnxruntime installed: says so
     if why:
         pytest.skip(why)
-    ref_model = copy.deepcopy(resnet20).cuda()  # .cuda()/.to() act in place: the model under test is a copy
-    x = torch.randn(4, 3, 32, 32, device="cuda")
-    model = (fold_bn(resnet20) if backend.folds_bn else copy.deepcopy(resnet20)).cuda().to(dtype)
+    ref_model = copy.deepcopy(resnet20).to(device)  # .to() acts in place: the model under test is a copy
+    x = torch.randn(4, 3, 32, 32, device=device)
+    model = (fold_bn(resnet20) if backend.folds_bn else copy.deepcopy(resnet20)).to(device).to(dtype)
     assert next(ref_model.parameters()).dtype == torch.float32
     run = backend.prepare(model, x.to(dtype))
     with torch.inference_mode():
         y, ref = run(x.to(dtype)), ref_model(x)
-    assert y.dtype == dtype
+    assert y.dtype == dtype and y.device.type == device
     assert relative_error(y, ref) <= (1e-4 if dtype == torch.float32 else 2e-2)
