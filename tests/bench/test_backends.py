@@ -30,6 +30,7 @@ from lit_bench.backends.onnxrt import (
     open_session,
     provider_plan,
     provider_problem,
+    session_problem,
 )
 from lit_bench.bench import relative_error
 from lit_bench.catalog import calibrate_bn
@@ -125,12 +126,18 @@ def test_a_provider_whose_library_is_missing_or_does_not_load_is_not_offered(tmp
         assert "lit-bench[gpu]" in provider_problem(CUDA_EP)
     else:
         assert "is not in" in provider_problem(TRT_EP, capi_dir=tmp_path)
-    # onnxruntime-gpu lists TensorRT even where libnvinfer is absent: the library must load
     missing = tmp_path / "libonnxruntime_providers_tensorrt.so"
     assert "is not in" in library_problem(str(missing), TRT_EP)
-    broken = tmp_path / "libonnxruntime_providers_cuda.so"
-    broken.write_text("not a library")
-    assert "CUDAExecutionProvider cannot load its library" in library_problem(str(broken), CUDA_EP)
+
+
+def test_the_provider_probe_reads_the_providers_of_a_real_session():
+    assert session_problem(CPU_EP) is None
+    if CUDA_EP not in ort.get_available_providers():
+        # the CPU package drops the CUDA EP from the session (as onnxruntime-gpu does when its
+        # CUDA libraries fail to load): the probe sees it in get_providers() and says so
+        why = session_problem(CUDA_EP)
+        assert why.startswith("CUDAExecutionProvider: onnxruntime ") and "created the session without it" in why
+        assert "CUDA 13 and cuDNN 9" in why
 
 
 def test_gpu_ort_backends_say_why_they_are_unavailable_here():
