@@ -1,4 +1,4 @@
-"""Backend registry and the stock backends on CPU (CUDA-only ones are checked where a GPU exists)."""
+"""Backend registry and the stock backends on CPU (the CUDA parametrizations run where a GPU exists)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from lit_bench.backends.onnxrt import (
     open_session,
     provider_plan,
     provider_problem,
+    session_problem,
 )
 from lit_bench.bench import relative_error
 from lit_bench.catalog import calibrate_bn
@@ -125,12 +126,18 @@ def test_a_provider_whose_library_is_missing_or_does_not_load_is_not_offered(tmp
         assert "lit-bench[gpu]" in provider_problem(CUDA_EP)
     else:
         assert "is not in" in provider_problem(TRT_EP, capi_dir=tmp_path)
-    # onnxruntime-gpu lists TensorRT even where libnvinfer is absent: the library must load
     missing = tmp_path / "libonnxruntime_providers_tensorrt.so"
     assert "is not in" in library_problem(str(missing), TRT_EP)
-    broken = tmp_path / "libonnxruntime_providers_cuda.so"
-    broken.write_text("not a library")
-    assert "CUDAExecutionProvider cannot load its library" in library_problem(str(broken), CUDA_EP)
+
+
+def test_the_provider_probe_reads_the_providers_of_a_real_session():
+    assert session_problem(CPU_EP) is None
+    if CUDA_EP not in ort.get_available_providers():
+        # the CPU package drops the CUDA EP from the session (as onnxruntime-gpu does when its
+        # CUDA libraries fail to load): the probe sees it in get_providers() and says so
+        why = session_problem(CUDA_EP)
+        assert why.startswith("CUDAExecutionProvider: onnxruntime ") and "created the session without it" in why
+        assert "CUDA 13 and cuDNN 9" in why
 
 
 def test_gpu_ort_backends_say_why_they_are_unavailable_here():
@@ -197,21 +204,26 @@ def ieee_fp32():
     torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
-@pytest.mark.cuda
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-@pytest.mark.parametrize("name", ["eager", "eager_folded", "cuda_graphs", "ort_cuda", "ort_trt", "compile"])
+_GPU_NAMES = ["eager", "eager_folded", "cuda_graphs", "ort_cuda", "ort_trt", "compile"]
+_CPU_NAMES = ["eager", "eager_folded", "onnxrt"]  # compile on CPU: test above, tiny model
+_DEVICE_NAMES = [("cpu", n) for n in _CPU_NAMES] + [
+    pytest.param("cuda", n, marks=pytest.mark.cuda) for n in _GPU_NAMES
+]
+
+
+@pytest.mark.parametrize(("device", "name"), _DEVICE_NAMES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
-def test_gpu_backends_match_eager_fp32(resnet20, name, dtype, ieee_fp32):
+def test_backends_match_eager_fp32(resnet20, device, name, dtype, ieee_fp32):
     backend = get_backend(name)
-    why = backend.supports("cuda", dtype)  # e.g. only the CPU onnxruntime installed: says so
+    why = backend.supports(device, dtype)  # e.g. only the CPU onnxruntime installed: says so
     if why:
         pytest.skip(why)
-    ref_model = copy.deepcopy(resnet20).cuda()  # .cuda()/.to() act in place: the model under test is a copy
-    x = torch.randn(4, 3, 32, 32, device="cuda")
-    model = (fold_bn(resnet20) if backend.folds_bn else copy.deepcopy(resnet20)).cuda().to(dtype)
+    ref_model = copy.deepcopy(resnet20).to(device)  # .to() acts in place: the model under test is a copy
+    x = torch.randn(4, 3, 32, 32, device=device)
+    model = (fold_bn(resnet20) if backend.folds_bn else copy.deepcopy(resnet20)).to(device).to(dtype)
     assert next(ref_model.parameters()).dtype == torch.float32
     run = backend.prepare(model, x.to(dtype))
     with torch.inference_mode():
         y, ref = run(x.to(dtype)), ref_model(x)
-    assert y.dtype == dtype
+    assert y.dtype == dtype and y.device.type == device
     assert relative_error(y, ref) <= (1e-4 if dtype == torch.float32 else 2e-2)

@@ -177,19 +177,27 @@ def test_dry_run_reports_a_model_that_does_not_trace_in_one_graph():
     assert lines[-1] == "dry run: 1 problem(s)"
 
 
-@pytest.mark.cuda
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_tiny_gpu_bench_runs_every_gpu_backend(tmp_path):
-    out = tmp_path / "gpu"
+# per device: the backends a tiny bench runs, and the ones that must give timed rows
+_TINY = {
+    "cuda": ("eager,eager_folded,cuda_graphs,ort_cuda", {"eager", "cuda_graphs"}),
+    "cpu": ("eager,eager_folded,onnxrt", {"eager", "eager_folded", "onnxrt"}),
+}
+
+
+def test_tiny_bench_runs_every_backend_of_the_device(tmp_path, device):
+    out = tmp_path / device
+    backends, must_run = _TINY[device]
     status = main([
-        "--device", "cuda", "--models", "resnet20,resnet56", "--variants", "dense,l1-B",
-        "--backends", "eager,eager_folded,cuda_graphs,ort_cuda", "--dtypes", "fp32,fp16", "--batch-sizes", "1,64",
-        "--runs", "20", "--throughput-runs", "3", "--warmup", "3", "--out", str(out),
+        "--device", device, "--models", "resnet20,resnet56", "--variants", "dense,l1-B",
+        "--backends", backends, "--dtypes", "fp32,fp16", "--batch-sizes", "1,64" if device == "cuda" else "1,4",
+        "--runs", "20" if device == "cuda" else "3", "--throughput-runs", "3", "--warmup", "3", "--out", str(out),
     ])
     data = json.loads((out / "results.json").read_text())
     ok = [r for r in data["rows"] if r["status"] == "ok"]
     assert status == 0
-    assert {r["backend"] for r in ok} >= {"eager", "cuda_graphs"}
-    torch_rows = [r for r in ok if not r["backend"].startswith("ort")]
-    assert all(r["device"] == "cuda" and r["device_name"] and r["peak_mem_bytes"] is not None for r in torch_rows)
-    assert all(r["peak_mem_bytes"] is None and "not measured" in r["note"] for r in ok if r["backend"] == "ort_cuda")
+    assert {r["backend"] for r in ok} >= must_run
+    torch_rows = [r for r in ok if not r["backend"].startswith("ort") and r["backend"] != "onnxrt"]
+    assert torch_rows and all(r["device"] == device and r["device_name"] for r in torch_rows)
+    if device == "cuda":
+        assert all(r["peak_mem_bytes"] is not None for r in torch_rows)
+        assert all(r["peak_mem_bytes"] is None and "not measured" in r["note"] for r in ok if r["backend"] == "ort_cuda")

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from lit_core import NonFiniteLossError, TrainConfig, fit, load_checkpoint, load_model_weights
 from lit_core.io.checkpoint import save_atomic
 
-CFG = TrainConfig(ir_epochs=2, epochs=2, deterministic=True, progress=False, seed=3)
+CFG = TrainConfig(device="cpu", ir_epochs=2, epochs=2, deterministic=True, progress=False, seed=3)
 
 
 def _loader(seed: int = 0) -> DataLoader:
@@ -89,7 +89,7 @@ class _PoisonedSecondEpoch:
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
-    cfg = TrainConfig(ir_epochs=0, epochs=3, deterministic=True, progress=False)
+    cfg = TrainConfig(device="cpu", ir_epochs=0, epochs=3, deterministic=True, progress=False)
     teacher = resnet(14)
     with pytest.raises(NonFiniteLossError, match=r"non-finite loss.*the last good checkpoint is kept"):
         fit(resnet(8), copy.deepcopy(teacher), _PoisonedSecondEpoch(), batches(1), method="kd",
@@ -110,7 +110,7 @@ def test_existing_run_directory_is_not_overwritten_without_overwrite(tmp_path):
         fit(resnet(8), None, batches(1), batches(1), method="scratch", run_dir=run)
     assert (run / "metrics.jsonl").read_text() == "precious\n"
     fit(resnet(8), None, batches(1), batches(1), method="scratch", run_dir=run, overwrite=True,
-        config=TrainConfig(epochs=1, progress=False))
+        config=TrainConfig(device="cpu", epochs=1, progress=False))
     assert "precious" not in (run / "metrics.jsonl").read_text()
 
 

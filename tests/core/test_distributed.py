@@ -17,7 +17,7 @@ from lit_tiny import TinyStaged, batches
 
 from lit_core import DistInfo, RankSlice, TrainConfig, fit, init_distributed
 
-CFG = dict(ir_epochs=2, epochs=1, lr=0.05, finetune_lr=0.05, progress=False, deterministic=True)
+CFG = dict(device="cpu", ir_epochs=2, epochs=1, lr=0.05, finetune_lr=0.05, progress=False, deterministic=True)
 
 
 def _free_port() -> int:

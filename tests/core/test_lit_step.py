@@ -17,7 +17,7 @@ from lit_core import (
     make_plan,
 )
 
-CFG = dict(progress=False, batch_size=8)
+CFG = dict(device="cpu", progress=False, batch_size=8)
 
 
 def _capture_stage_inputs(student):

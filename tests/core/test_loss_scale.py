@@ -46,4 +46,4 @@ def test_scale_only_touches_the_ir_phase_and_the_paper_preset_halves_it():
                            TrainConfig(device="cpu", ir_loss_scale=0.5), phase="last")
     assert step.phase.name == "finetune" and step.phase.loss_scale == 1.0
     with pytest.raises(ValueError, match="ir_loss_scale"):
-        TrainConfig(ir_loss_scale=0.0)
+        TrainConfig(device="cpu", ir_loss_scale=0.0)

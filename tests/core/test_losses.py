@@ -102,9 +102,9 @@ def test_lit_objective_extremes_need_only_their_term():
         (lambda: KDLoss(temperature=0.0), r"temperature \(tau\) must be a finite number > 0; got 0.0"),
         (lambda: LITLoss(beta=1.2), r"beta must be in \[0, 1\]; got 1.2"),
         (lambda: IRLoss("l3"), "ir loss kind must be one of l2, l1, smooth_l1"),
-        (lambda: TrainConfig(beta=-1), r"beta must be in \[0, 1\]; got -1"),
-        (lambda: TrainConfig(temperature=-2.0), r"temperature \(tau\) must be a finite number > 0; got -2.0"),
-        (lambda: TrainConfig(alpha=2), r"alpha must be in \[0, 1\]; got 2"),
+        (lambda: TrainConfig(device="cpu", beta=-1), r"beta must be in \[0, 1\]; got -1"),
+        (lambda: TrainConfig(device="cpu", temperature=-2.0), r"temperature \(tau\) must be a finite number > 0; got -2.0"),
+        (lambda: TrainConfig(device="cpu", alpha=2), r"alpha must be in \[0, 1\]; got 2"),
     ],
 )
 def test_out_of_range_hyperparameters_name_the_parameter(build, pattern):

@@ -31,7 +31,7 @@ def test_method_runs_and_its_loss_decreases(tmp_path, name):
     teacher = resnet(14)
     student = resnet(14) if name == "born_again" else resnet(8)
     data = batches(1, batch=16)  # one batch seen every epoch: the loss must go down
-    cfg = TrainConfig(ir_epochs=3, epochs=3, lr=0.05, finetune_lr=0.05, progress=False)
+    cfg = TrainConfig(device="cpu", ir_epochs=3, epochs=3, lr=0.05, finetune_lr=0.05, progress=False)
     result = fit(student, teacher, data, data, method=name, config=cfg, run_dir=tmp_path / name)
     phases = [r["phase"] for r in result.history]
     assert phases == [p for p in PHASES[name] for _ in range(3)]
@@ -46,7 +46,7 @@ def test_method_runs_and_its_loss_decreases(tmp_path, name):
 
 def test_scratch_needs_no_teacher(tmp_path):
     result = fit(resnet(8), None, batches(1), batches(1), method="scratch",
-                 config=TrainConfig(epochs=1, progress=False), run_dir=tmp_path / "r")
+                 config=TrainConfig(device="cpu", epochs=1, progress=False), run_dir=tmp_path / "r")
     assert result.completed and result.history[0]["train_kd"] > 0  # alpha = 1: KD term is CE
 
 
@@ -58,7 +58,7 @@ def test_methods_that_use_a_teacher_require_one(tmp_path):
 def test_born_again_requires_the_teachers_architecture(tmp_path):
     with pytest.raises(ValueError, match="needs a student of the teacher's architecture"):
         fit(resnet(8), resnet(14), batches(1), batches(1), method="born_again",
-            run_dir=tmp_path / "r", config=TrainConfig(progress=False))
+            run_dir=tmp_path / "r", config=TrainConfig(device="cpu", progress=False))
     assert student_architecture("born_again", "resnet110", "resnet20") == "resnet110"
     assert student_architecture("lit", "resnet110", "resnet20") == "resnet20"
 
@@ -89,7 +89,7 @@ def test_evaluate_reports_loss_and_accuracy_of_known_logits():
 def test_fine_tune_phase_follows_its_own_milestones(tmp_path):
     teacher, student = resnet(14), resnet(8)
     data = batches(1, batch=8)
-    cfg = TrainConfig(ir_epochs=3, epochs=3, lr=0.1, finetune_lr=0.01, milestones=(2,),
+    cfg = TrainConfig(device="cpu", ir_epochs=3, epochs=3, lr=0.1, finetune_lr=0.01, milestones=(2,),
                       finetune_milestones=(1,), progress=False)
     result = fit(student, teacher, data, data, method="lit", config=cfg, run_dir=tmp_path / "r")
     ir_lrs = [r["lr"] for r in result.phase_history("ir")]

@@ -32,19 +32,21 @@ def test_fp16_on_cpu_is_refused_with_advice(tmp_path):
             run_dir=tmp_path / "r")
 
 
-@pytest.mark.cuda
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-@pytest.mark.parametrize("precision", ["fp16", "bf16"])
-def test_mixed_precision_and_channels_last_on_cuda(tmp_path, precision):
+@pytest.mark.parametrize(("device", "precision"), [
+    ("cpu", "bf16"),  # fp16 on CPU is refused (test above)
+    pytest.param("cuda", "fp16", marks=pytest.mark.cuda),
+    pytest.param("cuda", "bf16", marks=pytest.mark.cuda),
+])
+def test_mixed_precision_and_channels_last(tmp_path, device, precision):
     cfg = TrainConfig(ir_epochs=1, epochs=1, precision=precision, channels_last=True,
-                      device="cuda", progress=False)
+                      device=device, progress=False)
     result = fit(resnet(8), resnet(14), batches(2), batches(1), method="lit", config=cfg,
                  run_dir=tmp_path / "r")
     assert all(math.isfinite(r["train_loss"]) for r in result.history)
 
 
 def test_run_directory_holds_metrics_and_checkpoints(tmp_path):
-    cfg = TrainConfig(ir_epochs=1, epochs=2, progress=False)
+    cfg = TrainConfig(device="cpu", ir_epochs=1, epochs=2, progress=False)
     student = resnet(8)
     result = fit(student, resnet(14), batches(2), batches(1), method="lit", config=cfg,
                  run_dir=tmp_path / "r", test_loader=batches(1, seed=9), meta={"teacher": "resnet14"})
@@ -68,8 +70,8 @@ def test_tensorboard_without_the_package_says_how_to_install(tmp_path):
     except ImportError:
         with pytest.raises(ImportError, match=r"pip install 'lit-core\[tensorboard\]'"):
             fit(resnet(8), None, batches(1), batches(1), method="scratch", run_dir=tmp_path / "r",
-                config=TrainConfig(epochs=1, tensorboard=True, progress=False))
+                config=TrainConfig(device="cpu", epochs=1, tensorboard=True, progress=False))
     else:
         fit(resnet(8), None, batches(1), batches(1), method="scratch", run_dir=tmp_path / "r",
-            config=TrainConfig(epochs=1, tensorboard=True, progress=False))
+            config=TrainConfig(device="cpu", epochs=1, tensorboard=True, progress=False))
         assert any((tmp_path / "r" / "tb").iterdir())

@@ -21,7 +21,7 @@ def _pair():
 def test_only_the_listed_section_trains_and_the_other_stages_are_the_teachers(tmp_path):
     teacher, student = _pair()
     before = {k: v.clone() for k, v in student.state_dict().items()}
-    cfg = TrainConfig(ir_epochs=2, epochs=0, lr=0.05, sections=("stages.1",), progress=False)
+    cfg = TrainConfig(device="cpu", ir_epochs=2, epochs=0, lr=0.05, sections=("stages.1",), progress=False)
     result = fit(student, teacher, batches(2), batches(1), method="lit", config=cfg,
                  run_dir=tmp_path / "r")
     t, s = teacher.state_dict(), student.state_dict()
@@ -35,13 +35,13 @@ def test_only_the_listed_section_trains_and_the_other_stages_are_the_teachers(tm
 
 def test_a_stage_that_is_not_compressed_must_match_the_teachers_and_names_exist(tmp_path):
     teacher, student = _pair()
-    cfg = TrainConfig(ir_epochs=1, epochs=0, sections=("stages.0",), progress=False)
+    cfg = TrainConfig(device="cpu", ir_epochs=1, epochs=0, sections=("stages.0",), progress=False)
     with pytest.raises(ConfigError, match=r"stages\.1 is not compressed but the student's differs"):
         fit(student, teacher, batches(1), batches(1), method="lit", config=cfg, run_dir=tmp_path / "a")
-    cfg = TrainConfig(ir_epochs=1, epochs=0, sections=("stages.7",), progress=False)
+    cfg = TrainConfig(device="cpu", ir_epochs=1, epochs=0, sections=("stages.7",), progress=False)
     with pytest.raises(ConfigError, match=r"section 'stages\.7' does not exist; the model's stages are"):
         fit(student, teacher, batches(1), batches(1), method="lit", config=cfg, run_dir=tmp_path / "b")
-    cfg = TrainConfig(ir_epochs=1, epochs=0, sections=("stages.1",), progress=False)
+    cfg = TrainConfig(device="cpu", ir_epochs=1, epochs=0, sections=("stages.1",), progress=False)
     with pytest.raises(ConfigError, match=r"train\.sections needs a method with IR losses at every"):
         fit(student, teacher, batches(1), batches(1), method="fitnets", config=cfg, run_dir=tmp_path / "c")
     assert not any((tmp_path / d).exists() for d in "abc")  # checked before anything is written

@@ -136,5 +136,5 @@ def test_bf16_step_with_the_copy_matches_the_step_without_it():
 
 def test_unknown_compile_mode_is_refused():
     with pytest.raises(ConfigError, match="compile must be one of off, teacher, step"):
-        TrainConfig(compile="graph")
+        TrainConfig(device="cpu", compile="graph")
 

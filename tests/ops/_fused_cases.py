@@ -93,6 +93,6 @@ def oracle(case: Case, device: str = "cpu") -> torch.Tensor:
 
 
 def rel_error(out: torch.Tensor, ref: torch.Tensor) -> float:
-    """‖out − ref‖ / ‖ref‖ in fp64; NaN anywhere gives NaN (which fails any ≤ check)."""
-    out, ref = out.detach().cpu().double(), ref.double()
+    """‖out − ref‖ / ‖ref‖ in fp64 on the CPU (either may live on any device); NaN gives NaN."""
+    out, ref = out.detach().cpu().double(), ref.detach().cpu().double()
     return float((out - ref).norm() / ref.norm())

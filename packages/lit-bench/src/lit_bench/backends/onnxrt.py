@@ -8,7 +8,9 @@ EP would place on the CPU). Runs use IO binding to torch tensors on the device.
 
 No silent fallback. ORT's Python session drops a requested provider that this build lacks (a
 warning), and when creating a session with a provider fails it retries without the provider
-options or on the CPU. Here a GPU provider is offered only when its shared library loads, the
+options or on the CPU. Here a GPU provider is offered only when a tiny session created with it
+lists it in ``get_providers()`` (ORT loads a provider's library lazily, with its own
+``providers_shared``: loading the library by hand fails on ``Provider_GetHost``), the
 session is created with ``enable_fallback=0``, nodes may not fall back to the CPU EP
 (``session.disable_cpu_ep_fallback``), and after creation ``check_session`` compares the
 session's providers and options with what was asked: any difference fails the row, with the
@@ -21,6 +23,7 @@ default ``~/.cache/lit/trt``) so engines are not rebuilt on every run.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import io
@@ -35,7 +38,7 @@ import torch.nn as nn
 
 from . import Backend, RunFn, register_backend
 
-__all__ = ["GPU_INSTALL_HINT", "ONNXRT", "OPSET", "ORT_CUDA", "ORT_TRT", "PROVIDER_LIBS", "WARMUP_ITERS", "ProviderPlan", "check_session", "dry_check_onnx", "export_onnx", "library_problem", "onnxruntime_problem", "open_session", "provider_plan", "provider_problem"]
+__all__ = ["GPU_INSTALL_HINT", "ONNXRT", "OPSET", "ORT_CUDA", "ORT_TRT", "PROVIDER_LIBS", "WARMUP_ITERS", "ProviderPlan", "check_session", "dry_check_onnx", "export_onnx", "library_problem", "onnxruntime_problem", "open_session", "preload_gpu_libraries", "provider_plan", "provider_problem", "session_problem"]
 
 OPSET = 17
 WARMUP_ITERS = 3  # first runs do cuDNN's exhaustive algorithm search; keep it out of the timing
@@ -62,7 +65,12 @@ def onnxruntime_problem() -> str | None:
 
 
 def provider_problem(provider: str, capi_dir: str | os.PathLike | None = None) -> str | None:
-    """None if ORT can use ``provider`` here, else why not (missing from the build, library fails to load)."""
+    """None if ORT can use ``provider`` here, else why not (missing from the build or its libraries).
+
+    A GPU provider's shared library must be in onnxruntime/capi, and then a tiny session is
+    created with it: ORT loads the provider (and ``providers_shared``, CUDA, cuDNN, TensorRT) only
+    then, and drops a provider that fails, so ``get_providers()`` is the test.
+    """
     problem = onnxruntime_problem()
     if problem:
         return problem
@@ -74,19 +82,68 @@ def provider_problem(provider: str, capi_dir: str | os.PathLike | None = None) -
     if lib is None:
         return None
     path = Path(capi_dir) if capi_dir is not None else Path(ort.__file__).parent / "capi"
-    return library_problem(str(path / lib), provider)
+    return library_problem(str(path / lib), provider) or session_problem(provider)
 
 
 @functools.cache
 def library_problem(path: str, provider: str) -> str | None:
-    """None if the shared library at ``path`` loads (with its dependencies), else why not."""
+    """None if the provider's shared library file is at ``path``, else why not (loading is
+    ``session_problem``'s test: the library needs ORT's ``providers_shared``, loaded by ORT)."""
     if not Path(path).is_file():
         return f"{provider}: {Path(path).name} is not in {Path(path).parent}; {GPU_INSTALL_HINT}"
+    return None
+
+
+def _tiny_model() -> bytes:
+    """A one-node ONNX model (y = x + x, fp32 [1, 4]) for probing providers."""
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    graph = helper.make_graph([helper.make_node("Add", ["x", "x"], ["y"])], "probe", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 8  # readable by every ORT this package supports
+    return model.SerializeToString()
+
+
+def preload_gpu_libraries() -> None:
+    """Put pip-installed CUDA/cuDNN (ORT's ``preload_dlls``) and TensorRT 10 libraries on the loader path."""
+    import onnxruntime as ort
+
+    preload = getattr(ort, "preload_dlls", None)  # onnxruntime-gpu >= 1.21
+    if preload is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # a missing nvidia-* wheel: the session probe then says what failed
+            with contextlib.suppress(Exception):
+                preload()
+    try:  # tensorrt-cu13 10.x ships libnvinfer.so.10 in tensorrt_libs (not on the loader path)
+        import tensorrt_libs
+    except ImportError:
+        return
+    for lib in sorted(Path(tensorrt_libs.__file__).parent.glob("libnvinfer*.so.10*")):
+        with contextlib.suppress(OSError):
+            ctypes.CDLL(str(lib), mode=ctypes.RTLD_GLOBAL)
+
+
+@functools.cache
+def session_problem(provider: str) -> str | None:
+    """None if a tiny session created with ``provider`` really uses it, else why not."""
+    import onnxruntime as ort
+
+    preload_gpu_libraries()
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
     try:
-        ctypes.CDLL(path)
-    except OSError as exc:
+        session = ort.InferenceSession(_tiny_model(), sess_options=opts, providers=[provider, CPU_EP])
+    except Exception as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return f"{provider} cannot load its library ({first}); install the CUDA/cuDNN/TensorRT it needs"
+        return f"{provider}: creating a session with it failed ({first})"
+    if provider not in session.get_providers():
+        need = ("libnvinfer.so.10: pip install 'packages/lit-bench[trt]' (tensorrt-cu13 10.x)"
+                if provider == TRT_EP else "CUDA 13 and cuDNN 9: pip install 'packages/lit-bench[gpu]'")
+        return (f"{provider}: onnxruntime {ort.__version__} created the session without it (its "
+                f"libraries did not load; it needs {need})")
     return None
 
 
