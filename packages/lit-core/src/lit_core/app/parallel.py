@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from ..errors import ConfigError, LitError
+from ..training.rundir import run_dir_path
 from ..training.trainer import BEST_CHECKPOINT
 from .jobs import compare
 from .runconfig import RunConfig
@@ -55,7 +56,7 @@ def compare_parallel(
     if parallel < 1:
         raise ConfigError(f"--parallel must be >= 1; got {parallel}")
     name = run_name or f"{cfg.preset}-{cfg.data.name}-compare-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir = out / name
+    run_dir = run_dir_path(out, name)
     kw = {**session_kw, "out": out, "run_name": name, "label": "compare"}
     if ckpt is None:
         compare(cfg, [], **kw)  # the teacher, in this process
