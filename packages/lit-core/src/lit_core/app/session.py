@@ -21,6 +21,7 @@ import torch
 from ..data import BatchLoader, DataSplits, load_data
 from ..errors import ConfigError
 from ..io.atomic import write_json_atomic
+from ..io.runlock import hold_run_lock
 from ..training.distributed import barrier, dist_info, init_distributed
 from ..training.rundir import check_run_dir, run_dir_path
 from ..training.runtime import resolve_device
@@ -113,6 +114,7 @@ def open_session(
     checked = check(session) if check is not None else None
     if session.is_main:
         session.run_dir.mkdir(parents=True, exist_ok=True)
+        hold_run_lock(session.run_dir)  # one writer: a second command stops here, writing nothing
         config_path = session.run_dir / CONFIG_FILE
         stored = read_stored_config(session.run_dir) if resume else None
         changed = stored is None or config_diff(stored["config"], cfg.to_dict())

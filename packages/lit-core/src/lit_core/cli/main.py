@@ -43,6 +43,7 @@ from ..app.runconfig import RunConfig, build_run_config, merged_config
 from ..app.session import read_stored_config
 from ..data import DataError
 from ..errors import ConfigError, LitError
+from ..io.runlock import release_run_locks
 from ..method.methods import METHODS, get_method
 from ..studies import commands as studies
 from ..training.distributed import shutdown_distributed
@@ -357,6 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("lit: interrupted; continue with --resume --run-name <the run>", file=sys.stderr)
         return 130
     finally:
+        release_run_locks()
         shutdown_distributed()
 
 
