@@ -1,5 +1,5 @@
 """Sessions for `lit`: tests, lint (default); train (the main job), bench, ext, gpu-report,
-step-bench, reproduce (on request).
+step-bench, reproduce, install (on request).
 
 Torch is a ~6 GB install, so virtualenvs are reused between runs (``nox.options.reuse_venv``).
 """
@@ -7,7 +7,11 @@ Torch is a ~6 GB install, so virtualenvs are reused between runs (``nox.options.
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
+import tempfile
+import zipfile
 from pathlib import Path
 
 import nox
@@ -16,8 +20,9 @@ nox.options.reuse_venv = "yes"
 nox.options.sessions = ["tests", "lint"]
 
 PACKAGES = ("packages/lit-models", "packages/lit-core", "packages/lit-bench")
-# the tests cover the optional parts too: the studies (Optuna, SciPy) and ONNX Runtime (CPU)
-TEST_PACKAGES = ("packages/lit-models", "packages/lit-core[studies]", "packages/lit-bench[ort]")
+# the tests cover the optional parts too: the studies (Optuna, SciPy), digits (scikit-learn), the
+# GAN metrics (torchmetrics) and ONNX Runtime (CPU)
+TEST_PACKAGES = ("packages/lit-models", "packages/lit-core[studies,sklearn,gan,export]", "packages/lit-bench[ort]")
 TEST_DEPS = ("pytest>=8", "pytest-benchmark>=4")
 
 
@@ -71,7 +76,8 @@ def train(session: nox.Session) -> None:
     """The main job: teacher, LIT, KD and scratch students on the best data found, summary in
     results/<run>/ (posargs go to ``lit run``, e.g. ``nox -s train -- --preset paper``; a first
     posarg naming another subcommand runs that instead, e.g. ``nox -s train -- compare ...``)."""
-    session.install("packages/lit-models", "packages/lit-core[studies]")
+    # [sklearn]: the cpu preset falls back to digits without Fashion-MNIST; [gan]: --preset gan-cpu
+    session.install("packages/lit-models", "packages/lit-core[studies,sklearn,gan]")
     commands = ("run", "train-teacher", "compress", "compare", "evaluate", "sweep", "search", "prune")
     args = list(session.posargs)
     if not args or args[0] not in commands:
@@ -89,7 +95,7 @@ def bench(session: nox.Session) -> None:
     small settings, with ``lit-bench[ort]``. Reusing the venv is safe: ``lit_bench.ort_install``
     leaves exactly one ONNX Runtime installed, whole. Report in results/."""
     extra, ort = ("gpu", "onnxruntime-gpu") if shutil.which("nvidia-smi") else ("ort", "onnxruntime")
-    session.install("packages/lit-models", "packages/lit-core", f"packages/lit-bench[models,core,{extra}]")
+    session.install("packages/lit-models", "packages/lit-core[sklearn]", f"packages/lit-bench[models,core,{extra}]")
     session.run("python", "-m", "lit_bench.ort_install", "--want", ort)
     session.run("python", "-m", "lit_bench", *session.posargs)
 
@@ -108,6 +114,55 @@ def reproduce(session: nox.Session) -> None:
     """Stale-result check: rerun the short reference run (digits, ~1 min on one CPU thread) and
     compare with ``results/reference/reference.json``; fails naming every number that moved
     (``nox -s reproduce -- --update`` stores new numbers, in the commit that changed them)."""
-    session.install("packages/lit-models", "packages/lit-core")
+    session.install("packages/lit-models", "packages/lit-core[sklearn]")  # the reference run is on digits
     env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     session.run("python", "-m", "lit_core.cli.reproduce", *session.posargs, env=env)
+
+
+def _readme_install_commands(readme: Path) -> list[str]:
+    """The ``pip install ...`` lines of the README's "Installing" section, comments stripped."""
+    text = readme.read_text(encoding="utf-8")
+    section = re.search(r"^## Installing.*?(?=^## )", text, flags=re.S | re.M)
+    if section is None:
+        raise ValueError(f"{readme} has no '## Installing' section")
+    lines = [line.split("  #")[0].strip() for line in section.group(0).splitlines()]
+    return [line for line in lines if line.startswith("pip install ")]
+
+
+@nox.session(default=False)
+def install(session: nox.Session) -> None:
+    """Build the three wheels (LICENSE, py.typed and one version in each), then run every
+    ``pip install`` command of README's "Installing" section in its own fresh venv and import what
+    it installed (``lit --version`` where lit-core is in). Posargs pick commands by substring
+    (``nox -s install -- lit-bench``). About 2-3 min per command with pip's local cache (torch)."""
+    session.install("pip>=23")
+    work = Path(tempfile.mkdtemp(prefix="lit-install-"))
+    wheels = work / "wheels"
+    for package in PACKAGES:
+        session.run("python", "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), package)
+    for wheel in sorted(wheels.glob("*.whl")):
+        module = wheel.name.split("-")[0]
+        with zipfile.ZipFile(wheel) as z:
+            names = set(z.namelist())
+        missing = [n for n in (f"{module}/py.typed",) if n not in names]
+        if not any(n.endswith(".dist-info/licenses/LICENSE") for n in names):
+            missing.append("LICENSE")
+        if missing:
+            session.error(f"{wheel.name} lacks {missing}")
+        session.log(f"{wheel.name}: LICENSE and py.typed inside")
+    commands = _readme_install_commands(Path("README.md"))
+    commands = [c for c in commands if not session.posargs or any(a in c for a in session.posargs)]
+    for i, command in enumerate(commands):
+        venv = work / f"venv{i}"
+        session.log(f"fresh venv: {command}")
+        session.run("python", "-m", "venv", str(venv))
+        py = str(venv / "bin" / "python")
+        session.run(py, "-m", "pip", "install", "-q", *shlex.split(command)[2:], external=True)
+        modules = [m for d, m in (("lit-models", "lit_models"), ("lit-core", "lit_core"),
+                                  ("lit-bench", "lit_bench")) if f"packages/{d}" in command]
+        code = "; ".join(f"import {m}; print({m}.__name__, {m}.__version__)" for m in modules)
+        session.run(py, "-c", code, external=True)
+        if "lit_core" in modules:
+            session.run(str(venv / "bin" / "lit"), "--version", external=True)
+        shutil.rmtree(venv)
+    shutil.rmtree(work)

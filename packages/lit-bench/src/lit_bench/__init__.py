@@ -11,6 +11,7 @@ from .bench import BenchConfig, run_bench
 from .catalog import Candidate, build_candidates
 from .counting import count_nonzero_params
 from .fold import fold_bn
+from .fuse import fuse_model
 from .prune import LI2017_CONFIGS, depgraph_prune, l1_filter_prune, unstructured_prune
 from .report import write_report
 
@@ -26,6 +27,7 @@ __all__ = [
     "count_nonzero_params",
     "depgraph_prune",
     "fold_bn",
+    "fuse_model",
     "get_backend",
     "l1_filter_prune",
     "list_backends",

@@ -7,14 +7,20 @@ library API can keep catching ``ValueError`` / ``FileExistsError``.
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 __all__ = [
     "AlignmentError",
     "CheckpointError",
     "ConfigError",
     "LitError",
+    "MissingExtraError",
     "MissingFileError",
+    "OutputExistsError",
     "RunDirError",
     "RunDirExistsError",
+    "optional_import",
 ]
 
 
@@ -44,3 +50,32 @@ class RunDirExistsError(LitError, FileExistsError):
 
 class MissingFileError(LitError, FileNotFoundError):
     """A file the user named (a checkpoint, weights) that does not exist."""
+
+
+class MissingExtraError(LitError, ModuleNotFoundError):
+    """An optional dependency that is not installed (the message names the extra that brings it)."""
+
+
+def optional_import(module: str, extra: str, purpose: str) -> ModuleType:
+    """Import ``module``, or raise ``MissingExtraError`` saying which ``lit-core[extra]`` brings it.
+
+    Args:
+        module: the module to import, e.g. ``"sklearn.datasets"``.
+        extra: the lit-core extra that installs it, e.g. ``"sklearn"``.
+        purpose: what needs it, for the message, e.g. ``"the digits data set"``.
+
+    Returns:
+        The imported module.
+    """
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError:
+        top = module.split(".")[0]
+        raise MissingExtraError(
+            f"{purpose} needs {top!r}, which is not installed; install it with: "
+            f"pip install 'lit-core[{extra}]'"
+        ) from None
+
+
+class OutputExistsError(LitError, FileExistsError):
+    """An output file that exists and would be replaced without ``--overwrite``."""

@@ -18,6 +18,7 @@ import torch
 import torch.nn as nn
 
 from ..data import BatchLoader, model_input
+from ..data.preprocessing import preprocessing_record
 from ..errors import ConfigError
 from ..io.atomic import write_json_atomic
 from ..io.checkpoint import load_checkpoint, load_model_weights
@@ -92,7 +93,8 @@ def train_one(
         torch._dynamo.reset()
     if cfg.sync_bn and dist_info().enabled:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    meta = {"model": spec.name, "model_kwargs": spec.kwargs, "data": session.data.name, "job": job}
+    meta = {"model": spec.name, "model_kwargs": spec.kwargs, "data": session.data.name, "job": job,
+            "preprocessing": preprocessing_record(session.data, session.cfg.data.data_dir)}
     result = fit(model, teacher, train, val, method=method, config=cfg, run_dir=job_dir,
                  test_loader=test_split if test else None, resume=resume,
                  overwrite=session.overwrite or session.resume,

@@ -22,7 +22,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["DEFAULT_PRESET", "apply_override", "list_presets", "load_preset", "load_toml", "merge"]
+__all__ = [
+    "DEFAULT_PRESET",
+    "apply_override",
+    "list_presets",
+    "load_preset",
+    "load_toml",
+    "merge",
+    "preset_descriptions",
+]
 
 DEFAULT_PRESET = "cpu"
 
@@ -65,6 +73,15 @@ def load_preset(name: str) -> tuple[dict[str, Any], str]:
     if bundled.is_file():
         return tomllib.loads(bundled.read_text(encoding="utf-8")), f"lit_core/configs/{name}.toml"
     raise ConfigError(f"unknown preset {name!r}; available: {', '.join(list_presets())}")
+
+
+def preset_descriptions() -> dict[str, str]:
+    """Each available preset's ``description`` (without a leading ``"name: "``), by name."""
+    out = {}
+    for name in list_presets():
+        text = str(load_preset(name)[0].get("description", "")).strip()
+        out[name] = text[len(name) + 2:] if text.startswith(f"{name}: ") else text
+    return out
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..io.atomic import atomic_write, write_text_atomic
 
 __all__ = ["SUMMARY_FILES", "SummaryRow", "format_table", "write_report"]
 
@@ -67,18 +68,7 @@ def format_table(rows: Sequence[SummaryRow]) -> str:
     return "\n".join([line(header), rule, *(line(b) for b in body)])
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _plot(rows: Sequence[SummaryRow], title: str, path: Path) -> None:
+def _plot(rows: Sequence[SummaryRow], title: str, path: Any) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -144,8 +134,7 @@ def write_report(
               "for model selection) and on the held-out test split. MACs are per image "
               "(conv + linear multiply-accumulates); depth counts conv + linear layers.", ""]
     payload = {"title": title, "meta": meta, "rows": [r.to_dict() for r in rows]}
-    _atomic_write(paths["md"], lambda p: p.write_text("\n".join(lines), encoding="utf-8"))
-    _atomic_write(paths["json"], lambda p: p.write_text(json.dumps(payload, indent=2) + "\n",
-                                                        encoding="utf-8"))
-    _atomic_write(paths["png"], lambda p: _plot(rows, title, p))
+    write_text_atomic(paths["md"], "\n".join(lines))
+    write_text_atomic(paths["json"], json.dumps(payload, indent=2) + "\n")
+    atomic_write(paths["png"], lambda f: _plot(rows, title, f))
     return paths

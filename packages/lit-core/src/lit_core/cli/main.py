@@ -36,9 +36,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .. import __version__
+from ..app.export import EXPORT_FORMATS, export_checkpoint
 from ..app.jobs import compare, evaluate_checkpoint, train_student_alone
 from ..app.parallel import compare_parallel
-from ..app.presets import DEFAULT_PRESET, list_presets, load_toml
+from ..app.presets import DEFAULT_PRESET, load_toml, preset_descriptions
 from ..app.runconfig import RunConfig, build_run_config, merged_config
 from ..app.session import read_stored_config
 from ..data import DataError
@@ -113,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     doc = (__doc__ or "").replace("``", "").replace("::", ":")
     parser = _Parser(prog="lit", description=doc.split("\n\n", 1)[0], epilog=doc.split("\n\n", 1)[1],
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--list-presets", action="store_true", help="print the preset names and exit")
+    parser.add_argument("--version", action="version", version=f"lit {__version__} (lit-core)")
+    parser.add_argument("--list-presets", action="store_true",
+                        help="print each preset's name and description, and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
     p = sub.add_parser("run", help="teacher, then LIT, KD and scratch students; summary and plot")
@@ -158,6 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, output=False)
     p.add_argument("checkpoint", type=Path, help="a checkpoint written by lit (best.pt / last.pt)")
     p.add_argument("--model", help="model name (default: the one stored in the checkpoint)")
+    p = sub.add_parser("export", help="a checkpoint as ONNX, torch.export or safetensors, checked "
+                                      "against eager before it is written")
+    p.add_argument("checkpoint", type=Path, help="a checkpoint written by lit (best.pt / last.pt)")
+    p.add_argument("--format", required=True, choices=sorted(EXPORT_FORMATS), metavar="FORMAT",
+                   help=f"one of {', '.join(EXPORT_FORMATS)}")
+    p.add_argument("--out", type=Path, help="output file (default: the checkpoint with the format's suffix)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     return parser
 
 
@@ -312,7 +323,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"run": cmd_run, "train-teacher": cmd_train_teacher, "compress": cmd_compress,
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a checkpoint (checked against eager, written atomically)."""
+    path = export_checkpoint(args.checkpoint, args.format, args.out, overwrite=args.overwrite)
+    print(f"lit: wrote {path} ({args.format}, checked against eager on two batches)")
+    return 0
+
+
+_COMMANDS = {"export": cmd_export, "run": cmd_run, "train-teacher": cmd_train_teacher, "compress": cmd_compress,
              "compare": cmd_compare, "evaluate": cmd_evaluate, "sweep": cmd_sweep,
              "search": cmd_search, "prune": cmd_prune}
 
@@ -340,7 +358,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.list_presets:
-            print("\n".join(list_presets()))
+            presets = preset_descriptions()
+            width = max(map(len, presets), default=0)
+            print("\n".join(f"{n.ljust(width)}  {d}" for n, d in presets.items()))
             return 0
         if args.command is None:
             raise CLIError("a command is required: run, train-teacher, compress, compare or "

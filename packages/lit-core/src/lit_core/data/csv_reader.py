@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.atomic import atomic_write, write_text_atomic
 from .errors import DataError
 from .text import Quantizer
 
@@ -90,28 +91,27 @@ def _cache_key(path: Path, quantizer: Quantizer, num_classes: int | None) -> str
 
 def _encode_to_cache(path: Path, quantizer: Quantizer, num_classes: int | None, stem: Path) -> None:
     """Parse and encode ``path`` chunk by chunk into ``stem``.u8 / .labels.npy / .json."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    tmp = stem.with_name(stem.name + f".{os.getpid()}.tmp")
     labels: list[int] = []
     buf = np.zeros((_CHUNK, quantizer.seq_len), dtype=np.uint8)
-    try:
-        with open(tmp, "wb") as out:
-            n = 0
-            for label, text in iter_records(path, num_classes):
-                quantizer.encode_one(text, buf[n % _CHUNK])
-                labels.append(label)
-                n += 1
-                if n % _CHUNK == 0:
-                    out.write(buf.tobytes())
-            out.write(buf[: n % _CHUNK].tobytes())
+
+    def encode(out) -> None:
+        n = 0
+        for label, text in iter_records(path, num_classes):
+            quantizer.encode_one(text, buf[n % _CHUNK])
+            labels.append(label)
+            n += 1
+            if n % _CHUNK == 0:
+                out.write(buf.tobytes())
+        out.write(buf[: n % _CHUNK].tobytes())
         if n == 0:
             raise DataError(f"{path}: no records (an empty CSV)")
-        np.save(stem.with_suffix(".labels.npy"), np.asarray(labels, dtype=np.int64))
-        os.replace(tmp, stem.with_suffix(".u8"))
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    atomic_write(stem.with_suffix(".u8"), encode)  # an empty CSV raises inside: nothing stays
+    n = len(labels)
+    atomic_write(stem.with_suffix(".labels.npy"),
+                 lambda f: np.save(f, np.asarray(labels, dtype=np.int64)))
     meta = {"csv": str(path), "rows": n, "seq_len": quantizer.seq_len, **quantizer.settings()}
-    stem.with_suffix(".json").write_text(json.dumps(meta) + "\n", encoding="utf-8")  # last: complete
+    write_text_atomic(stem.with_suffix(".json"), json.dumps(meta) + "\n")  # last: complete
 
 
 def read_csv_split(

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import optional_import
 from .errors import DataError
 
 __all__ = [
@@ -243,10 +244,10 @@ def read_cifar(data_dir: str | os.PathLike | None, num_classes: int) -> RawData:
 
 def read_digits(test_fraction: float = 0.2, seed: int = 0) -> RawData:
     """scikit-learn's embedded 8×8 digits (1797 images), a fixed stratified test split."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    d = load_digits()
+    datasets = optional_import("sklearn.datasets", "sklearn", "the digits data set")
+    train_test_split = optional_import("sklearn.model_selection", "sklearn",
+                                       "the digits data set").train_test_split
+    d = datasets.load_digits()
     images = (d.images.astype(np.float32) / 16.0)[:, None]  # N×1×8×8 in [0, 1]
     tr_x, te_x, tr_y, te_y = train_test_split(
         images, d.target.astype(np.int64), test_size=test_fraction, random_state=seed,
@@ -306,8 +307,9 @@ def read_npz(path: str | os.PathLike, test_fraction: float = 0.2, seed: int = 0)
         te_x = _as_nchw(arrays["test_images"], p, "test_images")
         te_y = np.asarray(arrays["test_labels"]).reshape(-1)
         return RawData(x, y, te_x, te_y, source=str(p))
-    from sklearn.model_selection import train_test_split
-
+    train_test_split = optional_import(
+        "sklearn.model_selection", "sklearn",
+        f"carving a test split out of {p} (it has no test_images/test_labels)").train_test_split
     try:
         tr_x, te_x, tr_y, te_y = train_test_split(
             x, y, test_size=test_fraction, random_state=seed, stratify=y

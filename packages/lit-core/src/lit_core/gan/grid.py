@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from ..io.atomic import atomic_write
 from .data import DomainData, domain_targets
 from .losses import translate
 
@@ -59,7 +60,6 @@ def save_grid(models: dict[str, nn.Module], data: DomainData, path: Path, *, n_i
                                                  ha="right", va="center")
     fig.suptitle(f"StarGAN translations per model (rows: inputs; columns: target domains){note}", fontsize=7)
     fig.tight_layout(h_pad=0.1, w_pad=0.05)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=130))
     plt.close(fig)
     return path

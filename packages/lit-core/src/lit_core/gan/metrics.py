@@ -17,21 +17,25 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from ..errors import MissingFileError
+from ..errors import MissingFileError, optional_import
 from .data import DomainData, domain_targets
 from .losses import translate
 
-__all__ = ["ClassifierFeatures", "Scores", "evaluate_generator", "image_metrics"]
+__all__ = ["ClassifierFeatures", "Scores", "evaluate_generator", "image_metrics", "require_torchmetrics"]
+
+
+def require_torchmetrics() -> None:
+    """Raise ``MissingExtraError`` (one line naming ``lit-core[gan]``) when torchmetrics is absent."""
+    optional_import("torchmetrics", "gan", "the GAN task's FID/KID/IS")
 
 
 def _torchmetrics():
-    try:
-        # the submodules, not torchmetrics.image, which hides them when torch-fidelity is absent
-        from torchmetrics.image.fid import FrechetInceptionDistance
-        from torchmetrics.image.inception import InceptionScore
-        from torchmetrics.image.kid import KernelInceptionDistance
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("GAN metrics need torchmetrics: pip install torchmetrics") from e
+    require_torchmetrics()
+    # the submodules, not torchmetrics.image, which hides them when torch-fidelity is absent
+    from torchmetrics.image.fid import FrechetInceptionDistance
+    from torchmetrics.image.inception import InceptionScore
+    from torchmetrics.image.kid import KernelInceptionDistance
+
     return FrechetInceptionDistance, KernelInceptionDistance, InceptionScore
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..io.atomic import write_text_atomic
+
 __all__ = ["format_table", "write_report"]
 
 _COLS = ("method", "generator", "params", "conv layers", "FID ↓", "KID×10³ ↓", "IS ↑",
@@ -46,6 +48,6 @@ def write_report(rows: list[dict], run_dir: Path, *, meta: dict) -> Path:
             "", format_table(rows), ""]
     if meta.get("notes"):
         head += [*meta["notes"], ""]
-    (run_dir / "table.md").write_text("\n".join(head))
-    (run_dir / "table.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    write_text_atomic(run_dir / "table.md", "\n".join(head))
+    write_text_atomic(run_dir / "table.json", json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     return run_dir / "table.md"

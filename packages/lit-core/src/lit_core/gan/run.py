@@ -32,13 +32,14 @@ import torch
 import torch.nn as nn
 
 from ..errors import ConfigError, RunDirExistsError
+from ..io.atomic import write_text_atomic
 from ..io.checkpoint import load_checkpoint, load_state_into, save_atomic
 from .classifier import load_classifier, save_classifier, train_classifier
 from .compress import copy_uncompressed, parse_sections, train_section
 from .config import job_settings, resolve_weights, validate
 from .data import DomainData, load_domain_data
 from .grid import save_grid
-from .metrics import evaluate_generator
+from .metrics import evaluate_generator, require_torchmetrics
 from .models import build_discriminator, build_generator, conv_layers, param_count
 from .report import write_report
 from .teacher import environment
@@ -114,6 +115,7 @@ def run(config: dict, run_dir: Path, *, resume: bool = False, overwrite: bool = 
     ev = cfg.get("eval", {})
     methods = list(ev.get("methods", ["teacher", "lit", "l2", "scratch", "rand_init"]))
     # --- every check before any training ---
+    require_torchmetrics()
     data = load_domain_data(cfg.get("data", {}))
     models = cfg.setdefault("models", {})
     teacher = build_generator(models, data, list(models.get("teacher_blocks", [6])))
@@ -182,6 +184,6 @@ def run(config: dict, run_dir: Path, *, resume: bool = False, overwrite: bool = 
             "sections": [f"stages.{i}" for i in sections],
             "wall_seconds": round(time.perf_counter() - t_start, 1)}
     write_report(rows, run_dir, meta=meta)
-    (run_dir / "run.json").write_text(json.dumps({**meta, "config": cfg}, indent=2, default=str) + "\n")
+    write_text_atomic(run_dir / "run.json", json.dumps({**meta, "config": cfg}, indent=2, default=str) + "\n")
     print((run_dir / "table.md").read_text(), flush=True)
     return rows

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from ..errors import RunDirExistsError
+from ..io.atomic import write_text_atomic
 from .config import job_settings, validate
 from .data import load_domain_data
 from .models import build_discriminator, build_generator, conv_layers, param_count
@@ -74,7 +75,7 @@ def train_teacher(config: dict, run_dir: Path, *, resume: bool = False, overwrit
               "wall_seconds_this_session": round(wall, 1),
               "train_seconds_total": history[-1]["seconds"] if history else None, "iters": sched.iters,
               "last_log": history[-1] if history else None}
-    (out / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_text_atomic(out / "record.json", json.dumps(record, indent=2) + "\n")
     export = export or out / "teacher.ckpt"
     save_teacher(g, d, export, models=models, meta=record, dtype=torch.float16)
     return export

@@ -1,26 +1,69 @@
 """Atomic file writes: write a temp file in the same directory, fsync, then ``os.replace``.
 
 A reader (or a process killed mid-write) sees either the old file or the new one, never a torn
-one. Every file ``lit`` writes (checkpoints, JSON records, summaries, plots) goes through here.
+one. Every file ``lit`` writes (checkpoints, JSON records, summaries, plots, caches) goes through
+here. The temp file is created with mode 0666 filtered by the process umask, as ``open()`` would
+create it, so results are 0644 under umask 022 and 0640 under 027 (``tempfile.mkstemp`` makes
+0600 files, which turned every result owner-only).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "save_figure", "write_json_atomic", "write_text_atomic"]
+__all__ = [
+    "atomic_write",
+    "save_figure",
+    "write_json_atomic",
+    "write_text_atomic",
+]
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """Open a new, empty temp file beside ``path`` (mode 0666 & ~umask, exclusive create)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temp file next to {path}")
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename durable (best effort: some file systems refuse to open a directory)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], *, binary: bool = True) -> Path:
-    """Call ``write(file_object)`` on a temp file next to ``path``, then rename it into place."""
+    """Call ``write(file_object)`` on a temp file next to ``path``, then rename it into place.
+
+    Args:
+        path: the file to create or replace; its directory is created if missing.
+        write: called once with the open temp file (binary, or UTF-8 text when ``binary=False``).
+        binary: open the temp file in binary mode (default) or as UTF-8 text.
+
+    Returns:
+        ``path`` as a ``Path``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
             write(f)
@@ -28,8 +71,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], *, binar
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
     return path
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..io.atomic import write_json_atomic
+from ..io.atomic import write_json_atomic, write_text_atomic
 from . import TrainFn
 from .ledger import Ledger
 from .stats import exploratory_tests, format_markdown, plot_spread, primary_test, summarize
@@ -68,9 +68,7 @@ def write_seed_report(
     }
     paths = {"md": run_dir / "seeds.md", "json": run_dir / "seeds.json", "png": run_dir / "seeds.png"}
     run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = paths["md"].with_name(".seeds.md.tmp")
-    tmp.write_text(format_markdown(rows, metric), encoding="utf-8")
-    os.replace(tmp, paths["md"])
+    write_text_atomic(paths["md"], format_markdown(rows, metric))
     write_json_atomic(paths["json"], payload)
     plot_spread(rows, paths["png"], metric)
     return paths

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..io.atomic import save_figure, write_json_atomic
+from ..io.atomic import save_figure, write_json_atomic, write_text_atomic
 from . import TrainFn
 from .ledger import Ledger
 
@@ -83,7 +83,7 @@ def run_sweep(
         result = ledger.run(job.name, lambda job=job: train_fn(job.overrides, job.name, test=test))
         rows.append({"job": job.name, **{k: job.overrides[k] for k in axes},
                      **{k: result.get(k) for k in ("val_acc", "test_acc")}})
-    (run_dir / "sweep.md").write_text(format_sweep(rows, list(axes)), encoding="utf-8")
+    write_text_atomic(run_dir / "sweep.md", format_sweep(rows, list(axes)))
     write_json_atomic(run_dir / "sweep.json", {"axes": state["axes"], "rows": rows})
     plot_sweep(rows, list(axes), run_dir)
     return rows

@@ -36,6 +36,7 @@ import torch.nn as nn
 
 from ..data import Augment, BatchLoader, model_input
 from ..data.splits import ArrayDataset
+from ..io.atomic import write_text_atomic
 from ..method.lit import IRPlan, teacher_forward
 
 __all__ = ["BF16_REL_ERROR", "CACHE_DTYPES", "TeacherCache"]
@@ -120,7 +121,7 @@ class TeacherCache:
             for arr in mapped:
                 arr.flush()
             meta = {"dtype": dtype, "n": n, "tensors": len(store), "plan": plan is not None}
-            (Path(path) / "cache.json").write_text(json.dumps(meta) + "\n", encoding="utf-8")
+            write_text_atomic(Path(path) / "cache.json", json.dumps(meta) + "\n")
             return cls.open(path)
         return cls(store[0], store[1:] if plan is not None else None, dtype)
 
