@@ -71,17 +71,17 @@ def finetune_pruned(pruned: nn.Module, variant: str, run_dir: str | os.PathLike,
     """
     if variant != "unstructured":
         return finetune(pruned, run_dir, **kwargs)
-    import torch
-
+    from lit_core.io import load_checkpoint, save_atomic
     from lit_core.models import apply_masks, count_nonzero, make_permanent, nonzero_masks
 
     apply_masks(pruned, nonzero_masks(pruned, count_nonzero(pruned)))  # keep today's zeros zero
     result = finetune(pruned, run_dir, **kwargs)
     make_permanent(pruned)  # fit left the best weights in ``pruned``; fold its masks in
     best = Path(result.best_checkpoint)
-    ckpt = torch.load(best, map_location="cpu", weights_only=False)
+    # the weights come from memory; the file only lends its record (read code-free, like any other)
+    ckpt = load_checkpoint(best)
     ckpt["model"] = {k: v.detach().cpu() for k, v in pruned.state_dict().items()}
-    torch.save(ckpt, best)
+    save_atomic(ckpt, best)
     return result
 
 

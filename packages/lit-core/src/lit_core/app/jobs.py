@@ -230,8 +230,8 @@ def evaluate_checkpoint(cfg: RunConfig, path: Path, model_name: str | None,
     session = Session(cfg, data, device, Path("."), log=log)
     meta = load_checkpoint(path).get("meta", {})
     meta = meta if isinstance(meta, dict) else {}
-    if model_name:  # the user's own choice: registered name or import path
-        spec = ModelSpec(model_name, {**model_kwargs(session), **(meta.get("model_kwargs") or {})})
+    if model_name:  # the user's own choice (registered name or import path) wins over the file's
+        spec = ModelSpec(model_name, model_kwargs(session))
     elif meta.get("model"):
         spec = recorded_spec(session, path, meta["model"], meta.get("model_kwargs"))
     else:

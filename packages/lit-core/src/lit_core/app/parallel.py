@@ -22,6 +22,8 @@ from typing import Any
 import torch
 
 from ..errors import ConfigError, LitError
+from ..io.runlock import LOCK_ENV, inherited_lock_fd
+from ..training.rundir import run_dir_path
 from ..training.trainer import BEST_CHECKPOINT
 from .jobs import compare
 from .runconfig import RunConfig
@@ -55,7 +57,7 @@ def compare_parallel(
     if parallel < 1:
         raise ConfigError(f"--parallel must be >= 1; got {parallel}")
     name = run_name or f"{cfg.preset}-{cfg.data.name}-compare-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir = out / name
+    run_dir = run_dir_path(out, name)
     kw = {**session_kw, "out": out, "run_name": name, "label": "compare"}
     if ckpt is None:
         compare(cfg, [], **kw)  # the teacher, in this process
@@ -100,6 +102,31 @@ def _start(method: str, teacher_ckpt: Path, out: Path, name: str, run_dir: Path,
         where = f"GPU {env['CUDA_VISIBLE_DEVICES']}"
     argv = [sys.executable, "-m", "lit_core", "compress", "--method", method, "--teacher-ckpt",
             str(teacher_ckpt), "--out", str(out), "--run-name", name, "--resume"]
+    fd = inherited_lock_fd(run_dir)  # the child writes this run under its parent's lock
+    if fd is not None:
+        env[LOCK_ENV] = str(fd)
     logf = open(run_dir / f"{method}.log", "w", encoding="utf-8")  # noqa: SIM115 -- closed when the child ends
-    log(f"lit: {method}: started on {where}")
-    return method, subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, env=env), logf
+    proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, env=env,
+                            pass_fds=() if fd is None else (fd,),
+                            preexec_fn=_die_with_parent(os.getpid()))
+    log(f"lit: {method}: started on {where} (pid {proc.pid})")
+    return method, proc, logf
+
+
+def _die_with_parent(parent: int):
+    """A child's pre-exec hook: on Linux, SIGTERM when the parent dies (``PR_SET_PDEATHSIG``),
+    so killing ``lit compare --parallel`` never leaves its students training (and holding the
+    run's lock); a parent already gone ends the child at once."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def hook() -> None:
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return hook

@@ -21,8 +21,9 @@ import torch
 from ..data import BatchLoader, DataSplits, load_data
 from ..errors import ConfigError
 from ..io.atomic import write_json_atomic
+from ..io.runlock import hold_run_lock
 from ..training.distributed import barrier, dist_info, init_distributed
-from ..training.rundir import check_run_dir
+from ..training.rundir import check_run_dir, run_dir_path
 from ..training.runtime import resolve_device
 from .runconfig import RunConfig, config_diff
 
@@ -88,8 +89,9 @@ def open_session(
     """Load the data, run ``check`` (everything that can fail before training), then claim the
     run directory and record the configuration. Returns the session and ``check``'s result."""
     if run_name is not None:
-        check_run_dir(out / run_name, overwrite=overwrite, resume=resume)
-        _check_resume_config(cfg, out / run_name, resume, allow_config_change)
+        run_dir = run_dir_path(out, run_name)
+        check_run_dir(run_dir, overwrite=overwrite, resume=resume)
+        _check_resume_config(cfg, run_dir, resume, allow_config_change)
     if any(job.deterministic for job in cfg.jobs.values()):  # before any CUDA work (cuBLAS reads it once)
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     info = init_distributed()
@@ -106,12 +108,13 @@ def open_session(
         raise ConfigError("train.teacher_cache needs a deterministic pipeline: set data.augment = "
                           "false (the teacher would see other crops/flips every epoch)")
     name = run_name or f"{cfg.preset}-{data.name}-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
-    session = Session(cfg, data, device, out / name, resume, overwrite, command)
+    session = Session(cfg, data, device, run_dir_path(out, name), resume, overwrite, command)
     if run_name is None:
         check_run_dir(session.run_dir, overwrite=overwrite, resume=resume)
     checked = check(session) if check is not None else None
     if session.is_main:
         session.run_dir.mkdir(parents=True, exist_ok=True)
+        hold_run_lock(session.run_dir)  # one writer: a second command stops here, writing nothing
         config_path = session.run_dir / CONFIG_FILE
         stored = read_stored_config(session.run_dir) if resume else None
         changed = stored is None or config_diff(stored["config"], cfg.to_dict())

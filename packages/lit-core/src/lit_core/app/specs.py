@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 import torch.nn as nn
 
 from ..errors import CheckpointError, ConfigError
-from ..io.checkpoint import load_checkpoint, load_model_weights
+from ..io.checkpoint import check_state_fits, load_checkpoint, load_state_into
 from ..method.methods import get_method
 from ..models.build import build_model, is_import_path
 from ..training.runtime import seed_everything
@@ -85,9 +86,18 @@ def student_spec(session: Session, method: str, teacher: ModelSpec) -> ModelSpec
 
 
 def load_weights(spec: ModelSpec, path: Path) -> nn.Module:
-    model = spec.build(0)
+    """``spec`` built with a checkpoint's weights. The model is first built on the ``meta``
+    device (no memory) and its shapes compared with the file's tensors, so a checkpoint's
+    metadata (``width=1000``, a huge ``num_classes``) cannot make us allocate what it never held."""
+    state = load_checkpoint(path).get("model")
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} is not a lit checkpoint (no 'model' state dict)")
+    with torch.device("meta"):
+        shell = spec.build(0)
     try:
-        load_model_weights(model, path)
+        check_state_fits(shell, state)
+        model = spec.build(0)
+        load_state_into(model, state)
     except CheckpointError as e:
         raise CheckpointError(f"checkpoint {path} does not fit {spec.name}: {e}") from None
     return model

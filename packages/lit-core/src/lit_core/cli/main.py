@@ -45,10 +45,11 @@ from ..app.runconfig import RunConfig, build_run_config, merged_config
 from ..app.session import read_stored_config
 from ..data import DataError
 from ..errors import ConfigError, LitError
+from ..io.runlock import release_run_locks
 from ..method.methods import METHODS, get_method
 from ..studies import commands as studies
 from ..training.distributed import shutdown_distributed
-from ..training.rundir import check_run_dir
+from ..training.rundir import check_run_dir, run_dir_path
 
 __all__ = ["build_parser", "main"]
 
@@ -179,7 +180,7 @@ def _merge(args: argparse.Namespace) -> tuple[dict, str, str]:
              "models.student": args.student, "train.device": args.device}
     preset, base = args.preset or DEFAULT_PRESET, None
     if getattr(args, "resume", False) and args.preset is None and args.run_name:
-        stored = read_stored_config(args.out / args.run_name)
+        stored = read_stored_config(run_dir_path(args.out, args.run_name))
         if stored is not None:
             preset, base = stored.get("preset", preset), stored["config"]
     if args.preset is None and base is None and args.config is not None \
@@ -211,7 +212,7 @@ def _gan_task(args: argparse.Namespace, command: str) -> RunConfig | int:
         return build_run_config(merged, preset, source)
     from .. import gan
 
-    run_dir = args.out / (args.run_name or preset)
+    run_dir = run_dir_path(args.out, args.run_name or preset)
     check_run_dir(run_dir, overwrite=args.overwrite, resume=args.resume)
     if command == "train-teacher":
         path = gan.train_teacher(merged, run_dir, resume=args.resume, overwrite=args.overwrite)
@@ -364,6 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             raise CLIError("a command is required: run, train-teacher, compress, compare or "
                            "evaluate (see `lit --help`)")
+        if getattr(args, "run_name", None) is not None:  # before anything reads or writes there
+            run_dir_path(args.out, args.run_name)
         return _COMMANDS[args.command](args)
     except (CLIError, *_USER_ERRORS) as e:
         if os.environ.get("LIT_DEBUG"):
@@ -375,6 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("lit: interrupted; continue with --resume --run-name <the run>", file=sys.stderr)
         return 130
     finally:
+        release_run_locks()
         shutdown_distributed()
 
 

@@ -24,6 +24,7 @@ from .atomic import atomic_write
 
 __all__ = [
     "capture_rng_state",
+    "check_state_fits",
     "cuda_rng_for_this_device",
     "load_checkpoint",
     "load_model_weights",
@@ -73,6 +74,13 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
 def load_state_into(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
     """Load a state dict, raising ``CheckpointError`` naming the first tensor that does not fit."""
+    check_state_fits(model, state)
+    model.load_state_dict(state)
+
+
+def check_state_fits(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Raise ``CheckpointError`` naming the first tensor of ``state`` that does not fit ``model``
+    (which may live on the ``meta`` device: only names and shapes are compared)."""
     expected = model.state_dict()
     for name, tensor in expected.items():
         if name not in state:
@@ -98,7 +106,6 @@ def load_state_into(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
                 f"checkpoint does not match the model: unexpected tensor {name!r} (shape "
                 f"{tuple(state[name].shape)}); was it saved from another architecture?"
             )
-    model.load_state_dict(state)
 
 
 def load_model_weights(model: nn.Module, path: str | os.PathLike) -> dict:

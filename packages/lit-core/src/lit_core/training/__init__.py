@@ -20,7 +20,7 @@ from .distributed import (
 )
 from .evaluation import Evaluation, evaluate
 from .metrics import METRICS_FILE, MetricsLogger, read_metrics
-from .rundir import check_run_dir, prepare_fit_dir
+from .rundir import check_run_dir, prepare_fit_dir, resolve_path, run_dir_path
 from .runtime import autocast, deterministic_mode, resolve_device, seed_everything, to_device
 from .step import (
     NonFiniteLossError,
@@ -83,6 +83,8 @@ __all__ = [
     "prepare_fit_dir",
     "read_metrics",
     "resolve_device",
+    "resolve_path",
+    "run_dir_path",
     "seed_everything",
     "setup_training",
     "shutdown_distributed",

@@ -1,5 +1,9 @@
 """Run-directory policy, in one place: never replace a run without ``--overwrite``; ``--resume``
-continues an existing one; ``--out`` must be a directory."""
+continues an existing one; ``--out`` must be a directory; a run name stays inside ``--out``.
+
+Every check looks at the *resolved* path (``..`` and symlinks followed first): ``a/missing/..``
+is ``a`` to the kernel once ``missing`` is created, so a lexical ``is_dir()`` would be asked about
+the wrong directory."""
 
 from __future__ import annotations
 
@@ -8,13 +12,37 @@ from pathlib import Path
 from ..errors import RunDirError, RunDirExistsError
 from .distributed import barrier, dist_info
 
-__all__ = ["check_run_dir", "prepare_fit_dir"]
+__all__ = ["check_run_dir", "prepare_fit_dir", "resolve_path", "run_dir_path"]
+
+
+def resolve_path(path: str | Path, what: str = "--out") -> Path:
+    """``path`` made absolute with ``..`` and symlinks followed (``RunDirError`` on a loop)."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError) as e:  # a symlink loop
+        raise RunDirError(f"{what} {path} cannot be resolved ({type(e).__name__}: {e}); "
+                          "choose another directory") from None
+
+
+def run_dir_path(out: str | Path, run_name: str) -> Path:
+    """The resolved run directory ``out/run_name``; refuses a name that is empty, absolute, or
+    leads outside ``out`` (``..``, a symlink), since a run directory is created and replaced."""
+    name = str(run_name)
+    root = resolve_path(out)
+    if not name.strip() or Path(name).is_absolute():
+        raise RunDirError(f"--run-name {name!r} is {'absolute' if name.strip() else 'empty'}; give "
+                          "a name inside --out (choose the place with --out)")
+    path = resolve_path(root / name, "--run-name")
+    if root not in path.parents:
+        raise RunDirError(f"--run-name {name!r} leads outside --out {out} (to {path}); give a name "
+                          "inside --out (choose the place with --out)")
+    return path
 
 
 def check_run_dir(run_dir: Path, *, overwrite: bool = False, resume: bool = False) -> None:
     """Raise unless ``run_dir`` may be used: it is new or empty, or ``overwrite``/``resume`` is set
     (``resume`` needs it to exist). Nothing is created or removed here."""
-    run_dir = Path(run_dir)
+    run_dir = resolve_path(run_dir, "the run directory")
     for parent in [run_dir, *run_dir.parents]:
         if parent.exists() and not parent.is_dir():
             raise RunDirError(
@@ -36,6 +64,7 @@ def prepare_fit_dir(run_dir: Path, *, resume: bool, overwrite: bool, files: tupl
                     last: str) -> None:
     """``fit``'s directory: on resume it must hold ``last``; otherwise it is checked
     (``check_run_dir``), created, and the ``files`` a run writes are cleared (rank 0)."""
+    run_dir = resolve_path(run_dir, "the run directory")
     if resume:
         if not (run_dir / last).is_file():
             raise RunDirError(f"cannot resume: no {last} in {run_dir}; start a new run without resume")

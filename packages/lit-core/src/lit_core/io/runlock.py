@@ -1,0 +1,76 @@
+"""One writer per run directory: an exclusive ``fcntl.flock`` on ``<run>/lit.lock``, held for
+the life of the process's command. The kernel drops the lock when the process dies, so a killed
+run never blocks ``--resume``. A process holds each run's lock once (nested users share it);
+``lit compare --parallel`` children inherit their parent's lock (``LIT_RUN_LOCK_FD``), so they
+may write the run while the parent lives, and a second command may not while any of them does.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from ..errors import LitError
+
+__all__ = ["LOCK_ENV", "LOCK_FILE", "RunLockedError", "hold_run_lock", "inherited_lock_fd",
+           "release_run_locks"]
+
+LOCK_FILE = "lit.lock"
+LOCK_ENV = "LIT_RUN_LOCK_FD"  # an inherited lock's file descriptor (set for --parallel children)
+_HELD: dict[Path, int] = {}  # this process's locks by run directory (a lock is per-process state)
+
+
+class RunLockedError(LitError):
+    """Another process is writing the run directory."""
+
+
+def hold_run_lock(run_dir: Path) -> int:
+    """Take (or keep) the exclusive lock of ``run_dir``, which must exist; its file descriptor.
+    Raises ``RunLockedError`` at once, writing nothing, when another process holds it."""
+    run_dir = Path(run_dir).resolve()
+    if run_dir in _HELD:
+        return _HELD[run_dir]
+    path = run_dir / LOCK_FILE
+    fd = _inherited(path)
+    if fd is None:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
+            raise RunLockedError(
+                f"run directory {run_dir} is in use by another lit process (pid {holder}); wait "
+                "for it to finish (or stop it), or choose another --run-name") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    _HELD[run_dir] = fd
+    return fd
+
+
+def _inherited(path: Path) -> int | None:
+    """The lock descriptor a parent handed down for ``path``, if it is that file's."""
+    text = os.environ.get(LOCK_ENV, "")
+    if not text.isdigit():
+        return None
+    fd = int(text)
+    try:
+        mine, theirs = os.fstat(fd), os.stat(path)
+    except OSError:
+        return None
+    if (mine.st_dev, mine.st_ino) != (theirs.st_dev, theirs.st_ino):
+        return None
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the same lock: succeeds
+    return fd
+
+
+def inherited_lock_fd(run_dir: Path) -> int | None:
+    """This process's lock descriptor of ``run_dir`` (to hand to a child), or None."""
+    return _HELD.get(Path(run_dir).resolve())
+
+
+def release_run_locks() -> None:
+    """Drop every lock this process holds (the end of a command)."""
+    while _HELD:
+        os.close(_HELD.popitem()[1])
