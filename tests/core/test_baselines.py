@@ -173,3 +173,14 @@ def test_lit_single_ir_with_kd_still_trains_the_earlier_stages_through_kd():
     before = [_params(stage) for stage in step.student.stages]
     _run(step)
     assert all(_changed(b, stage) for b, stage in zip(before, step.student.stages, strict=True))
+
+
+def test_depth_prune_with_an_unprunable_student_is_one_error_before_anything_is_created(
+        tmp_path, capsys):
+    from lit_core.cli import main
+
+    rc = main(["compare", "--methods", "depth_prune", "--data", "digits", "--teacher", "resnet14",
+               "--student", "resnet8x4", "--out", str(tmp_path), "--run-name", "x"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "lit: error: depth pruning: student block stages.0.0 differs" in err
+    assert not (tmp_path / "x").exists()
