@@ -101,7 +101,9 @@ METHODS: dict[str, MethodConfig] = {
         # last, which is fed the teacher's previous-stage output T̃_{k−1} (so the teacher input
         # matters: the student's own earlier stages are trained by the KD term alone). Before
         # this it compared the whole student from T̃_0, which with a frozen copied stem is the
-        # student's own input (the "teacher input" did nothing).
+        # student's own input (the "teacher input" did nothing). Reading to check: the paper's
+        # Table 4 text could not be retrieved when this was written (neither the stored pages nor
+        # the authors' code, which has no single-IR option); this follows the issue's review.
         MethodConfig(
             "lit_single_ir", ir_phase=True, ir_at="last_stage", teacher_input=True,
             copy_stem_head=True,
