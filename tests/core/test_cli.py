@@ -137,7 +137,10 @@ def test_tiny_run_end_to_end_writes_table_and_summaries(tmp_path, capsys):
     assert [r["method"] for r in rows] == ["teacher", "lit", "kd", "scratch"]
     assert [r["depth"] for r in rows] == [14, 8, 8, 8]
     table = [line for line in out.splitlines() if line.startswith("| ")]
-    assert len(table) == 5 and "lit" in table[2]
+    budget = table[5:]  # then each method's budget per phase (teacher, lit ir + finetune + all, kd, scratch)
+    table = table[:5]
+    assert "lit" in table[2] and "phase" in budget[0] and len(budget) == 7
+    assert any(line.startswith("| lit | ir | ") for line in budget)
 
     # the LIT student really starts from the teacher's stem and head: after an IR phase alone
     # (frozen copies, no fine-tuning) they are the teacher's tensors, bit for bit

@@ -19,6 +19,10 @@ PHASES = {
     "lit_single_ir": ["ir", "finetune"],
     "lit_block_ir": ["ir", "finetune"],
     "ir_no_teacher_input": ["ir", "finetune"],
+    "depth_prune": ["train"],
+    "kd_copied": ["frozen", "finetune"],
+    "dkd": ["train"],
+    "dist": ["train"],
 }
 
 

@@ -63,3 +63,29 @@ def test_prune_curve_and_bad_arguments(tmp_path, capsys):
                  *TINY]) == 2
     assert "cannot vary the data" in capsys.readouterr().err
     assert not (tmp_path / "q").exists()
+
+
+def test_new_methods_run_with_seeds_and_a_teacher_cache_and_report_their_budgets(tmp_path):
+    """The settings a study uses: --seeds, a teacher-output cache without augmentation, per-method
+    lr; seeds.md lists every method's epochs, steps and summed lr per phase."""
+    args = ["compare", "--methods", "depth_prune,kd_copied,dkd,dist,lit_single_ir", "--seeds", "0",
+            "--out", str(tmp_path), "--run-name", "b", *TINY, "--teacher", "resnet14",
+            "--set", "data.augment=false", "--set", "train.teacher_cache=fp32",
+            "--set", "train.kd_copied.ir_epochs=1", "--set", "train.kd_copied.epochs=2",
+            "--set", "train.kd_copied.finetune_lr=0.05", "--set", "train.dkd.epochs=1",
+            "--set", "train.dist.epochs=1", "--set", "train.depth_prune.epochs=1",
+            "--set", "train.dkd.lr=0.05", "--set", "train.lit_single_ir.ir_epochs=1",
+            "--set", "train.lit_single_ir.epochs=1"]
+    assert main(args) == 0
+    md = (tmp_path / "b" / "seeds.md").read_text()
+    steps = 5  # 270 training images, batch 64
+    assert f"| kd_copied | frozen | 1 | {steps} | 0.1 → 0.1 | 0.1 |" in md
+    # the cpu preset's milestones [0.67, 0.9]: a 2-epoch phase decays ×0.1 after its first epoch
+    assert f"| kd_copied | finetune | 2 | {2 * steps} | 0.05 → 0.005 | 0.055 |" in md
+    assert f"| kd_copied | all | 3 | {3 * steps} | | 0.155 |" in md
+    assert f"| dkd | train | 1 | {steps} | 0.05 → 0.05 | 0.05 |" in md
+    for m in ("depth_prune", "dist", "lit_single_ir"):
+        assert f"| {m} | " in md.split("Training budget")[1]
+    rows = json.loads((tmp_path / "b" / "seeds.json").read_text())["rows"]
+    assert {r["method"] for r in rows} == {"depth_prune", "kd_copied", "dkd", "dist", "lit_single_ir"}
+    assert all(r["test_acc"] is not None for r in rows)

@@ -29,7 +29,7 @@ from ..training.distributed import dist_info
 from ..training.runtime import resolve_device
 from ..training.step import check_pair
 from ..training.trainer import BEST_CHECKPOINT, evaluate, fit
-from .report import SummaryRow, format_table, write_report
+from .report import SummaryRow, format_budgets, format_table, write_report
 from .runconfig import RunConfig
 from .session import Session, load_run_data, loaders, open_session
 from .specs import (
@@ -164,6 +164,10 @@ def _finish(session: Session, rows: list[SummaryRow], title: str) -> int:
     paths = write_report(session.run_dir, rows, title=title, meta=meta, overwrite=True)
     session.log("")
     session.log(format_table(rows))
+    budgets = format_budgets(rows)
+    if budgets:
+        session.log("")
+        session.log(budgets)
     session.log("")
     session.say(f"wrote {paths['md']}, {paths['json'].name}, {paths['png'].name}")
     return 0

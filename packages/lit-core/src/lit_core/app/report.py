@@ -3,7 +3,11 @@
 ``write_report(run_dir, rows)`` writes ``summary.md``, ``summary.json`` and ``summary.png``
 atomically (temp file + rename) and refuses to replace existing summaries unless
 ``overwrite=True``. The plot draws test accuracy per model (annotated with parameters and MACs)
-and, when per-epoch histories are given, validation-accuracy curves.
+and, when per-epoch histories are given, validation-accuracy curves. Every trained row carries its
+training budget (``phase_budget``): epochs, optimiser steps and the learning-rate schedule of
+each phase, with the summed learning rate (Σ over epochs of the epoch's rate), because methods
+with the same epochs can get very different amounts of optimisation (a fine-tune restarting at a
+low rate gets a fraction of a single-phase method's summed rate).
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from typing import Any
 
 from ..io.atomic import atomic_write, write_text_atomic
 
-__all__ = ["SUMMARY_FILES", "SummaryRow", "format_table", "write_report"]
+__all__ = ["SUMMARY_FILES", "SummaryRow", "format_budgets", "format_table", "phase_budget",
+           "write_report"]
 
 SUMMARY_FILES = ("summary.md", "summary.json", "summary.png")
 
@@ -35,12 +40,62 @@ class SummaryRow:
     test_acc: float | None
     wall_time_s: float
     history: list[dict[str, Any]] = field(default_factory=list, compare=False, repr=False)
+    budget: list[dict[str, Any]] = field(default_factory=list, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.budget and self.history:
+            object.__setattr__(self, "budget", phase_budget(self.history))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (without the per-epoch history)."""
+        """JSON-ready dict (without the per-epoch history; with the per-phase budget)."""
         d = asdict(self)
         d.pop("history")
         return d
+
+
+def phase_budget(history: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per phase of a training history (``metrics.jsonl`` records, in order): its epochs, steps,
+    learning rate of its first and last epoch, and the summed rate Σ_epochs lr. A history whose
+    records lack ``phase``/``lr``/``step`` (not lit's trainer's) has no budget: ``[]``."""
+    if not all(isinstance(r, dict) and {"phase", "lr", "step"} <= r.keys() for r in history):
+        return []
+    phases: list[dict[str, Any]] = []
+    prev_step = 0
+    for rec in history:
+        if not phases or phases[-1]["phase"] != rec["phase"]:
+            phases.append({"phase": rec["phase"], "epochs": 0, "steps": 0, "lr_first": rec["lr"],
+                           "lr_last": rec["lr"], "lr_sum": 0.0})
+        cur = phases[-1]
+        cur["epochs"] += 1
+        cur["steps"] += int(rec["step"]) - prev_step
+        cur["lr_last"] = rec["lr"]
+        cur["lr_sum"] += float(rec["lr"])
+        prev_step = int(rec["step"])
+    for cur in phases:
+        cur["lr_sum"] = round(cur["lr_sum"], 10)
+    return phases
+
+
+def _lr(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def format_budgets(rows: Sequence[SummaryRow]) -> str:
+    """Each trained row's budget, one line per phase, as a Markdown table ('' if none)."""
+    lines = ["| method | phase | epochs | steps | lr first → last | summed lr |",
+             "|---|---|---:|---:|---|---:|"]
+    n = 0
+    for r in rows:
+        budget = r.budget or phase_budget(r.history)
+        for b in budget:
+            lines.append(f"| {r.method} | {b['phase']} | {b['epochs']} | {b['steps']} | "
+                         f"{_lr(b['lr_first'])} → {_lr(b['lr_last'])} | {b['lr_sum']:.4g} |")
+            n += 1
+        if len(budget) > 1:
+            lines.append(f"| {r.method} | all | {sum(b['epochs'] for b in budget)} | "
+                         f"{sum(b['steps'] for b in budget)} | | "
+                         f"{sum(b['lr_sum'] for b in budget):.4g} |")
+    return "\n".join(lines) if n else ""
 
 
 def _millions(n: int) -> str:
@@ -133,6 +188,11 @@ def write_report(
               "Accuracies are top-1 on the validation split (carved from the training set, used "
               "for model selection) and on the held-out test split. MACs are per image "
               "(conv + linear multiply-accumulates); depth counts conv + linear layers.", ""]
+    budgets = format_budgets(rows)
+    if budgets:
+        lines += ["## Training budget per phase", "", budgets, "",
+                  "Steps are optimiser steps; the summed lr is Σ over the phase's epochs of that "
+                  "epoch's learning rate (SGD, multi-step decays).", ""]
     payload = {"title": title, "meta": meta, "rows": [r.to_dict() for r in rows]}
     write_text_atomic(paths["md"], "\n".join(lines))
     write_text_atomic(paths["json"], json.dumps(payload, indent=2) + "\n")

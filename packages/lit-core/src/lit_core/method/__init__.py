@@ -2,10 +2,12 @@
 
 ``staged`` (the stage Protocol a model must have), ``losses`` (eqs. 1–3: KD, IR, LIT),
 ``lit`` (the LIT step, IR plans, stem/head copying, alignment checks), ``methods`` (every method
-as a configuration of the same two phases) and ``sections`` (compressing only some stages).
+as a configuration of the same two phases), ``sections`` (compressing only some stages), and the
+baselines' parts: ``logit_losses`` (DKD, DIST) and ``depth_prune`` (students from teacher blocks).
 Imports nothing from the rest of lit-core but ``errors``.
 """
 
+from .depth_prune import init_from_teacher_blocks, kept_blocks
 from .lit import (
     IRPlan,
     StudentForward,
@@ -16,6 +18,7 @@ from .lit import (
     make_plan,
     teacher_forward,
 )
+from .logit_losses import DISTLoss, DKDLoss
 from .losses import (
     DEFAULT_ALPHA,
     DEFAULT_BETA,
@@ -24,6 +27,7 @@ from .losses import (
     IRLoss,
     KDLoss,
     LITLoss,
+    LogitLoss,
     LossParts,
     check_temperature,
     check_unit_interval,
@@ -39,10 +43,13 @@ __all__ = [
     "IR_KINDS",
     "IR_POSITIONS",
     "METHODS",
+    "DISTLoss",
+    "DKDLoss",
     "IRLoss",
     "IRPlan",
     "KDLoss",
     "LITLoss",
+    "LogitLoss",
     "LossParts",
     "MethodConfig",
     "StageInterfaceError",
@@ -56,6 +63,8 @@ __all__ = [
     "copy_stem_and_head",
     "copy_uncompressed",
     "get_method",
+    "init_from_teacher_blocks",
+    "kept_blocks",
     "lit_step",
     "make_plan",
     "parse_sections",

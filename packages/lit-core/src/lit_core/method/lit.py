@@ -43,6 +43,8 @@ class IRPlan:
 
     ``teacher_pieces[j]`` maps T̃_j to T̃_{j+1}; ``student_pieces[j]`` is the student's
     counterpart; ``ir_at`` lists the piece indices whose output gets an IR loss (ascending).
+    ``starts`` (with teacher input): the piece each IR segment begins at, fed T̃ of that index;
+    ``None`` chains them (each segment begins right after the previous IR, the first at 0).
     """
 
     names: list[str]
@@ -50,12 +52,20 @@ class IRPlan:
     student_pieces: list[nn.Module]
     ir_at: list[int]
     teacher_input: bool
+    starts: list[int] | None = None
+
+    def segment_starts(self) -> list[int]:
+        """The first piece of every IR segment (see ``starts``)."""
+        if self.starts is not None:
+            return list(self.starts)
+        return [0] + [p + 1 for p in self.ir_at[:-1]]
 
 
 def make_plan(
     teacher: nn.Module, student: nn.Module, ir_at: str = "all", teacher_input: bool = True
 ) -> IRPlan:
-    """Build the IR plan for a method (``ir_at``: "all", "last", "middle" stage, or "blocks")."""
+    """Build the IR plan for a method (``ir_at``: "all", "last", "middle" stage, "blocks", or
+    "last_stage": one IR segment, the last stage alone, fed the teacher's T̃_{k−1})."""
     teacher = require_staged(teacher, "teacher")
     student = require_staged(student, "student")
     if ir_at not in IR_POSITIONS:
@@ -68,8 +78,11 @@ def make_plan(
     if ir_at == "blocks":
         return _block_plan(teacher, student, teacher_input)
     names = [f"stage {i}" for i in range(k_s)]
-    positions = {"all": list(range(k_s)), "last": [k_s - 1], "middle": [(k_s - 1) // 2]}[ir_at]
-    return IRPlan(names, list(teacher.stages), list(student.stages), positions, teacher_input)
+    positions = {"all": list(range(k_s)), "last": [k_s - 1], "middle": [(k_s - 1) // 2],
+                 "last_stage": [k_s - 1]}[ir_at]
+    starts = [k_s - 1] if ir_at == "last_stage" else None
+    return IRPlan(names, list(teacher.stages), list(student.stages), positions, teacher_input,
+                  starts)
 
 
 def _block_plan(teacher: StagedModel, student: StagedModel, teacher_input: bool) -> IRPlan:
@@ -173,17 +186,16 @@ class StudentForward(nn.Module):
             return (student.head(h) if need_logits else None), irs
         if teacher_cuts is None:
             raise ValueError("this plan feeds the student the teacher's outputs; pass teacher_cuts")
-        start = 0
-        for p in plan.ir_at:  # eq. 3: the segment ending at piece p starts from the teacher's T̃
+        # eq. 3: the segment ending at piece p starts from the teacher's T̃ at its first piece
+        for start, p in zip(plan.segment_starts(), plan.ir_at, strict=True):
             h = teacher_cuts[start]
             for j in range(start, p + 1):
                 h = pieces[j](h)
             irs.append(h)
-            start = p + 1
         if not need_logits:
             return None, irs
         # eq. 2 needs the student's own end-to-end forward (stem → stages → head).
-        if self.share_stem:
+        if self.share_stem and plan.segment_starts()[0] == 0:
             h, start = irs[0], plan.ir_at[0] + 1
         else:
             h, start = student.stem(x), 0
@@ -235,7 +247,10 @@ def check_plan_alignment(
         h = student.stem(x)
         if plan.teacher_input and _shape(h) != _shape(cuts[0]):
             raise AlignmentError(_mismatch("stem", cuts[0], h))
+        starts = plan.segment_starts() if plan.teacher_input else []
         for j, piece in enumerate(plan.student_pieces):
+            if j in starts and j > 0 and _shape(h) != _shape(cuts[j]):
+                raise AlignmentError(_mismatch(f"input of {plan.names[j]}", cuts[j], h))
             try:
                 h = piece(h)
             except RuntimeError as err:

@@ -5,6 +5,9 @@
   the teacher's entropy, a constant with respect to the student). Averaged over the batch.
 * ``IRLoss``: the intermediate-representation loss l(·, ·) (Table 5: L2, L1, smooth L1).
 * eqs. 1 and 3, ``LITLoss``: β·KD + (1−β)·Σ_i l(S_i(T̃_{i−1}), T̃_i).
+* Logit losses used beside KD by the baselines (``logit_losses``): ``DKDLoss`` (Zhao et al.,
+  CVPR 2022) and ``DISTLoss`` (Huang et al., NeurIPS 2022); ``LITLoss(logit=...)`` puts one in
+  KD's place.
 
 Losses are computed in float32 even under autocast.
 """
@@ -29,6 +32,7 @@ __all__ = [
     "IRLoss",
     "KDLoss",
     "LITLoss",
+    "LogitLoss",
     "LossParts",
     "check_temperature",
     "check_unit_interval",
@@ -99,6 +103,17 @@ class IRLoss(nn.Module):
         return F.smooth_l1_loss(s, t)
 
 
+class LogitLoss(nn.Module):
+    """What a logit loss in KD's place computes: ``forward(student, teacher, target) -> loss``.
+
+    ``set_progress(epoch, epochs)`` is called by the trainer at the start of every epoch of a
+    phase (0-based ``epoch``); losses with a warm-up (DKD) read it, the others ignore it.
+    """
+
+    def set_progress(self, epoch: int, epochs: int) -> None:
+        """The phase's position, for losses whose weight depends on it (default: none)."""
+
+
 class LossParts(NamedTuple):
     """A training objective's value and its two terms (for logging); ``kd``/``ir`` may be 0."""
 
@@ -111,7 +126,8 @@ class LITLoss(nn.Module):
     """The LIT objective, eq. 1: β·KD (eq. 2) + (1−β)·Σ_i l(S_i(T̃_{i−1}), T̃_i) (eq. 3).
 
     ``beta == 1`` is plain KD (no IR term needed); ``beta == 0`` is IR only (no logits needed),
-    which is the FitNets hint objective.
+    which is the FitNets hint objective. ``logit`` replaces KD by another logit loss with KD's
+    signature (``DKDLoss``, ``DISTLoss``).
     """
 
     def __init__(
@@ -120,11 +136,18 @@ class LITLoss(nn.Module):
         temperature: float = DEFAULT_TEMPERATURE,
         beta: float = DEFAULT_BETA,
         ir_kind: str = "l2",
+        logit: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.beta = check_unit_interval("beta", beta)
-        self.kd = KDLoss(alpha, temperature)
+        # the logit term: KD (eq. 2), or a baseline's loss in its place (``logit``: DKD, DIST)
+        self.kd = KDLoss(alpha, temperature) if logit is None else logit
         self.ir = IRLoss(ir_kind)
+
+    def set_progress(self, epoch: int, epochs: int) -> None:
+        """Tell the logit loss where the phase stands (DKD's warm-up); see ``LogitLoss``."""
+        if isinstance(self.kd, LogitLoss):
+            self.kd.set_progress(epoch, epochs)
 
     def forward(
         self,

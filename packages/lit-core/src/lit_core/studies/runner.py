@@ -53,6 +53,7 @@ def open_study(
         _, row = train_one(job_session, f"jobs/{name}", method, spec,
                            teacher if get_method(method).needs_teacher else None,
                            job_cfg.job(method), f"[{name}]", test=test)
-        return {"val_acc": row.val_acc, "test_acc": row.test_acc, "wall_time_s": row.wall_time_s}
+        return {"val_acc": row.val_acc, "test_acc": row.test_acc, "wall_time_s": row.wall_time_s,
+                "budget": row.budget}
 
     return session, train_fn, teacher

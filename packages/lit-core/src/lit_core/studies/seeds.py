@@ -5,7 +5,9 @@
 ``lit_core.studies`` for the contract: the caller shares one frozen teacher across all jobs, and
 ``train.seed`` seeds the student job), records each finished job in ``run_dir/state.json``
 (a rerun skips finished jobs), then writes ``seeds.md``, ``seeds.json`` and ``seeds.png`` with
-mean ± std per method, every seed's row, the paired LIT-vs-KD test and exploratory comparisons.
+mean ± std per method, every seed's row, the paired LIT-vs-KD test, exploratory comparisons and
+each method's training budget per phase (epochs, steps, learning rates, summed lr; the first
+seed's job, which every seed shares unless the schedule depends on the seed).
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ def run_seeds(
             job = {**base, "method": m, "train.seed": int(seed)}
             result = ledger.run(name, lambda job=job, name=name: train_fn(job, name, test=True))
             rows.append({"method": m, "seed": int(seed), "job": name,
-                         **{k: result.get(k) for k in ("val_acc", "test_acc")}})
+                         **{k: result.get(k) for k in ("val_acc", "test_acc")},
+                         "budget": result.get("budget") or []})
     write_seed_report(rows, run_dir, metric)
     return rows
 
@@ -68,7 +71,30 @@ def write_seed_report(
     }
     paths = {"md": run_dir / "seeds.md", "json": run_dir / "seeds.json", "png": run_dir / "seeds.png"}
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(paths["md"], format_markdown(rows, metric))
+    write_text_atomic(paths["md"], format_markdown(rows, metric) + _budget_markdown(rows))
     write_json_atomic(paths["json"], payload)
     plot_spread(rows, paths["png"], metric)
     return paths
+
+
+def _budget_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Each method's per-phase budget (its first seed's job), as a Markdown section ('' if none)."""
+    first: dict[str, Mapping[str, Any]] = {}
+    for r in sorted(rows, key=lambda r: int(r["seed"])):
+        if r.get("budget") and r["method"] not in first:
+            first[r["method"]] = r
+    if not first:
+        return ""
+    lines = ["", "", "### Training budget per method and phase (seed "
+             f"{', '.join(sorted({str(r['seed']) for r in first.values()}))})", "",
+             "| method | phase | epochs | steps | lr first → last | summed lr |",
+             "|---|---|---:|---:|---|---:|"]
+    for method, r in first.items():
+        for b in r["budget"]:
+            lines.append(f"| {method} | {b['phase']} | {b['epochs']} | {b['steps']} | "
+                         f"{b['lr_first']:.3g} → {b['lr_last']:.3g} | {b['lr_sum']:.4g} |")
+        if len(r["budget"]) > 1:
+            lines.append(f"| {method} | all | {sum(b['epochs'] for b in r['budget'])} | "
+                         f"{sum(b['steps'] for b in r['budget'])} | | "
+                         f"{sum(b['lr_sum'] for b in r['budget']):.4g} |")
+    return "\n".join(lines) + "\n"

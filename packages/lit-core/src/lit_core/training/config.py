@@ -5,7 +5,10 @@ stage) trained for ``ir_epochs`` at ``lr``, then an *end-to-end phase* (KD fine-
 cross-entropy) trained for ``epochs``, at ``finetune_lr`` when it follows an IR phase and at
 ``lr`` otherwise. Both phases use SGD and a multi-step schedule (``milestones``, ``gamma``); a
 fine-tune phase after an IR phase uses ``finetune_milestones`` when given (the paper's code decays
-the LIT phase at epoch 100 of 175 and the fine-tuning at epoch 55 of 125).
+the LIT phase at epoch 100 of 175 and the fine-tuning at epoch 55 of 125). Every two-phase method
+(the IR-phase methods, and ``kd_copied`` whose first phase is KD with the copied parts frozen)
+has its own per-phase schedule this way: phase 1 ``ir_epochs`` / ``lr`` / ``milestones``, phase 2
+``epochs`` / ``finetune_lr`` / ``finetune_milestones``.
 """
 
 from __future__ import annotations
@@ -73,6 +76,18 @@ class TrainConfig:
     # student initialisation during the IR phase
     copy_stem_head: bool = True
     freeze_copied: bool = True
+    # keep the copied parts frozen in the fine-tune phase too (the authors' CIFAR code never
+    # re-enables requires_grad after the LIT phase; BatchNorm statistics still update)
+    finetune_freeze_copied: bool = False
+    # the baselines' logit losses (lit_core.method.logit_losses; published defaults): DKD's
+    # α, β, T and warm-up (a fraction of the phase's epochs, 20/240 as published), DIST's β, γ, τ
+    dkd_alpha: float = 1.0
+    dkd_beta: float = 8.0
+    dkd_temperature: float = 4.0
+    dkd_warmup: float = 20 / 240
+    dist_beta: float = 1.0
+    dist_gamma: float = 1.0
+    dist_temperature: float = 1.0
     # reproducibility and speed
     seed: int = 0
     deterministic: bool = False
@@ -111,6 +126,15 @@ class TrainConfig:
         check_unit_interval("alpha", self.alpha)
         check_unit_interval("beta", self.beta)
         check_temperature(self.temperature)
+        for name in ("dkd_temperature", "dist_temperature"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
+                raise ConfigError(f"{name} must be a finite number > 0; got {getattr(self, name)}")
+        for name in ("dkd_alpha", "dkd_beta", "dist_beta", "dist_gamma"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ConfigError(f"{name} must be a finite number >= 0; got {getattr(self, name)}")
+        if not (math.isfinite(self.dkd_warmup) and 0 <= self.dkd_warmup <= 1):
+            raise ConfigError(f"dkd_warmup must be a fraction of the phase's epochs in [0, 1]; "
+                              f"got {self.dkd_warmup}")
         if not (math.isfinite(self.ir_loss_scale) and self.ir_loss_scale > 0):
             raise ConfigError(f"ir_loss_scale must be a finite number > 0; got {self.ir_loss_scale}")
         for name in ("lr", "finetune_lr", "momentum", "weight_decay", "gamma"):

@@ -11,6 +11,7 @@ import torch.nn as nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ..errors import AlignmentError, ConfigError, LitError
+from ..method.depth_prune import init_from_teacher_blocks, kept_blocks_per_stage
 from ..method.lit import (
     IRPlan,
     StudentForward,
@@ -20,6 +21,7 @@ from ..method.lit import (
     make_plan,
     stem_is_shared,
 )
+from ..method.logit_losses import DISTLoss, DKDLoss
 from ..method.losses import LITLoss, LossParts
 from ..method.methods import MethodConfig, get_method
 from ..method.sections import copy_stages, parse_sections
@@ -51,7 +53,8 @@ class NonFiniteLossError(LitError, RuntimeError):
 
 @dataclass
 class Phase:
-    """One training phase: its epochs, learning rate, IR plan (or None) and objective."""
+    """One training phase: its epochs, learning rate, IR plan (or None) and objective;
+    ``freeze_copied``: the parts copied from the teacher stay frozen in it."""
 
     name: str
     epochs: int
@@ -60,36 +63,59 @@ class Phase:
     objective: LITLoss
     uses_teacher: bool
     loss_scale: float = 1.0
+    freeze_copied: bool = False
+    frozen_eval: bool = True  # frozen parts in eval mode; False: their BN statistics still update
+
+
+def end_to_end_objective(method: MethodConfig, cfg: TrainConfig) -> LITLoss:
+    """The end-to-end objective: KD (eq. 2), CE, or DKD / DIST in KD's place (β = 1: no IR)."""
+    if method.final_loss == "dkd":
+        logit = DKDLoss(cfg.dkd_alpha, cfg.dkd_beta, cfg.dkd_temperature, cfg.dkd_warmup)
+        return LITLoss(beta=1.0, logit=logit)
+    if method.final_loss == "dist":
+        return LITLoss(beta=1.0, logit=DISTLoss(cfg.dist_beta, cfg.dist_gamma, cfg.dist_temperature))
+    kd = method.final_loss == "kd"
+    return LITLoss(cfg.alpha if kd else 1.0, cfg.temperature, beta=1.0)  # eq. 2 (or CE)
 
 
 def build_phases(method: MethodConfig, cfg: TrainConfig, plan: IRPlan | None) -> list[Phase]:
-    """The phases of a method: an IR phase (eq. 1) when it has a plan, then end-to-end (eq. 2 / CE)."""
+    """The phases of a method: an IR phase (eq. 1) when it has a plan, or a frozen-copy phase
+    (``kd_copied``: the end-to-end loss with the copied parts frozen), then end-to-end."""
     phases = []
+    uses_teacher = method.final_loss != "ce"
     if plan is not None and cfg.ir_epochs > 0:
         beta = cfg.beta if method.ir_beta is None else method.ir_beta
         objective = LITLoss(cfg.alpha, cfg.temperature, beta, cfg.ir_loss)  # eq. 1
-        phases.append(Phase("ir", cfg.ir_epochs, cfg.lr, plan, objective, True, cfg.ir_loss_scale))
-    kd = method.final_loss == "kd"
-    final = LITLoss(cfg.alpha if kd else 1.0, cfg.temperature, beta=1.0)  # eq. 2 (or CE)
+        phases.append(Phase("ir", cfg.ir_epochs, cfg.lr, plan, objective, True, cfg.ir_loss_scale,
+                            freeze_copied=cfg.freeze_copied))
+    elif method.frozen_phase and cfg.ir_epochs > 0:
+        phases.append(Phase("frozen", cfg.ir_epochs, cfg.lr, None,
+                            end_to_end_objective(method, cfg), uses_teacher, freeze_copied=True))
     lr = cfg.finetune_lr if phases else cfg.lr
-    phases.append(Phase("finetune" if phases else "train", cfg.epochs, lr, None, final, kd))
+    phases.append(Phase("finetune" if phases else "train", cfg.epochs, lr, None,
+                        end_to_end_objective(method, cfg), uses_teacher,
+                        freeze_copied=bool(phases) and cfg.finetune_freeze_copied,
+                        frozen_eval=False))
     return [p for p in phases if p.epochs > 0]
 
 
 def freeze_for_phase(
-    student: nn.Module, phase: Phase, copied_parts: list[str], freeze_copied: bool
+    student: nn.Module, phase: Phase, copied_parts: list[str], freeze_copied: bool | None = None
 ) -> list[nn.Module]:
-    """Set ``requires_grad`` for a phase; return the frozen modules (kept in eval mode)."""
+    """Set ``requires_grad`` for a phase; return the frozen modules (kept in eval mode, except
+    the BatchNorm statistics of copied parts frozen in a fine-tune: ``train_mode``).
+    ``freeze_copied`` overrides ``phase.freeze_copied``."""
     student.requires_grad_(True)
     plan = phase.plan
-    if plan is None:
-        return []
-    frozen = [student.get_submodule(p) for p in copied_parts] if freeze_copied else []
-    if phase.objective.beta == 0.0:  # IR only: the head and pieces past the last IR are unused
+    freeze = phase.freeze_copied if freeze_copied is None else freeze_copied
+    frozen = [student.get_submodule(p) for p in copied_parts] if freeze else []
+    if plan is not None and phase.objective.beta == 0.0:
+        # IR only: the head and pieces past the last IR are unused
         frozen.append(student.head)
         frozen += plan.student_pieces[plan.ir_at[-1] + 1 :]
         if plan.teacher_input:
             frozen.append(student.stem)
+            frozen += plan.student_pieces[: plan.segment_starts()[0]]
     for m in frozen:
         m.requires_grad_(False)
     return frozen
@@ -143,10 +169,12 @@ class TrainStep:
             self._update = compiled(update, device)
 
     def train_mode(self) -> None:
-        """Student in train mode, except frozen parts (they keep their BN statistics)."""
+        """Student in train mode, except frozen parts (they keep their BN statistics), unless the
+        phase lets them update (a fine-tune with frozen copies, as in the authors' code)."""
         self.student.train()
-        for m in self.frozen:
-            m.eval()
+        if self.phase.frozen_eval:
+            for m in self.frozen:
+                m.eval()
 
     def objective(
         self, x: torch.Tensor, y: torch.Tensor, teacher_out: Any = None
@@ -214,10 +242,10 @@ def make_phase_step(
     ``teacher`` is the original teacher; ``inference`` what runs its forward (``TrainingSetup.
     inference_teacher``; built here with ``inference_teacher`` when not given). With
     ``cfg.compile == "teacher"`` that forward is compiled."""
-    frozen = freeze_for_phase(student, phase, copied_parts, cfg.freeze_copied)
+    frozen = freeze_for_phase(student, phase, copied_parts)
     share = (
         "stem" in copied_parts
-        and cfg.freeze_copied
+        and phase.freeze_copied
         and phase.plan is not None
         and stem_is_shared(teacher, student)
     )
@@ -286,6 +314,8 @@ def check_pair(teacher: nn.Module, student: nn.Module, method: MethodConfig, x: 
         t_sd, s_sd = teacher.state_dict(), student.state_dict()
         if t_sd.keys() != s_sd.keys() or any(t_sd[k].shape != s_sd[k].shape for k in t_sd):
             raise AlignmentError(f"method {method.name!r} needs a student of the teacher's architecture")
+    if method.init == "teacher_blocks":
+        kept_blocks_per_stage(teacher, student)  # raises, naming the first block that cannot be kept
     if method.ir_phase:
         plan = make_plan(teacher, student, method.ir_at, method.teacher_input)
         check_plan_alignment(teacher, student, plan, x)
@@ -342,6 +372,8 @@ def setup_training(
     copied: list[str] = []
     if method.copy_stem_head and cfg.copy_stem_head and teacher is not None:
         copied = copy_stem_and_head(teacher, student)
+    if method.init == "teacher_blocks" and teacher is not None:
+        copied += init_from_teacher_blocks(teacher, student)
     if cfg.sections and plan is not None:
         if method.ir_at != "all":
             raise ConfigError(f"train.sections needs a method with IR losses at every stage (lit, "

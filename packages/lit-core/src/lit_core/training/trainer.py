@@ -99,9 +99,11 @@ def fit(
 ) -> FitResult:
     """Train ``student`` with ``method`` (see ``lit_core.method.methods.METHODS``) and return a result.
 
-    Phases: ``"ir"`` (methods with an IR phase; ``config.ir_epochs`` at ``config.lr``), then
-    ``"finetune"`` (after an IR phase; ``config.epochs`` at ``config.finetune_lr``) or ``"train"``
-    (single-phase methods; ``config.epochs`` at ``config.lr``). A phase with 0 epochs is skipped.
+    Phases: ``"ir"`` (methods with an IR phase; ``config.ir_epochs`` at ``config.lr``) or
+    ``"frozen"`` (``kd_copied``: the end-to-end loss with the copied parts frozen, the same
+    budget), then ``"finetune"`` (``config.epochs`` at ``config.finetune_lr``, milestones
+    ``finetune_milestones``) or ``"train"`` (single-phase methods; ``config.epochs`` at
+    ``config.lr``). A phase with 0 epochs is skipped.
 
     Loaders are re-iterable iterables of ``(x, y)`` batches (CPU or device tensors); the first
     training batch is used for the alignment check; ``train_loader.set_epoch(e)`` is called with
@@ -293,6 +295,7 @@ class _PhaseRun:
             global_epoch = sum(p.epochs for p in phases[: self.index]) + epoch
             if hasattr(train_loader, "set_epoch"):
                 train_loader.set_epoch(global_epoch)
+            phase.objective.set_progress(epoch, phase.epochs)  # DKD's warm-up weight
             t0 = time.perf_counter()
             stats, progress.step = _train_epoch(
                 self.train_step, train_loader, progress.step, self.cfg.log_every,
