@@ -18,6 +18,7 @@ from .method.lit import (
 from .method.losses import IRLoss, KDLoss, LITLoss, LossParts
 from .method.methods import METHODS, MethodConfig, get_method, student_architecture
 from .method.staged import StagedModel, require_staged
+from .method.wrap import StagedWrapper, as_staged, unwrap
 from .models.build import build_model
 from .training.config import TrainConfig
 from .training.distributed import DistInfo, RankSlice, dist_info, init_distributed
@@ -43,10 +44,12 @@ __all__ = [
     "NonFiniteLossError",
     "RankSlice",
     "StagedModel",
+    "StagedWrapper",
     "StudentForward",
     "TrainConfig",
     "TrainStep",
     "__version__",
+    "as_staged",
     "build_model",
     "check_alignment",
     "copy_stem_and_head",
@@ -69,4 +72,5 @@ __all__ = [
     "seed_everything",
     "student_architecture",
     "teacher_forward",
+    "unwrap",
 ]

@@ -1,9 +1,11 @@
 """The LIT method: what it computes, independent of how it is trained.
 
 ``staged`` (the stage Protocol a model must have), ``losses`` (eqs. 1–3: KD, IR, LIT),
-``lit`` (the LIT step, IR plans, stem/head copying, alignment checks), ``methods`` (every method
-as a configuration of the same two phases), ``sections`` (compressing only some stages), and the
-baselines' parts: ``logit_losses`` (DKD, DIST) and ``depth_prune`` (students from teacher blocks).
+``wrap`` (``as_staged``: any model gets that interface by module names, keeping its state-dict
+keys), ``lit`` (the LIT step, IR plans, stem/head copying, alignment checks), ``methods`` (every
+method as a configuration of the same two phases), ``sections`` (compressing only some stages),
+and the baselines' parts: ``logit_losses`` (DKD, DIST) and ``depth_prune`` (students from teacher
+blocks).
 Imports nothing from the rest of lit-core but ``errors``.
 """
 
@@ -35,6 +37,7 @@ from .losses import (
 from .methods import IR_POSITIONS, METHODS, MethodConfig, get_method, student_architecture
 from .sections import copy_stages, copy_uncompressed, parse_sections, section_plan
 from .staged import StagedModel, StageInterfaceError, require_staged
+from .wrap import StagedWrapper, as_staged, unwrap
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -54,7 +57,9 @@ __all__ = [
     "MethodConfig",
     "StageInterfaceError",
     "StagedModel",
+    "StagedWrapper",
     "StudentForward",
+    "as_staged",
     "check_alignment",
     "check_plan_alignment",
     "check_temperature",
@@ -72,4 +77,5 @@ __all__ = [
     "section_plan",
     "student_architecture",
     "teacher_forward",
+    "unwrap",
 ]

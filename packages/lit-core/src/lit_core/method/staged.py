@@ -2,7 +2,7 @@
 
 lit-core asks only for what it uses: ``stem``, ``stages`` (indexable, one module per stage) and
 ``head``, with ``forward(x) == head(stages[-1](…(stem(x))))``. The zoo's models (which also
-carry ``feature_info`` and ``forward_stages``), ``lit_models.as_staged`` wrappers, or a user's
+carry ``feature_info`` and ``forward_stages``), ``lit_core.as_staged`` wrappers, or a user's
 own ``nn.Module`` conform.
 """
 
@@ -40,6 +40,6 @@ def require_staged(model: object, role: str = "model") -> StagedModel:
     if missing:
         raise StageInterfaceError(
             f"the {role} ({type(model).__name__}) lacks the stage interface attribute(s) "
-            f"{', '.join(missing)}; wrap it with lit_models.as_staged(model, stem=..., stages=[...], head=...)"
+            f"{', '.join(missing)}; wrap it with lit_core.as_staged(model, stem=..., stages=[...], head=...)"
         )
     return model  # type: ignore[return-value]
