@@ -54,3 +54,34 @@ def test_a_few_stargan_iterations_update_both_nets_and_resume_continues(tmp_path
 def test_lr_decays_linearly_to_zero_over_the_last_iterations():
     s = GanSchedule(iters=10, decay_iters=4)
     assert [s.lr_scale(i) for i in (0, 6, 8, 9)] == [1.0, 1.0, 0.5, 0.25]
+
+
+def test_a_fixed_discriminator_stays_bit_identical_while_the_generator_trains():
+    data = domain_data(n=32)
+    g, d = generator(data, [1]), discriminator(data)
+    g0 = [p.detach().clone() for p in g.parameters()]
+    d0 = {k: v.clone() for k, v in d.state_dict().items()}
+    sched = GanSchedule(iters=4, decay_iters=2, batch_size=8, n_critic=2, log_every=2, save_every=4)
+    hist = train_gan(g, d, data, sched, GanWeights(), train_d=False)
+    assert all(torch.equal(d0[k], v) for k, v in d.state_dict().items())
+    assert any(not torch.equal(a, b) for a, b in zip(g0, g.parameters(), strict=True))
+    assert "D/gp" not in hist[-1] and "G/cls" in hist[-1]  # no D step was taken, G steps were
+
+
+def test_a_trained_discriminator_changes():
+    data = domain_data(n=32)
+    g, d = generator(data, [1]), discriminator(data)
+    d0 = {k: v.clone() for k, v in d.state_dict().items()}
+    sched = GanSchedule(iters=2, decay_iters=1, batch_size=8, n_critic=2, log_every=2, save_every=2)
+    train_gan(g, d, data, sched, GanWeights())
+    assert any(not torch.equal(d0[k], v) for k, v in d.state_dict().items())
+
+
+def test_an_unknown_finetune_mode_is_one_config_error():
+    import pytest
+
+    from lit_core.errors import ConfigError
+    from lit_core.gan.config import validate
+
+    with pytest.raises(ConfigError, match=r"train.lit.finetune must be one of fixed_d, trained_d, frozen_g"):
+        validate({"train": {"lit": {"finetune": "both"}}})

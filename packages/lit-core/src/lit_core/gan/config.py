@@ -7,7 +7,7 @@ A GAN configuration (e.g. ``lit_core/configs/gan-cpu.toml``) has::
     [models]   conv_dim, d_conv_dim, d_repeat_num, teacher_blocks, student_blocks, sections
     [train]    GanSchedule fields + lambda_cls/rec/gp, seed, device, shared by every job, and one
                sub-table per job overriding them: teacher, lit, l2, scratch
-               (lit/l2 also: section_steps, section_lr, finetune_iters)
+               (lit/l2 also: section_steps, section_lr, finetune_iters, finetune)
     [eval]     classifier_ckpt, classifier_model, classifier_epochs, inception_weights,
                kid_subset_size, grid_inputs, methods
 """
@@ -23,7 +23,7 @@ from ..errors import ConfigError
 from .losses import GanWeights
 from .train import GanSchedule
 
-__all__ = ["JOBS", "METHODS", "job_settings", "resolve_weights", "validate"]
+__all__ = ["FINETUNE_MODES", "JOBS", "METHODS", "job_settings", "resolve_weights", "validate"]
 
 METHODS = ("teacher", "lit", "l2", "scratch", "rand_init")
 JOBS = ("teacher", "lit", "l2", "scratch")
@@ -38,7 +38,9 @@ _KEYS = {
 }
 _SCHEDULE = {f.name for f in fields(GanSchedule)}
 _EXTRA = {"lambda_cls", "lambda_rec", "lambda_gp", "seed", "device"}
-_SECTION = {"section_steps", "section_lr", "finetune_iters"}
+_SECTION = {"section_steps", "section_lr", "finetune_iters", "finetune"}
+# how lit/l2 fine-tune G after the section phase (``run._compress``)
+FINETUNE_MODES = ("fixed_d", "trained_d", "frozen_g")
 
 
 def validate(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +62,10 @@ def validate(cfg: dict[str, Any]) -> dict[str, Any]:
             bad = sorted(set(value) - allowed)
             if bad:
                 raise ConfigError(f"unknown setting train.{key}.{bad[0]}; valid: {', '.join(sorted(allowed))}")
+            mode = value.get("finetune", "fixed_d")
+            if mode not in FINETUNE_MODES:
+                raise ConfigError(f"train.{key}.finetune must be one of {', '.join(FINETUNE_MODES)}; "
+                                  f"got {mode!r}")
         elif key not in _SCHEDULE | _EXTRA:
             raise ConfigError(f"unknown setting train.{key}; valid: {', '.join(sorted(_SCHEDULE | _EXTRA))}")
     bad = [m for m in cfg.get("eval", {}).get("methods", []) if m not in METHODS]

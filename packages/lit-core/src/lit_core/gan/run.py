@@ -13,10 +13,11 @@ checked before any training (sections, checkpoint keys, data domains); a bad inp
 ``run.json`` (command, device, date, git commit, wall time). Returns the table rows, one dict per
 generator: method, generator, blocks, params, conv_layers, train_seconds, scores.
 
-Rows: ``teacher``; ``lit`` (β = 0 IR on the sections, then fine-tuning with the StarGAN
-objective) and ``lit (IR only)`` before fine-tuning — the paper's code sets
-``requires_grad = False`` on every G parameter before its fine-tuning, so its released student is
-effectively this one; ``l2`` and ``l2 (output only)`` likewise; ``scratch``; ``rand-init``
+Rows: ``teacher``; ``lit`` (β = 0 IR on the sections, then fine-tuning of G with the StarGAN
+objective against the teacher's **fixed** discriminator, as the paper's text says; setting
+``finetune = "trained_d"`` trains a copy of D alongside) and ``lit (IR only)`` before fine-tuning —
+the paper's code sets ``requires_grad = False`` on every G parameter before its fine-tuning (only D
+trains), so its released student is this one (``finetune = "frozen_g"`` skips the fine-tune); ``l2`` and ``l2 (output only)`` likewise; ``scratch``; ``rand-init``
 generators of both depths (Table 3's random-initialisation reference).
 """
 
@@ -95,9 +96,15 @@ def _compress(method: str, cfg: dict, data: DomainData, teacher: nn.Module, d: n
                   batch_size=sched.batch_size, seed=seed, device=device, log=log, log_every=sched.log_every)
     section_only = copy.deepcopy(g)
     iters = int(rest.get("finetune_iters", 0))
-    if iters > 0:  # fine-tune the whole student against (a copy of) the teacher's discriminator
+    mode = rest.get("finetune", "fixed_d")
+    # "fixed_d": the paper's text, G fine-tuned against the teacher's fixed discriminator;
+    # "trained_d": a copy of the teacher's D trains alongside G (lit before this setting existed);
+    # "frozen_g": the authors' code, every G parameter frozen so only D would train: G stays the
+    # section-phase student, which the "(IR only)" / "(output only)" rows already report
+    if iters > 0 and mode != "frozen_g":
         ft = GanSchedule(**{**sched.__dict__, "iters": iters, "decay_iters": min(sched.decay_iters, iters)})
-        train_gan(g, copy.deepcopy(d), data, ft, weights, seed=seed, device=device, log=log)
+        train_gan(g, copy.deepcopy(d), data, ft, weights, seed=seed, device=device, log=log,
+                  train_d=mode == "trained_d")
     return g, section_only, time.perf_counter() - t0
 
 

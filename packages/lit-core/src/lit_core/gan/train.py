@@ -73,15 +73,19 @@ def train_gan(
     ckpt_path: Path | None = None,
     resume: bool = False,
     log: Callable[[dict], None] | None = None,
+    train_d: bool = True,
 ) -> list[dict]:
     """Train G and D with the StarGAN objective; returns the logged history (one dict per log).
 
-    Only G's parameters with ``requires_grad`` are updated. With ``ckpt_path`` the state is saved
-    every ``save_every`` iterations and at the end; ``resume`` continues from it.
+    Only G's parameters with ``requires_grad`` are updated. ``train_d=False`` keeps D fixed (no D
+    step; G still steps every ``n_critic``-th iteration, so G gets as many updates as with a
+    trained D). With ``ckpt_path`` the state is saved every ``save_every`` iterations and at the
+    end; ``resume`` continues from it.
     """
     device = torch.device(device)
     g.to(device).train()
     d.to(device).train()
+    d.requires_grad_(train_d)  # a fixed D still passes gradients to G, never to itself
     g_opt = _adam([p for p in g.parameters() if p.requires_grad], sched.g_lr, sched)
     d_opt = _adam(d.parameters(), sched.d_lr, sched)
     start, history = 0, []
@@ -113,12 +117,13 @@ def train_gan(
         x, c_org = next(batches)
         x, c_org = x.to(device), c_org.to(device)
         c_trg = target_labels(c_org, data.kind, gen)
-
-        loss, d_parts = d_loss(g, d, x, c_org, c_trg, data.kind, weights)  # D step, every iteration
-        d_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        d_opt.step()
-        parts.update(d_parts)
+        loss = None
+        if train_d:  # D step, every iteration
+            loss, d_parts = d_loss(g, d, x, c_org, c_trg, data.kind, weights)
+            d_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            d_opt.step()
+            parts.update(d_parts)
         if (i + 1) % sched.n_critic == 0:  # G step, every n_critic-th iteration
             loss, g_parts = g_loss(g, d, x, c_org, c_trg, data.kind, weights)
             g_opt.zero_grad(set_to_none=True)
@@ -126,7 +131,7 @@ def train_gan(
             loss.backward()
             g_opt.step()
             parts.update(g_parts)
-        if not torch.isfinite(loss):
+        if loss is not None and not torch.isfinite(loss):
             raise FloatingPointError(f"StarGAN loss is {loss.item()} at iteration {i + 1}; lower the learning rates")
         if (i + 1) % sched.log_every == 0 or i + 1 == sched.iters:
             rec = {"iter": i + 1, "seconds": round(time.perf_counter() - t0, 2), "lr_scale": round(scale, 4),
