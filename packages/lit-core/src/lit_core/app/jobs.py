@@ -173,7 +173,9 @@ def open_with_teacher(cfg: RunConfig, methods: Sequence[str], *, ckpt: Path | No
     """A session checked for ``methods`` (the teacher checkpoint, every pair's alignment), then
     its teacher: trained in ``<run>/teacher`` (reused on ``--resume``) or loaded from ``ckpt``."""
     for m in methods:
-        get_method(m)
+        if get_method(m).ir_at == "blocks" and cfg.job(m).teacher_cache != "off":
+            raise ConfigError(f"train.teacher_cache caches stage outputs; method {m!r} compares "
+                              "blocks: turn the cache off for it")
 
     def check(session: Session) -> ModelSpec:
         spec = teacher_spec(session, ckpt, teacher_given)

@@ -64,6 +64,12 @@ def resolve_device(name: str = "auto") -> torch.device:
         device = torch.device(name)
     except RuntimeError:
         raise ConfigError(f"unknown device {name!r}; use cpu, cuda, cuda:N or auto") from None
+    if device.type not in ("cpu", "cuda", "mps", "xpu"):
+        raise ConfigError(f"device {name!r} cannot train a model; use cpu, cuda, cuda:N or auto")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {name}: no CUDA GPU is available here; use --device cpu (or auto)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) visible")
     if device.type == "cuda" and several:
         if device.index is not None:
             raise ConfigError(
