@@ -25,7 +25,7 @@ from ..method.methods import get_method
 from ..models.profile import profile_model
 from ..training.config import TrainConfig
 from ..training.distributed import dist_info
-from ..training.runtime import resolve_device
+from ..training.runtime import check_device_usable, resolve_device
 from ..training.step import check_pair
 from ..training.trainer import BEST_CHECKPOINT, evaluate, fit
 from .report import SummaryRow, format_table, write_report
@@ -227,6 +227,7 @@ def evaluate_checkpoint(cfg: RunConfig, path: Path, model_name: str | None,
     """Print validation and test accuracy of a checkpoint on the configured data."""
     data = load_run_data(cfg)
     device = resolve_device(cfg.job("teacher").device)
+    check_device_usable(device)
     session = Session(cfg, data, device, Path("."), log=log)
     meta = load_checkpoint(path).get("meta", {})
     meta = meta if isinstance(meta, dict) else {}

@@ -24,7 +24,7 @@ from ..errors import ConfigError
 from ..io.atomic import write_json_atomic
 from ..training.distributed import barrier, dist_info, init_distributed
 from ..training.rundir import check_run_dir
-from ..training.runtime import resolve_device
+from ..training.runtime import check_device_usable, resolve_device
 from .runconfig import RunConfig, config_diff
 
 __all__ = [
@@ -131,6 +131,7 @@ def open_session(
 
 def _check_jobs_on_device(cfg: RunConfig, device: torch.device) -> None:
     """Settings that cannot run here, found before the run directory is claimed."""
+    check_device_usable(device)
     for name, job in cfg.jobs.items():
         where = "train" if name == "__shared__" else f"train.{name}"
         if job.precision == "fp16" and device.type != "cuda":
