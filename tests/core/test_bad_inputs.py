@@ -221,3 +221,55 @@ def test_resume_refuses_changed_settings_and_names_them(tmp_path, capsys):
     stored = json.loads((tmp_path / "r" / "config.json").read_text())["config"]
     assert stored["data"]["limit"] == 200
     assert len(list((tmp_path / "r").glob("config.*.json"))) == 1
+
+
+# --------------------------------------------------------------------------- found before the run
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["run", "--seeds", "0,0"], "--seeds must be distinct"),
+    (["run", "--seeds", "-1"], "--seeds must be integers in 0..2**63-1"),
+    (["run", "--seeds", str(2**64)], "--seeds must be integers in 0..2**63-1"),
+    (["sweep", "--grid", "train.beta=0.5,0.5"], "--grid train.beta repeats a value"),
+    (["sweep", "--method", "scratch", "--grid", "train.momentum=0.5,5"],
+     "--grid train.momentum=5: [train] momentum must be in [0, 1)"),
+    (["search", "--trials", "0"], "--trials must be >= 1"),
+    (["prune", "--sparsities", "0.5,0.5"], "--sparsities must be distinct"),
+    (["run", "--set", f"train.seed={2**64}"], "seed must be an integer in 0..2**63-1"),
+    (["run", "--set", "data.seed=-1"], "data.seed must be an integer in 0..2**32-1"),
+    (["run", "--set", f"train.teacher.epochs={10**30}"], "epochs must be in 0..1000000"),
+    (["run", "--set", "train.milestones=[0.5, 2]"], "milestones mixes fractions (< 1) and epoch"),
+    (["run", "--device", "meta"], "device 'meta' cannot train a model"),
+    (["run", "--set", "train.tensorboard=true"], "needs the tensorboard package"),
+    (["run", "--set", 'train.precision="fp16"', "--device", "cpu"],
+     "precision fp16 needs a CUDA device"),
+    (["compare", "--methods", "kd,lit_block_ir", "--set", 'train.teacher_cache="fp32"',
+      "--set", "data.augment=false"], "method 'lit_block_ir' compares blocks"),
+])
+def test_bad_study_and_run_arguments_fail_before_anything_is_created(tmp_path, capsys, argv,
+                                                                     needle):
+    if "tensorboard" in needle:
+        import importlib.util  # the case only exists where tensorboard is absent
+        if importlib.util.find_spec("tensorboard") is not None:
+            pytest.skip("tensorboard is installed here")
+    args = [*argv[:1], "--out", str(tmp_path / "o"), "--run-name", "r", *TINY, *ONE_EPOCH,
+            *argv[1:]]
+    assert main(args) == 2
+    assert needle in one_line_error(capsys)
+    assert not (tmp_path / "o").exists()
+
+
+def test_cuda_without_a_gpu_is_one_line(tmp_path, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    assert main(["run", "--out", str(tmp_path / "o"), "--run-name", "r", *TINY, *ONE_EPOCH,
+                 "--device", "cuda"]) == 2
+    assert "no CUDA GPU is available here" in one_line_error(capsys)
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_run_name_longer_than_a_file_name_is_one_line(tmp_path, capsys):
+    assert main(["run", "--out", str(tmp_path / "o"), "--run-name", "x" * 300, *TINY,
+                 *ONE_EPOCH]) == 2
+    assert "--run-name is 300 bytes long" in one_line_error(capsys)
+    assert not (tmp_path / "o").exists()

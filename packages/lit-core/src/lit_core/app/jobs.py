@@ -26,7 +26,7 @@ from ..method.methods import get_method
 from ..models.profile import profile_model
 from ..training.config import TrainConfig
 from ..training.distributed import dist_info
-from ..training.runtime import resolve_device
+from ..training.runtime import check_device_usable, resolve_device
 from ..training.step import check_pair
 from ..training.trainer import BEST_CHECKPOINT, evaluate, fit
 from .report import SummaryRow, format_budgets, format_table, write_report
@@ -179,7 +179,9 @@ def open_with_teacher(cfg: RunConfig, methods: Sequence[str], *, ckpt: Path | No
     """A session checked for ``methods`` (the teacher checkpoint, every pair's alignment), then
     its teacher: trained in ``<run>/teacher`` (reused on ``--resume``) or loaded from ``ckpt``."""
     for m in methods:
-        get_method(m)
+        if get_method(m).ir_at == "blocks" and cfg.job(m).teacher_cache != "off":
+            raise ConfigError(f"train.teacher_cache caches stage outputs; method {m!r} compares "
+                              "blocks: turn the cache off for it")
 
     def check(session: Session) -> ModelSpec:
         spec = teacher_spec(session, ckpt, teacher_given)
@@ -231,6 +233,7 @@ def evaluate_checkpoint(cfg: RunConfig, path: Path, model_name: str | None,
     """Print validation and test accuracy of a checkpoint on the configured data."""
     data = load_run_data(cfg)
     device = resolve_device(cfg.job("teacher").device)
+    check_device_usable(device)
     session = Session(cfg, data, device, Path("."), log=log)
     meta = load_checkpoint(path).get("meta", {})
     meta = meta if isinstance(meta, dict) else {}

@@ -67,7 +67,8 @@ class DataSettings:
             value = getattr(self, key)
             _require(value is None or (_is_int(value) and value > 0), f"data.{key}",
                      "a positive integer (or left out for all the data)", value)
-        _require(_is_int(self.seed), "data.seed", "an integer", self.seed)
+        _require(_is_int(self.seed) and 0 <= self.seed < 2**32, "data.seed",
+                 "an integer in 0..2**32-1", self.seed)
         _require(isinstance(self.augment, bool), "data.augment", "true or false", self.augment)
         _require(_is_int(self.eval_batch_size) and self.eval_batch_size > 0, "data.eval_batch_size",
                  "a positive integer", self.eval_batch_size)

@@ -7,6 +7,7 @@ setting is refused, naming the keys, unless the user asks for it (``--allow-conf
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
@@ -24,7 +25,7 @@ from ..io.atomic import write_json_atomic
 from ..io.runlock import hold_run_lock
 from ..training.distributed import barrier, dist_info, init_distributed
 from ..training.rundir import check_run_dir, run_dir_path
-from ..training.runtime import resolve_device
+from ..training.runtime import check_device_usable, resolve_device
 from .runconfig import RunConfig, config_diff
 
 __all__ = [
@@ -102,6 +103,7 @@ def open_session(
     if device.type != "cuda" and any(job.sync_bn for job in cfg.jobs.values()):
         raise ConfigError(f"train.sync_bn needs CUDA devices (SyncBatchNorm runs over NCCL); "
                           f"the device is {device}")
+    _check_jobs_on_device(cfg, device)
     data = load_run_data(cfg, quiet=not info.is_main)
     cached = any(job.teacher_cache != "off" for job in cfg.jobs.values())
     if cached and cfg.data.augment and data.augment.enabled:
@@ -128,6 +130,19 @@ def open_session(
     world = f", {info.world_size} processes" if info.enabled else ""
     session.say(f"device: {device}{world}; run directory: {session.run_dir}")
     return session, checked
+
+
+def _check_jobs_on_device(cfg: RunConfig, device: torch.device) -> None:
+    """Settings that cannot run here, found before the run directory is claimed."""
+    check_device_usable(device)
+    for name, job in cfg.jobs.items():
+        where = "train" if name == "__shared__" else f"train.{name}"
+        if job.precision == "fp16" and device.type != "cuda":
+            raise ConfigError(f"{where}.precision fp16 needs a CUDA device (the device is "
+                              f"{device}); use bf16 on CPU")
+        if job.tensorboard and importlib.util.find_spec("tensorboard") is None:
+            raise ConfigError(f"{where}.tensorboard = true needs the tensorboard package: pip "
+                              "install 'lit-core[tensorboard]' (or set it to false)")
 
 
 def read_stored_config(run_dir: Path) -> dict[str, Any] | None:

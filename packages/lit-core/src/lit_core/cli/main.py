@@ -223,6 +223,9 @@ def _gan_task(args: argparse.Namespace, command: str) -> RunConfig | int:
 
 
 def _session_kw(args: argparse.Namespace, label: str) -> dict:
+    if args.run_name is not None and len(os.fsencode(args.run_name)) > 255:
+        raise ConfigError(f"--run-name is {len(os.fsencode(args.run_name))} bytes long; a file "
+                          "name may have at most 255")
     return {"out": args.out, "run_name": args.run_name, "label": label, "resume": args.resume,
             "overwrite": args.overwrite, "allow_config_change": args.allow_config_change,
             "command": "lit " + " ".join(sys.argv[1:])}
@@ -244,7 +247,7 @@ def _compare(args: argparse.Namespace, cfg: RunConfig, methods: list[str], label
     if args.seeds is not None:
         if args.parallel is not None:
             raise ConfigError("--seeds runs its jobs one after another; drop --parallel")
-        seeds = studies.parse_list(args.seeds, int, "--seeds")
+        seeds = studies.parse_seeds(args.seeds)
         return studies.run_seeds_cmd(cfg, methods, seeds, ckpt=ckpt, teacher_given=teacher_given,
                                      **kw)
     if args.parallel is not None:

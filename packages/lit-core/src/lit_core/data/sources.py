@@ -339,15 +339,24 @@ def read_image_folder(root: str | os.PathLike) -> RawData:
         raise DataError(
             f"image folder {r} needs train/ and test/ subfolders, each with one folder per class"
         )
-    out, classes = {}, None
+    class _Folder(ImageFolder):
+        def find_classes(self, directory):  # hidden folders (.ipynb_checkpoints/) are no classes
+            names = sorted(e.name for e in os.scandir(directory)
+                           if e.is_dir() and not e.name.startswith("."))
+            if not names:
+                raise FileNotFoundError(f"no class folders found in {directory}")
+            return names, {n: i for i, n in enumerate(names)}
+
+    out, classes, files = {}, None, {}
     for split in ("train", "test"):
         try:
-            folder = ImageFolder(str(r / split))
+            folder = _Folder(str(r / split))
         except (FileNotFoundError, OSError) as e:
             raise DataError(f"image folder {r / split}: {e}") from None
         if classes is not None and folder.classes != classes:
             raise DataError(f"image folder {r}: train classes {classes} ≠ test classes {folder.classes}")
         classes = folder.classes
+        files[split] = {os.path.realpath(p): p for p, _ in folder.samples}
         imgs = [_load_image(folder, p) for p, _ in folder.samples]
         shapes = {im.shape for im in imgs}
         if len(shapes) != 1:
@@ -356,4 +365,11 @@ def read_image_folder(root: str | os.PathLike) -> RawData:
                 "resize them to one square size first"
             )
         out[split] = (np.stack(imgs).astype(np.float32) / 255.0, np.array(folder.targets, dtype=np.int64))
+    shared = sorted(files["train"].keys() & files["test"].keys())
+    if shared:
+        raise DataError(
+            f"image folder {r}: {len(shared)} test image(s) are also in train/ (the same file, e.g. "
+            f"{files['test'][shared[0]]} and {files['train'][shared[0]]}); a train/test leak: "
+            "remove them from one split"
+        )
     return RawData(*out["train"], *out["test"], source=str(r), num_classes=len(classes or []))

@@ -181,6 +181,13 @@ def _select(
             f"{', '.join(map(str, lost[:5]))} that the test split holds (from {source}); raise limit"
         )
     keep, held = _stratified_split(train_labels[train_idx], val_fraction, seed)
+    carved = np.setdiff1d(np.unique(test_labels[test_idx]), np.unique(train_labels[train_idx[keep]]))
+    if len(carved):
+        raise DataError(
+            f"{name}: the validation split (val_fraction={val_fraction}) takes every training "
+            f"example of classes {', '.join(map(str, carved[:5]))} that the test split holds "
+            f"(from {source}); add training examples of them or lower data.val_fraction"
+        )
     return train_idx[keep], train_idx[held], test_idx
 
 

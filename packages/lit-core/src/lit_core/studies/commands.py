@@ -20,7 +20,7 @@ from ..io.atomic import write_json_atomic, write_text_atomic
 from ..io.checkpoint import load_model_weights
 from .runner import open_study
 
-__all__ = ["parse_grid", "parse_list", "run_prune", "run_search_cmd", "run_seeds_cmd", "run_sweep_cmd"]
+__all__ = ["parse_grid", "parse_list", "parse_seeds", "run_prune", "run_search_cmd", "run_seeds_cmd", "run_sweep_cmd"]
 
 
 def parse_list(text: str, kind: type, what: str) -> list[Any]:
@@ -47,8 +47,32 @@ def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
             for part in key.strip().split("."):
                 tree = tree[part]
             parsed.append(tree)
+        if len({repr(v) for v in parsed}) != len(parsed):
+            raise ConfigError(f"--grid {key.strip()} repeats a value: {values.strip()}; give each "
+                              "value once")
         axes[key.strip()] = parsed
     return axes
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``--seeds 0,1,2``: distinct integers in 0..2**63-1 (torch's seed range)."""
+    seeds = parse_list(text, int, "--seeds")
+    bad = [s for s in seeds if not 0 <= s < 2**63]
+    if bad:
+        raise ConfigError(f"--seeds must be integers in 0..2**63-1; got {bad[0]}")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds must be distinct; got {text}")
+    return seeds
+
+
+def _check_grid_points(cfg: RunConfig, method: str, axes: Mapping[str, Sequence[Any]]) -> None:
+    """Every grid value must be a valid setting on its own, before anything trains."""
+    for key, values in axes.items():
+        for value in values:
+            try:
+                cfg.replace(**{key: value}).job(method)
+            except ConfigError as e:
+                raise ConfigError(f"--grid {key}={value!r}: {e}") from None
 
 
 def run_seeds_cmd(cfg: RunConfig, methods: Sequence[str], seeds: Sequence[int], **kw: Any) -> int:
@@ -68,6 +92,7 @@ def run_sweep_cmd(cfg: RunConfig, method: str, axes: Mapping[str, Sequence[Any]]
     from .sweep import run_sweep
 
     _check_keys(axes)
+    _check_grid_points(cfg, method, axes)
     session, train_fn, _ = open_study(cfg, [method], **kw)
     run_sweep(train_fn, axes, session.run_dir, base={"method": method}, test=test)
     print((session.run_dir / "sweep.md").read_text(encoding="utf-8"))
@@ -79,6 +104,8 @@ def run_search_cmd(cfg: RunConfig, method: str, *, study_name: str | None, stora
     """The paper's τ → α → β search on the validation split; a TOML overlay for ``--config``."""
     from .search import PAPER_STAGES, run_search, to_toml
 
+    if trials is not None and trials < 1:
+        raise ConfigError(f"--trials must be >= 1; got {trials}")
     stages = PAPER_STAGES if trials is None else tuple(replace(s, n_trials=trials) for s in PAPER_STAGES)
     session, train_fn, _ = open_study(cfg, [method], **kw)
     name = study_name or session.run_dir.name
@@ -105,6 +132,8 @@ def run_prune(cfg: RunConfig, methods: Sequence[str], sparsities: Sequence[float
 
     if any(not 0 < s < 1 for s in sparsities):
         raise ConfigError(f"--sparsities must lie in (0, 1); got {list(sparsities)}")
+    if len(set(sparsities)) != len(sparsities):
+        raise ConfigError(f"--sparsities must be distinct; got {list(sparsities)}")
     if retrain_epochs < 1:
         raise ConfigError(f"--retrain-epochs must be >= 1; got {retrain_epochs}")
     session, train_fn, _ = open_study(cfg, methods, **kw)

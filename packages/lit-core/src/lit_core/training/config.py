@@ -32,6 +32,7 @@ __all__ = ["COMPILE_MODES", "PRECISIONS", "TrainConfig"]
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 COMPILE_MODES = ("off", "teacher", "step")  # see lit_core.training.compile
+MAX_EPOCHS = 1_000_000  # a bound on absurd counts (10**30 would run forever)
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,10 @@ class TrainConfig:
             if not math.isfinite(getattr(self, name)):
                 raise ConfigError(f"{name} must be a finite number; got {getattr(self, name)}")
         for name in ("epochs", "ir_epochs"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be >= 0; got {getattr(self, name)}")
+            if not 0 <= getattr(self, name) <= MAX_EPOCHS:
+                raise ConfigError(f"{name} must be in 0..{MAX_EPOCHS}; got {getattr(self, name)}")
+        if not 0 <= self.seed < 2**63:
+            raise ConfigError(f"seed must be an integer in 0..2**63-1; got {self.seed}")
         for name in ("batch_size", "log_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1; got {getattr(self, name)}")
@@ -160,6 +163,11 @@ class TrainConfig:
                 raise ConfigError(
                     f"{name} must be finite positive numbers; got {list(getattr(self, name))}"
                 )
+        for name in ("milestones", "finetune_milestones"):
+            values = getattr(self, name)
+            if any(m < 1 for m in values) and any(m >= 1 for m in values):
+                raise ConfigError(f"{name} mixes fractions (< 1) and epoch numbers (>= 1): "
+                                  f"{list(values)}; give all as fractions or all as epochs")
         if self.precision not in PRECISIONS:
             raise ConfigError(
                 f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}"

@@ -13,7 +13,7 @@ import torch
 from ..errors import ConfigError
 from .distributed import dist_info
 
-__all__ = ["autocast", "deterministic_mode", "resolve_device", "seed_everything", "to_device"]
+__all__ = ["autocast", "check_device_usable", "deterministic_mode", "resolve_device", "seed_everything", "to_device"]
 
 
 def seed_everything(seed: int) -> None:
@@ -72,6 +72,16 @@ def resolve_device(name: str = "auto") -> torch.device:
             )
         return torch.device("cuda", local_rank)
     return device
+
+
+def check_device_usable(device: torch.device) -> None:
+    """Refuse a device no model can run on here (meta, a CUDA device without a GPU)."""
+    if device.type not in ("cpu", "cuda", "mps", "xpu"):
+        raise ConfigError(f"device {str(device)!r} cannot train a model; use cpu, cuda, cuda:N or auto")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device}: no CUDA GPU is available here; use --device cpu (or auto)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) visible")
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
