@@ -201,3 +201,16 @@ def test_tiny_bench_runs_every_backend_of_the_device(tmp_path, device):
     if device == "cuda":
         assert all(r["peak_mem_bytes"] is not None for r in torch_rows)
         assert all(r["peak_mem_bytes"] is None and "not measured" in r["note"] for r in ok if r["backend"] == "ort_cuda")
+
+
+def test_the_lit_bench_console_script_runs_the_same_cli():
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = shutil.which("lit-bench", path=str(Path(sys.executable).parent))
+    assert exe is not None, "the lit-bench console script is not installed beside this Python"
+    out = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "--dry-run" in out.stdout
