@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The depth-gap study (results/study-depth-gap/PROTOCOL.md), as run. `bash study.sh STAGE`; every
+# command resumes with --resume, so rerunning a stage after an interruption continues job by job.
+# One torch thread per job; at most two stages run at a time on the 2-core CPU.
+set -u
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+OUT=${STUDY_OUT:-/work/study-depth-gap}
+# the code as committed at launch (a frozen worktree), not a working tree being edited
+LIT=${STUDY_LIT:-/work/wt/study-run/.venv/bin/lit}
+PY=${STUDY_PY:-/work/wt/study-run/.venv/bin/python}
+T=${STUDY_TEACHER:-$OUT/teacher/teacher/best.pt}
+COMMON=(--preset cpu --data fashion-mnist --teacher resnet56 --student resnet8 --teacher-ckpt "$T"
+  --set data.limit=20000 --set data.augment=false --set train.teacher_cache=fp32 --device cpu
+  --set train.lit.ir_epochs=8 --set train.lit.epochs=8 --set train.kd.epochs=16
+  --set train.scratch.epochs=16 --out "$OUT" ${STUDY_EXTRA:-})
+step() {  # name, then the command; appends the wall time to times.tsv
+  local name=$1; shift
+  local resume=(); [ -d "$OUT/$name" ] && resume=(--resume)
+  local t0=$(date +%s)
+  echo "== $(date -u +%FT%TZ) $name: $*" >> "$OUT/commands.log"
+  "$LIT" "$@" --run-name "$name" "${resume[@]}" > "$OUT/$name.log" 2>&1
+  local rc=$?
+  printf '%s\t%s\t%s\t%s\n' "$name" "$rc" "$(( $(date +%s) - t0 ))" "$(date -u +%FT%TZ)" >> "$OUT/times.tsv"
+  return $rc
+}
+selected() {  # the pilot's selected value for a method: the higher val_acc, ties to the smaller value
+  "$PY" - "$OUT/pilot-$1/sweep.json" <<'PYEOF'
+import json, sys
+rows = json.load(open(sys.argv[1]))["rows"]
+key = next(k for k in rows[0] if k.startswith("train."))
+best = sorted(rows, key=lambda r: (-r["val_acc"], r[key]))[0]
+print(f"{key}={best[key]}")
+PYEOF
+}
+case "$1" in
+pilot-core)  # seed 0, validation only (no --test): the gate's scratch and the primary arms' lr
+  step pilot-scratch sweep --method scratch --grid train.scratch.lr=0.05,0.1 "${COMMON[@]}"
+  step pilot-kd sweep --method kd --grid train.kd.lr=0.05,0.1 "${COMMON[@]}"
+  step pilot-lit sweep --method lit --grid train.lit.finetune_lr=0.02,0.1 "${COMMON[@]}" ;;
+pilot-new)  # the alternatives' lr, seed 0, validation only (needs the baselines merged after 47d371e)
+  NEW=(--set train.depth_prune.epochs=16 --set train.dkd.epochs=16 --set train.dist.epochs=16
+    --set train.kd_copied.ir_epochs=8 --set train.kd_copied.epochs=8)
+  step pilot-depth_prune sweep --method depth_prune --grid train.depth_prune.lr=0.05,0.1 "${COMMON[@]}" "${NEW[@]}"
+  step pilot-dkd sweep --method dkd --grid train.dkd.lr=0.05,0.1 "${COMMON[@]}" "${NEW[@]}"
+  step pilot-dist sweep --method dist --grid train.dist.lr=0.05,0.1 "${COMMON[@]}" "${NEW[@]}"
+  # kd_copied: one rate for both phases (lr = finetune_lr). TODO before running: `compress` also
+  # scores the test split, which the pilot must not read; use a sweep that ties the two keys instead
+  for lr in 0.05 0.1; do
+    step pilot-kd_copied-$lr compress --method kd_copied "${COMMON[@]}" "${NEW[@]}" \
+      --set train.kd_copied.lr=$lr --set train.kd_copied.finetune_lr=$lr
+  done ;;
+primary)  # LIT vs KD (and scratch), seeds 1-8, each at its selected lr
+  step primary compare --seeds 1,2,3,4,5,6,7,8 --methods lit,kd,scratch "${COMMON[@]}" \
+    --set "$(selected lit)" --set "$(selected kd)" --set "$(selected scratch)" ;;
+esac
