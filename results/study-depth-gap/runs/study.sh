@@ -43,11 +43,11 @@ pilot-new)  # the alternatives' lr, seed 0, validation only (needs the baselines
   step pilot-depth_prune sweep --method depth_prune --grid train.depth_prune.lr=0.05,0.1 "${COMMON[@]}" "${NEW[@]}"
   step pilot-dkd sweep --method dkd --grid train.dkd.lr=0.05,0.1 "${COMMON[@]}" "${NEW[@]}"
   step pilot-dist sweep --method dist --grid train.dist.lr=0.05,0.1 "${COMMON[@]}" "${NEW[@]}"
-  # kd_copied: one rate for both phases (lr = finetune_lr). TODO before running: `compress` also
-  # scores the test split, which the pilot must not read; use a sweep that ties the two keys instead
+  # kd_copied: one rate for both phases (lr = finetune_lr), tied: a one-point sweep per rate (a
+  # sweep reads only the validation split; `compress` would also score the test split)
   for lr in 0.05 0.1; do
-    step pilot-kd_copied-$lr compress --method kd_copied "${COMMON[@]}" "${NEW[@]}" \
-      --set train.kd_copied.lr=$lr --set train.kd_copied.finetune_lr=$lr
+    step pilot-kd_copied-$lr sweep --method kd_copied --grid train.kd_copied.lr=$lr "${COMMON[@]}" \
+      "${NEW[@]}" --set train.kd_copied.finetune_lr=$lr
   done ;;
 primary)  # LIT vs KD (and scratch), seeds 1-8, each at its selected lr
   step primary compare --seeds 1,2,3,4,5,6,7,8 --methods lit,kd,scratch "${COMMON[@]}" \
