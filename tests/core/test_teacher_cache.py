@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 from studies_tiny import tiny_model
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from lit_core.data import Augment, BatchLoader, load_data
 from lit_core.method.lit import make_plan, teacher_forward
@@ -91,3 +94,50 @@ def test_cached_and_uncached_runs_give_identical_students(tmp_path, capsys):
     assert main([*tiny[:-2], "--run-name", "aug", "--set", "train.teacher_cache=fp32"]) == 2
     assert "data.augment = false" in capsys.readouterr().err
     assert not (tmp_path / "aug").exists()
+
+
+class _SyncCounter(TorchDispatchMode):
+    """Counts host syncs (``.item()``-like reads) and copies across devices."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.syncs = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is torch.ops.aten._local_scalar_dense.default:
+            self.syncs += 1
+        if func is torch.ops.aten._to_copy.default and isinstance(args[0], torch.Tensor):
+            target = kwargs.get("device")
+            if target is not None and torch.device(target) != args[0].device:
+                self.syncs += 1
+        return func(*args, **kwargs)
+
+
+_PLACED_DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
+
+
+@pytest.mark.parametrize("device", _PLACED_DEVICES)
+def test_placed_cache_lookup_has_no_host_sync(device):
+    if device == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no GPU")
+    logits = torch.randn(50, 10)
+    cuts = [torch.randn(50, 4, 3, 3)]
+    cache = TeacherCache(logits, cuts, "fp32").place(device)
+    assert cache.device.type == device
+    index = torch.tensor([3, 0, 49, 7]).to(device)
+    with _SyncCounter() as counter:
+        got_cuts, got = cache.lookup(index, device)
+    assert counter.syncs == 0
+    assert torch.equal(got.cpu(), logits[[3, 0, 49, 7]])
+    assert torch.equal(got_cuts[0].cpu(), cuts[0][[3, 0, 49, 7]])
+    with pytest.raises(IndexError) if device == "cpu" else contextlib.nullcontext():
+        if device == "cpu":
+            cache.lookup(torch.tensor([50]), device)
+
+
+def test_sync_counter_can_fail():
+    # the counter sees a host read: the unplaced path's range check does two
+    with _SyncCounter() as counter:
+        int(torch.tensor([1, 2]).max())
+    assert counter.syncs == 1

@@ -156,6 +156,8 @@ class TrainStep:
         self.teacher_cache = teacher_cache if teacher is not None else None
         self.frozen, self.optimizer, self.scaler = frozen, optimizer, scaler
         self.device, self.precision, self.channels_last = device, precision, channels_last
+        if self.teacher_cache is not None:  # on the device when it fits: no host sync per step
+            self.teacher_cache = self.teacher_cache.place(self.device)
         self.plan = teacher_plan if teacher_plan is not None else phase.plan
         self.compile = compile
         self.nonfinite = torch.zeros((), dtype=torch.bool, device=device)

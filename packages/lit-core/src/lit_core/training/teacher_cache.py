@@ -56,6 +56,9 @@ def _refuse_augmentation(augment: Augment | None) -> None:
         )
 
 
+DEVICE_BUDGET = 0.5  # fraction of free device memory a cache may take on the GPU
+
+
 class TeacherCache:
     """The teacher's logits (N×C) and, for an IR plan, its cuts T̃_0 … T̃_n, per example."""
 
@@ -142,10 +145,47 @@ class TeacherCache:
             tensors.append(t.view(torch.bfloat16) if meta["dtype"] == "bf16" else t)
         return cls(tensors[0], tensors[1:] if meta["plan"] else None, meta["dtype"])
 
+    @property
+    def device(self) -> torch.device:
+        """Where the cached outputs live."""
+        return self.logits.device
+
+    def place(self, device: torch.device | str, budget: float = DEVICE_BUDGET) -> TeacherCache:
+        """This cache where lookups on ``device`` need no host sync.
+
+        On a CUDA device it is copied there when its bytes fit ``budget`` × the free device
+        memory (``torch.cuda.mem_get_info``), else into pinned host memory (asynchronous
+        copies per step); on the CPU it is returned as it is.
+        """
+        device = torch.device(device)
+        if device.type != "cuda" or self.device == device:
+            return self
+        tensors = [self.logits, *(self.cuts or [])]
+        free, _ = torch.cuda.mem_get_info(device)
+        if self.nbytes <= budget * free:
+            moved = [t.to(device) for t in tensors]
+        else:
+            moved = [t.pin_memory() for t in tensors]
+        return TeacherCache(moved[0], moved[1:] if self.cuts is not None else None, self.dtype)
+
     def lookup(
         self, index: torch.Tensor, device: torch.device | str = "cpu"
     ) -> tuple[list[torch.Tensor] | None, torch.Tensor]:
-        """``(cuts or None, logits)`` for the examples ``index``, as fp32 on ``device``."""
+        """``(cuts or None, logits)`` for the examples ``index``, as fp32 on ``device``.
+
+        When the cache lives on ``device`` (see ``place``) the gather runs there with no
+        host sync; out-of-range indices then raise inside ``index_select`` (a device-side
+        error on CUDA) instead of the host-side check.
+        """
+        device = torch.device(device)
+        if self.device == device or (device.type == "cpu" and self.device.type == "cpu"):
+            idx = index.to(self.device, torch.long, non_blocking=True)
+
+            def gather(t: torch.Tensor) -> torch.Tensor:
+                return t.index_select(0, idx).to(torch.float32)
+
+            cuts = None if self.cuts is None else [gather(c) for c in self.cuts]
+            return cuts, gather(self.logits)
         idx = index.to("cpu", torch.long)
         if len(idx) and (int(idx.min()) < 0 or int(idx.max()) >= len(self)):
             raise IndexError(f"example index out of range for a cache of {len(self)} examples")
