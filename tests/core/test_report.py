@@ -47,3 +47,24 @@ def test_report_refuses_to_overwrite_and_keeps_the_old_files(tmp_path):
 def test_table_columns_line_up():
     lines = format_table(ROWS).splitlines()
     assert len({len(line) for line in lines}) == 1 and len(lines) == 5
+
+
+def test_rerender_report_adds_the_budget_from_the_run_record(tmp_path):
+    """A summary written without budgets gains them from metrics-<method>.jsonl, rows intact."""
+    import json
+
+    from lit_core.app.report import SummaryRow, rerender_report, write_report
+
+    hist = [{"phase": "ir", "epoch": 1, "step": 10, "lr": 0.1, "val_acc": 0.3},
+            {"phase": "finetune", "epoch": 1, "step": 20, "lr": 0.01, "val_acc": 0.4},
+            {"phase": "finetune", "epoch": 2, "step": 30, "lr": 0.001, "val_acc": 0.5}]
+    row = SummaryRow("lit", "resnet8", 8, 100, 1000, 0.5, 0.4, 1.0)
+    write_report(tmp_path, [row], title="old", meta={"preset": "cpu"})
+    assert "budget per phase" not in (tmp_path / "summary.md").read_text()
+    (tmp_path / "metrics-lit.jsonl").write_text("\n".join(json.dumps(h) for h in hist) + "\n")
+    rerender_report(tmp_path)
+    md = (tmp_path / "summary.md").read_text()
+    assert "| lit | ir | 1 | 10 |" in md and "| lit | finetune | 2 | 20 |" in md
+    assert "- **preset**: cpu" in md and "# old" in md
+    rows = json.loads((tmp_path / "summary.json").read_text())["rows"]
+    assert rows[0]["val_acc"] == 0.5 and [b["phase"] for b in rows[0]["budget"]] == ["ir", "finetune"]

@@ -22,6 +22,7 @@ from typing import Any
 from ..io.atomic import atomic_write, write_text_atomic
 
 __all__ = ["SUMMARY_FILES", "SummaryRow", "format_budgets", "format_table", "phase_budget",
+           "rerender_report",
            "write_report"]
 
 SUMMARY_FILES = ("summary.md", "summary.json", "summary.png")
@@ -198,3 +199,23 @@ def write_report(
     write_text_atomic(paths["json"], json.dumps(payload, indent=2) + "\n")
     atomic_write(paths["png"], lambda f: _plot(rows, title, f))
     return paths
+
+
+def rerender_report(run_dir: str | os.PathLike) -> dict[str, Path]:
+    """Re-render a run's summary from its committed record, without retraining.
+
+    Reads ``summary.json`` (rows, title, meta) and each row's ``metrics-<method>.jsonl``
+    (the per-epoch history that the per-phase budget is computed from), then rewrites
+    summary.md / .json / .png. A missing history file leaves that row without a budget.
+    """
+    run = Path(run_dir)
+    payload = json.loads((run / "summary.json").read_text())
+    rows = []
+    for r in payload["rows"]:
+        r = {k: v for k, v in r.items() if k != "budget"}
+        hist_path = run / f"metrics-{r['method']}.jsonl"
+        history = ([json.loads(line) for line in hist_path.read_text().splitlines() if line.strip()]
+                   if hist_path.exists() else [])
+        rows.append(SummaryRow(**r, history=history))
+    return write_report(run, rows, title=payload["title"], meta=payload.get("meta"),
+                        overwrite=True)

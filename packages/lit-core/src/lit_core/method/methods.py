@@ -101,9 +101,13 @@ METHODS: dict[str, MethodConfig] = {
         # last, which is fed the teacher's previous-stage output T̃_{k−1} (so the teacher input
         # matters: the student's own earlier stages are trained by the KD term alone). Before
         # this it compared the whole student from T̃_0, which with a frozen copied stem is the
-        # student's own input (the "teacher input" did nothing). Reading to check: the paper's
-        # Table 4 text could not be retrieved when this was written (neither the stored pages nor
-        # the authors' code, which has no single-IR option); this follows the issue's review.
+        # student's own input (the "teacher input" did nothing). NOT a quotation of the paper:
+        # its Table 4 sentence could not be found (2026-12-02). Searched: the stored pages
+        # (ar5iv 1810.01937 and vdocument.in's ICML copy return only their opening sections;
+        # queries "single intermediate representation", "ablation", "teacher input", "lesion",
+        # "one IR loss at the end"), an exact-string search of the code corpus, and the authors'
+        # code (stanford-futuredata/lit-code cifar10/main.py: IR losses on all NB_SECTIONS with
+        # the teacher's inputs, no single-IR or ablation switch). This follows the issue review.
         MethodConfig(
             "lit_single_ir", ir_phase=True, ir_at="last_stage", teacher_input=True,
             copy_stem_head=True,
