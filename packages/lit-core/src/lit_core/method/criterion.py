@@ -24,7 +24,7 @@ class LITCriterion(nn.Module):
         objective: the loss mix; defaults to ``LITLoss()`` (the paper's α, T, β).
         ir_at: where the IR losses sit ("all", "last", "middle", "blocks", "last_stage").
 
-    Example:
+    Examples:
         >>> crit = LITCriterion(teacher, student)
         >>> opt = torch.optim.AdamW(crit.student.parameters(), lr=1e-3)
         >>> for x, y in loader:
