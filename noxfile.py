@@ -17,7 +17,7 @@ from pathlib import Path
 import nox
 
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["tests", "lint"]
+nox.options.sessions = ["tests", "lint", "docs"]
 
 PACKAGES = ("packages/lit-models", "packages/lit-core", "packages/lit-bench")
 # the tests cover the optional parts too: the studies (Optuna, SciPy), digits (scikit-learn), the
@@ -49,6 +49,15 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".", *session.posargs)
     src = os.pathsep.join(str(Path(p, "src").resolve()) for p in PACKAGES)
     session.run("lint-imports", env={"PYTHONPATH": src})
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the API reference (mkdocs-material + mkdocstrings) with ``--strict``: a warning fails.
+
+    mkdocstrings reads the sources statically (griffe), so the packages are not installed here."""
+    session.install("mkdocs-material>=9.5", "mkdocstrings[python]>=0.25")
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(Path(session.create_tmp(), "site")))
 
 
 @nox.session(default=False)

@@ -6,6 +6,7 @@ and the LIT step), ``training`` (``fit`` and its machinery), ``models``, ``data`
 """
 
 from .io.checkpoint import load_checkpoint, load_model_weights, load_state_into, save_atomic
+from .method.criterion import LITCriterion
 from .method.lit import (
     IRPlan,
     StudentForward,
@@ -37,6 +38,7 @@ __all__ = [
     "IRLoss",
     "IRPlan",
     "KDLoss",
+    "LITCriterion",
     "LITLoss",
     "LossParts",
     "MethodConfig",

@@ -209,7 +209,7 @@ def as_staged(
         ValueError: a name that is not a module, overlapping names, or a composition that does
             not reproduce ``model(example_input)``.
 
-    Example:
+    Examples:
         >>> import torch, torchvision
         >>> net = torchvision.models.resnet18(num_classes=10)
         >>> staged = as_staged(net, stem=["conv1", "bn1", "relu", "maxpool"],
@@ -244,7 +244,7 @@ def unwrap(model: nn.Module) -> nn.Module:
     Returns:
         The wrapped original model, holding the trained weights; ``model`` itself otherwise.
 
-    Example:
+    Examples:
         >>> import torchvision
         >>> net = torchvision.models.resnet18(num_classes=10)
         >>> staged = as_staged(net, stem=["conv1", "bn1", "relu", "maxpool"],
