@@ -214,3 +214,12 @@ def test_the_lit_bench_console_script_runs_the_same_cli():
     out = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "--dry-run" in out.stdout
+
+
+def test_repeats_flag_sets_the_config_and_rejects_zero(capsys):
+    from lit_bench.cli import _config, build_parser
+
+    assert _config(build_parser().parse_args(["--repeats", "3"]), "cpu").repeats == 3
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["--repeats", "0"])
+    assert exc.value.code == 2 and "--repeats" in capsys.readouterr().err

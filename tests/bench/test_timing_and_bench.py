@@ -194,3 +194,24 @@ def test_cpu_defaults_time_eager_with_and_without_bn_and_torch_compile():
     gpu = BenchConfig.defaults_for("cuda")
     assert {"eager_folded", "ort_cuda", "ort_trt", "compile"} <= set(gpu.backends) and "onnxrt" not in gpu.backends
     assert gpu.runs >= 1000  # p99 needs them
+
+
+def test_noise_spread_of_per_repeat_medians():
+    from lit_bench.timing import noise
+
+    steady = noise([1.0, 1.0, 1.02, 1.02, 1.0, 1.0], repeats=3)
+    assert steady.repeats == 3 and abs(steady.spread_pct - 2.0) < 1e-9 and not steady.noisy
+    # the second repeat is 1.5x slower: (1.5 - 1.0) / median(1.0, 1.5) = 40 %
+    drift = noise([1.0, 1.0, 1.5, 1.5], repeats=2)
+    assert abs(drift.spread_pct - 40.0) < 1e-9 and drift.noisy
+    assert noise([2.0], repeats=5).repeats == 1  # capped at the number of samples
+    with pytest.raises(ValueError, match="repeats"):
+        noise([1.0], repeats=0)
+
+
+def test_timed_rows_carry_repeats_spread_and_noisy():
+    cfg = BenchConfig(backends=("eager",), batch_sizes=(1,), runs=6, warmup=1, repeats=3)
+    (row,) = run_bench(cfg, candidates=[_tiny_candidate(4)], log=lambda _: None)
+    assert row["status"] == "ok" and row["repeats"] == 3
+    assert isinstance(row["spread_pct"], float) and row["spread_pct"] >= 0
+    assert row["noisy"] == (row["spread_pct"] > 10)

@@ -38,7 +38,7 @@ from .catalog import (
     example_input,
 )
 from .fold import fold_bn
-from .timing import MemoryProbe, environment, gpu_state, is_oom, summarise, time_interleaved
+from .timing import MemoryProbe, environment, gpu_state, is_oom, noise, summarise, time_interleaved
 
 __all__ = ["DTYPES", "ROW_FIELDS", "TOLERANCE", "BenchConfig", "relative_error", "run_bench"]
 
@@ -48,6 +48,7 @@ TOLERANCE = {torch.float32: 1e-4, torch.bfloat16: 5e-2, torch.float16: 2e-2}
 ROW_FIELDS = (
     "model", "variant", "role", "backend", "device", "dtype", "batch_size",
     "latency_ms_p50", "latency_ms_p90", "latency_ms_p99", "throughput_items_s", "runs",
+    "repeats", "spread_pct", "noisy",
     "peak_mem_bytes", "params", "macs", "conv_layers", "accuracy", "accuracy_std", "accuracy_n",
     "max_rel_error",
     "device_name", "threads", "torch", "onnxruntime", "cuda", "driver", "git_sha", "gpu_state",
@@ -69,6 +70,7 @@ class BenchConfig:
     batch_sizes: tuple[int, ...] = (1, 16, 64)
     runs: int = 100  # timed batch-1 calls per candidate (p99 reported from 1000 on)
     throughput_runs: int = 10  # timed calls per candidate at each larger batch
+    repeats: int = 5  # groups the timed calls are split into to measure spread_pct / noisy
     warmup: int = 5
     checkpoints: dict[str, str] = field(default_factory=dict)
     spec: InputSpec = field(default_factory=InputSpec)
@@ -253,10 +255,11 @@ def _run_group(
     state = state_before and f"{state_before} → {gpu_state(device)}"
     for (c, _, _, peak, err, info), s in zip(ready, samples, strict=True):
         st = summarise(s, batch)
+        nz = noise(s, cfg.repeats)
         row = rows.for_combo(
             c, batch, status="ok", reason="", latency_ms_p50=st.p50_ms, latency_ms_p90=st.p90_ms,
             latency_ms_p99=st.p99_ms, throughput_items_s=st.throughput, runs=st.runs,
-            peak_mem_bytes=peak, max_rel_error=err, gpu_state=state,
+            repeats=nz.repeats, spread_pct=nz.spread_pct, noisy=nz.noisy, peak_mem_bytes=peak, max_rel_error=err, gpu_state=state,
         )
         if info:
             row["note"] = "; ".join(filter(None, [row["note"], str(info)]))

@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "p99 is reported from 1000 on")
     p.add_argument("--throughput-runs", type=_positive, default=None,
                    help="timed calls per candidate at larger batches (default 20 GPU, 10 CPU)")
+    p.add_argument("--repeats", type=_positive, default=None,
+                   help="groups each row's timed calls are split into for spread_pct / noisy (default 5)")
     p.add_argument("--warmup", type=_positive, default=None, help="untimed calls per candidate first (default 20 GPU, 5 CPU)")
     p.add_argument("--threads", type=_positive, default=None,
                    help="CPU threads for PyTorch and ONNX Runtime (default 1 on CPU)")
@@ -145,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _config(args: argparse.Namespace, device: str) -> BenchConfig:
     cfg = BenchConfig.defaults_for(device)
     cfg.models, cfg.variants = args.models or DEFAULT_MODELS, args.variants or VARIANTS
-    for name in ("backends", "dtypes", "batch_sizes", "runs", "throughput_runs", "warmup", "threads"):
+    for name in ("backends", "dtypes", "batch_sizes", "runs", "throughput_runs", "repeats", "warmup", "threads"):
         value = getattr(args, name)
         if value is not None:
             setattr(cfg, name, value)

@@ -35,14 +35,18 @@ from pathlib import Path
 import torch
 
 P99_MIN_SAMPLES = 1000
+NOISY_SPREAD_PCT = 10.0  # a row whose per-repeat medians spread more than this is ``noisy``
 
 __all__ = [
+    "NOISY_SPREAD_PCT",
     "P99_MIN_SAMPLES",
     "LatencyStats",
     "MemoryProbe",
+    "Noise",
     "environment",
     "gpu_state",
     "is_oom",
+    "noise",
     "summarise",
     "time_interleaved",
 ]
@@ -82,6 +86,36 @@ def summarise(samples_s: Sequence[float], batch_size: int) -> LatencyStats:
         p99_ms=_percentile(xs, 99) if len(xs) >= P99_MIN_SAMPLES else None,
         runs=len(xs), batch_size=batch_size,
     )
+
+
+@dataclass(frozen=True)
+class Noise:
+    """How much one candidate's timing moved between repeats: ``repeats`` groups of samples,
+    ``spread_pct`` = (max - min) / median of the per-repeat medians x 100, ``noisy`` above
+    ``NOISY_SPREAD_PCT``."""
+
+    repeats: int
+    spread_pct: float
+    noisy: bool
+
+
+def noise(samples_s: Sequence[float], repeats: int) -> Noise:
+    """Split the samples (in timing order) into ``repeats`` consecutive groups and measure how far
+    the groups' medians spread; ``repeats`` is capped at the number of samples."""
+    if not samples_s:
+        raise ValueError("noise needs at least one sample")
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    k = min(repeats, len(samples_s))
+    size, extra = divmod(len(samples_s), k)
+    medians, start = [], 0
+    for g in range(k):
+        end = start + size + (1 if g < extra else 0)
+        medians.append(statistics.median(samples_s[start:end]))
+        start = end
+    mid = statistics.median(medians)
+    spread = (max(medians) - min(medians)) / mid * 100 if mid > 0 else 0.0
+    return Noise(repeats=k, spread_pct=spread, noisy=spread > NOISY_SPREAD_PCT)
 
 
 def _sync(device: torch.device) -> None:
