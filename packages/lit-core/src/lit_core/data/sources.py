@@ -325,6 +325,11 @@ def _load_image(folder, path: str) -> np.ndarray:
     from torchvision.transforms.functional import pil_to_tensor
 
     try:
+        with Image.open(path) as img:
+            if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit grey: scale, not clip
+                wide = np.asarray(img).astype(np.uint32)
+                grey = ((wide * 255 + 32767) // 65535).astype(np.uint8)
+                return np.repeat(grey[None], 3, axis=0)
         return pil_to_tensor(folder.loader(path)).numpy()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise DataError(f"image folder: cannot read {path} ({type(e).__name__}: {e}); remove or replace it") from None
