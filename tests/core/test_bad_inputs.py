@@ -294,3 +294,21 @@ def test_16bit_png_is_scaled_not_saturated(tmp_path):
     expected = ((ramp.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
     assert (img[0] == expected).all() and (img[1] == expected).all()
     assert (img == 255).mean() < 0.05
+
+
+def test_image_folder_symlink_loop_is_refused(tmp_path):
+    """A folder symlinked into itself used to multiply a class (each image read many times)."""
+    import numpy as np
+    from PIL import Image
+
+    from lit_core.data.errors import DataError
+    from lit_core.data.sources import read_image_folder
+
+    for split in ("train", "test"):
+        for cls in ("a", "b"):
+            d = tmp_path / split / cls
+            d.mkdir(parents=True)
+            Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(d / "x.png")
+    (tmp_path / "train" / "a" / "loop").symlink_to(tmp_path / "train" / "a", target_is_directory=True)
+    with pytest.raises(DataError, match="distinct files"):
+        read_image_folder(tmp_path)

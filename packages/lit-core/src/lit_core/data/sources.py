@@ -362,6 +362,12 @@ def read_image_folder(root: str | os.PathLike) -> RawData:
             raise DataError(f"image folder {r}: train classes {classes} ≠ test classes {folder.classes}")
         classes = folder.classes
         files[split] = {os.path.realpath(p): p for p, _ in folder.samples}
+        if len(files[split]) < len(folder.samples):  # a symlink loop or links to one file
+            raise DataError(
+                f"image folder {r / split}: {len(folder.samples)} image paths but only "
+                f"{len(files[split])} distinct files (a symlinked folder loop or duplicate links?); "
+                "remove the links so each image appears once"
+            )
         imgs = [_load_image(folder, p) for p, _ in folder.samples]
         shapes = {im.shape for im in imgs}
         if len(shapes) != 1:
