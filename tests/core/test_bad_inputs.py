@@ -273,3 +273,42 @@ def test_a_run_name_longer_than_a_file_name_is_one_line(tmp_path, capsys):
                  *ONE_EPOCH]) == 2
     assert "--run-name is 300 bytes long" in one_line_error(capsys)
     assert not (tmp_path / "o").exists()
+
+
+def test_16bit_png_is_scaled_not_saturated(tmp_path):
+    """A 16-bit greyscale PNG maps 0..65535 onto 0..255 (it used to clip: most pixels became 255)."""
+    import numpy as np
+    from PIL import Image
+
+    from lit_core.data.sources import read_image_folder
+
+    ramp = (np.arange(64, dtype=np.uint32).reshape(8, 8) * 1040).astype(np.uint16)  # 0..65520
+    for split in ("train", "test"):
+        for cls in ("a", "b"):
+            d = tmp_path / split / cls
+            d.mkdir(parents=True)
+            Image.fromarray(ramp).save(d / "x.png")
+    raw = read_image_folder(tmp_path)
+    img = np.rint(raw.train_images[0] * 255).astype(np.uint8)
+    assert img.shape == (3, 8, 8)
+    expected = ((ramp.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    assert (img[0] == expected).all() and (img[1] == expected).all()
+    assert (img == 255).mean() < 0.05
+
+
+def test_image_folder_symlink_loop_is_refused(tmp_path):
+    """A folder symlinked into itself used to multiply a class (each image read many times)."""
+    import numpy as np
+    from PIL import Image
+
+    from lit_core.data.errors import DataError
+    from lit_core.data.sources import read_image_folder
+
+    for split in ("train", "test"):
+        for cls in ("a", "b"):
+            d = tmp_path / split / cls
+            d.mkdir(parents=True)
+            Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(d / "x.png")
+    (tmp_path / "train" / "a" / "loop").symlink_to(tmp_path / "train" / "a", target_is_directory=True)
+    with pytest.raises(DataError, match="distinct files"):
+        read_image_folder(tmp_path)

@@ -325,6 +325,11 @@ def _load_image(folder, path: str) -> np.ndarray:
     from torchvision.transforms.functional import pil_to_tensor
 
     try:
+        with Image.open(path) as img:
+            if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit grey: scale, not clip
+                wide = np.asarray(img).astype(np.uint32)
+                grey = ((wide * 255 + 32767) // 65535).astype(np.uint8)
+                return np.repeat(grey[None], 3, axis=0)
         return pil_to_tensor(folder.loader(path)).numpy()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise DataError(f"image folder: cannot read {path} ({type(e).__name__}: {e}); remove or replace it") from None
@@ -357,6 +362,12 @@ def read_image_folder(root: str | os.PathLike) -> RawData:
             raise DataError(f"image folder {r}: train classes {classes} ≠ test classes {folder.classes}")
         classes = folder.classes
         files[split] = {os.path.realpath(p): p for p, _ in folder.samples}
+        if len(files[split]) < len(folder.samples):  # a symlink loop or links to one file
+            raise DataError(
+                f"image folder {r / split}: {len(folder.samples)} image paths but only "
+                f"{len(files[split])} distinct files (a symlinked folder loop or duplicate links?); "
+                "remove the links so each image appears once"
+            )
         imgs = [_load_image(folder, p) for p, _ in folder.samples]
         shapes = {im.shape for im in imgs}
         if len(shapes) != 1:
