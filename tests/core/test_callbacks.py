@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 
+import pytest
 from lit_tiny import batches, resnet
 
 from lit_core import TrainConfig, fit
@@ -47,3 +48,29 @@ def test_hooks_run_in_order_with_a_run_eta_and_csv_rows(tmp_path, capsys):
 def test_quiet_prints_nothing(tmp_path, capsys):
     _fit(tmp_path, quiet=True)
     assert " epoch " not in capsys.readouterr().err
+
+
+def test_tensorboard_logger_writes_event_scalars(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from lit_core.training.loggers import TensorBoardLogger
+
+    _fit(tmp_path, callbacks=[TensorBoardLogger(tmp_path / "tb")], quiet=True)
+    acc = EventAccumulator(str(tmp_path / "tb"))
+    acc.Reload()
+    assert [e.step for e in acc.Scalars("finetune/val_acc")] == [2, 3]
+
+
+def test_logger_names_are_validated_and_missing_packages_named():
+    import importlib.util
+
+    from lit_core.errors import ConfigError
+    from lit_core.training.loggers import make_loggers, parse_loggers
+
+    assert parse_loggers(["csv,tensorboard", "csv"]) == ["csv", "tensorboard"]
+    with pytest.raises(ConfigError, match="unknown logger 'neptune'; choose from csv"):
+        parse_loggers(["neptune"])
+    for name in ("mlflow", "wandb"):
+        if importlib.util.find_spec(name) is None:  # not installable here: the error path only
+            with pytest.raises(ConfigError, match=f"pip install {name}"):
+                make_loggers([name], "unused")
