@@ -55,8 +55,8 @@ def test_tensorboard_logger_writes_event_scalars(tmp_path):
 
     from lit_core.training.loggers import TensorBoardLogger
 
-    _fit(tmp_path, callbacks=[TensorBoardLogger(tmp_path / "tb")], quiet=True)
-    acc = EventAccumulator(str(tmp_path / "tb"))
+    _fit(tmp_path, callbacks=[TensorBoardLogger(tmp_path / "r" / "tb")], quiet=True)  # in run_dir
+    acc = EventAccumulator(str(tmp_path / "r" / "tb"))
     acc.Reload()
     assert [e.step for e in acc.Scalars("finetune/val_acc")] == [2, 3]
 

@@ -43,17 +43,19 @@ class TensorBoardLogger(Callback):
     _writer: Any = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        _require("tensorboard", "tensorboard")
-        from torch.utils.tensorboard import SummaryWriter
-
-        self._writer = SummaryWriter(str(self.log_dir))
+        _require("tensorboard", "tensorboard")  # fail now; create nothing until the first epoch
 
     def on_epoch_end(self, event: EpochEvent) -> None:
+        if self._writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(str(self.log_dir))
         for k, v in _scalars(event).items():
             self._writer.add_scalar(k, v, _step(event))
 
     def on_fit_end(self, event: EpochEvent | None) -> None:
-        self._writer.close()
+        if self._writer is not None:
+            self._writer.close()
 
 
 @dataclass
