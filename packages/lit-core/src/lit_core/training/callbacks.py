@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+__all__ = ["CSVLogger", "Callback", "CallbackList", "EpochEvent", "PrintProgress", "format_eta"]
+
 
 @dataclass(frozen=True)
 class EpochEvent:

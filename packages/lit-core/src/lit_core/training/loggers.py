@@ -17,6 +17,8 @@ from .callbacks import Callback, CSVLogger, EpochEvent
 
 LOGGERS = ("csv", "tensorboard", "mlflow", "wandb")
 
+__all__ = ["LOGGERS", "MLflowLogger", "TensorBoardLogger", "WandbLogger", "make_loggers", "parse_loggers"]
+
 
 def _require(module: str, package: str) -> ModuleType:
     try:
