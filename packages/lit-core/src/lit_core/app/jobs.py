@@ -95,7 +95,7 @@ def train_one(
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     meta = {"model": spec.name, "model_kwargs": spec.kwargs, "data": session.data.name, "job": job,
             "preprocessing": preprocessing_record(session.data, session.cfg.data.data_dir)}
-    result = fit(model, teacher, train, val, method=method, config=cfg, run_dir=job_dir,
+    result = fit(model, teacher, train, val, quiet=True, method=method, config=cfg, run_dir=job_dir,
                  test_loader=test_split if test else None, resume=resume,
                  overwrite=session.overwrite or session.resume,
                  meta=meta, teacher_cache=cache)

@@ -31,6 +31,7 @@ from ..io.checkpoint import (
     save_atomic,
 )
 from ..method.methods import MethodConfig, get_method
+from .callbacks import Callback, CallbackList, PrintProgress
 from .config import TrainConfig
 from .distributed import all_reduce_sum, barrier, dist_info
 from .evaluation import Evaluation, evaluate
@@ -96,6 +97,8 @@ def fit(
     stop_after_epochs: int | None = None,
     meta: dict[str, Any] | None = None,
     teacher_cache: Any = None,
+    callbacks: list[Callback] | None = None,
+    quiet: bool = False,
 ) -> FitResult:
     """Train ``student`` with ``method`` (see ``lit_core.method.methods.METHODS``) and return a result.
 
@@ -124,6 +127,9 @@ def fit(
     ``overwrite``/``resume``), ``AlignmentError`` / ``ConfigError`` (misaligned teacher/student,
     bad settings), ``CheckpointError`` (a checkpoint of another architecture) and
     ``NonFiniteLossError`` (NaN/Inf loss; ``last.pt`` keeps the last good epoch).
+
+    ``callbacks`` (``lit_core.training.callbacks.Callback``) get epoch-, phase- and fit-end
+    events; a ``PrintProgress`` line per epoch (with a run-level ETA) is added unless ``quiet``.
     """
     cfg = (config or TrainConfig()).validate()
     with deterministic_mode(cfg.deterministic):
@@ -131,6 +137,7 @@ def fit(
         return _fit(
             student, teacher, train_loader, val_loader, get_method(method), cfg, Path(run_dir),
             test_loader, resume, overwrite, stop_after_epochs, meta, teacher_cache,
+            [*(callbacks or []), *([] if quiet else [PrintProgress()])],
         )
 
 
@@ -179,6 +186,7 @@ def _fit(
     stop_after_epochs: int | None,
     meta: dict[str, Any] | None,
     teacher_cache: Any = None,
+    callbacks: list[Callback] | None = None,
 ) -> FitResult:
     if teacher_cache is not None:
         augment = getattr(train_loader, "augment", None)
@@ -200,6 +208,8 @@ def _fit(
     show_bar = info.is_main and (cfg.progress if cfg.progress is not None else sys.stderr.isatty())
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
     budget = _EpochBudget(stop_after_epochs)
+    events = CallbackList(callbacks if info.is_main and callbacks else [],
+                          sum(p.epochs for p in setup.phases))
     try:
         for pi, phase in enumerate(setup.phases):
             if pi < progress.phase or (pi == progress.phase and progress.epoch >= phase.epochs):
@@ -222,12 +232,13 @@ def _fit(
             if teacher is not None and any(p.requires_grad for p in teacher.parameters()):
                 raise RuntimeError("a teacher parameter requires grad; the teacher must stay frozen")
             run = _PhaseRun(setup, pi, train_step, scheduler, cfg, run_dir, meta, logger,
-                            show_bar, start_time)
+                            show_bar, start_time, events)
             if not run.epochs(range(first_epoch, phase.epochs), train_loader, val_loader,
                               progress, budget):
                 break
     finally:
         logger.close()
+    events.fit_end()
 
     barrier()
     test_acc = None
@@ -283,6 +294,7 @@ class _PhaseRun:
     logger: MetricsLogger
     show_bar: bool
     start_time: float
+    events: CallbackList
 
     def epochs(self, epochs: range, train_loader: Iterable, val_loader: Iterable,
                progress: _Progress, budget: _EpochBudget) -> bool:
@@ -327,6 +339,7 @@ class _PhaseRun:
                     "" if acc is None else f", train acc {acc:.4f}", val.accuracy,
                     record["epoch_time_s"],
                 )
+            self.events.epoch_end(phase.name, epoch + 1, phase.epochs, global_epoch + 1, record)
         return True
 
     def _save_best(self, progress: _Progress) -> None:
