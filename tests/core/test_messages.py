@@ -1,0 +1,34 @@
+"""Issue 20 item 10: error messages that name what is really wrong."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from lit_core.data import Augment, DataError, finalise_splits
+
+
+@pytest.mark.parametrize("channels", [2, 5])
+def test_channels_last_arrays_are_named_as_such(channels: int) -> None:
+    rng = np.random.default_rng(0)
+    imgs = rng.random((12, 8, 8, channels), dtype=np.float32)
+    labels = np.arange(12) % 2
+    with pytest.raises(DataError) as err:
+        finalise_splits(name="probe", train_images=imgs, train_labels=labels, test_images=imgs,
+                        test_labels=labels, source="probe.npz", augment=Augment(pad=1, flip=False))
+    msg = str(err.value)
+    assert "channels-last" in msg and "square" not in msg and "\n" not in msg
+
+
+def test_bench_run_names_a_deleted_teacher_checkpoint(tmp_path) -> None:
+    from lit_bench.litrun import read_run
+
+    (tmp_path / "config.json").write_text(json.dumps({"config": {"data": {}}}))
+    teacher = tmp_path / "teacher"
+    teacher.mkdir()
+    (teacher / "job.json").write_text(json.dumps({"row": {"model": "resnet20", "test_acc": 0.5}}))
+    with pytest.raises(ValueError) as err:
+        read_run(tmp_path)
+    msg = str(err.value)
+    assert "is missing" in msg and str(teacher / "best.pt") in msg and "records no teacher" not in msg
