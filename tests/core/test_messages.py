@@ -32,3 +32,13 @@ def test_bench_run_names_a_deleted_teacher_checkpoint(tmp_path) -> None:
         read_run(tmp_path)
     msg = str(err.value)
     assert "is missing" in msg and str(teacher / "best.pt") in msg and "records no teacher" not in msg
+
+
+def test_a_huge_uint64_label_is_reported_as_its_real_value() -> None:
+    from lit_core.data.checks import integer_labels
+
+    labels = np.array([0, 1, 2**64 - 5], dtype=np.uint64)
+    with pytest.raises(DataError) as err:
+        integer_labels(labels, "probe: train", "probe.npz")
+    msg = str(err.value)
+    assert str(2**64 - 5) in msg and "label 2 " in msg and "-" + "5" not in msg.split("label 2")[1]
