@@ -42,3 +42,17 @@ def test_a_huge_uint64_label_is_reported_as_its_real_value() -> None:
         integer_labels(labels, "probe: train", "probe.npz")
     msg = str(err.value)
     assert str(2**64 - 5) in msg and "label 2 " in msg and "-" + "5" not in msg.split("label 2")[1]
+
+
+def test_sigterm_says_how_to_resume() -> None:
+    import subprocess
+    import sys
+
+    code = ("import os, signal, sys\n"
+            "import importlib\n"
+            "m = importlib.import_module('lit_core.cli.main')\n"
+            "m._COMMANDS['run'] = lambda a: os.kill(os.getpid(), signal.SIGTERM) or 0\n"
+            "sys.exit(m.main(['run', '--preset', 'digits']))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 143, proc.stderr
+    assert "SIGTERM" in proc.stderr and "--resume" in proc.stderr
