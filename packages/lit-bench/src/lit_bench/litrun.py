@@ -118,6 +118,9 @@ def _teacher(path: Path) -> RunModel:
         found = _job(path / "teacher", "dense")
         if found is not None:
             return found
+        if not (path / "teacher" / "best.pt").is_file():
+            raise ValueError(f"{path / 'teacher' / 'best.pt'} is missing (the teacher's checkpoint); restore "
+                             "it or retrain the teacher with --resume")
     if (path / TEACHER_RECORD).is_file():
         record = _json(path / TEACHER_RECORD)
         row, ckpt = record.get("row") or {}, record.get("checkpoint")

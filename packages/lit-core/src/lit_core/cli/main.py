@@ -32,7 +32,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -354,10 +356,27 @@ def _setup_logging() -> None:
     logger.setLevel(logging.INFO)
 
 
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that runs stop the same way (and say how to resume)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _catch_sigterm():
+    """Turn SIGTERM into ``_Terminated`` (main thread only); return the handler it replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lit`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     _setup_logging()
+    previous = _catch_sigterm()
     try:
         args = build_parser().parse_args(argv)
         if args.list_presets:
@@ -377,10 +396,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(str(e).split()) or type(e).__name__
         print(f"lit: error: {message}", file=sys.stderr)
         return 2
+    except _Terminated:
+        print("lit: terminated (SIGTERM); continue with --resume --run-name <the run>", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("lit: interrupted; continue with --resume --run-name <the run>", file=sys.stderr)
         return 130
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         release_run_locks()
         shutdown_distributed()
 

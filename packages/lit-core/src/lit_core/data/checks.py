@@ -37,6 +37,15 @@ def integer_labels(labels: np.ndarray, what: str, source: str) -> np.ndarray:
                 f"{what} labels in {source} must be integer class ids; label {i} is {y[i]!r} "
                 "(not truncated: fix the labels)"
             )
+    if y.size and (np.issubdtype(y.dtype, np.unsignedinteger) or np.issubdtype(y.dtype, np.floating)):
+        big = y > np.iinfo(np.int64).max  # would wrap to a negative id in int64
+        if big.any():
+            i = int(np.flatnonzero(big)[0])
+            value = int(y[i]) if np.issubdtype(y.dtype, np.unsignedinteger) else y[i].item()
+            raise DataError(
+                f"{what} labels in {source} must be class ids 0..K-1; label {i} is {value} "
+                "(too large for a class id: fix the labels)"
+            )
     return y.astype(np.int64)
 
 

@@ -223,6 +223,11 @@ def finalise_splits(
             f"{test_images.shape[1:]} in {source}"
         )
     _, c, h, w = train_images.shape
+    if c == h and w < h:
+        raise DataError(
+            f"{name}: images look channels-last (N×H×W×C = {train_images.shape}) in {source}; "
+            "store them as N×C×H×W (numpy: arr.transpose(0, 3, 1, 2))"
+        )
     if h != w:
         raise DataError(f"{name}: images must be square; got {h}×{w} in {source}")
     train_labels = integer_labels(train_labels, f"{name}: train", source)
