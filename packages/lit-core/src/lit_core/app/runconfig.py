@@ -9,7 +9,8 @@ types and out-of-range values raise one ``ConfigError`` naming the setting. Each
 The TOML layout::
 
     description = "..."
-    [data]      name, data_dir, limit, test_limit, val_fraction, seed, eval_batch_size, seq_len, augment
+    [data]      name, data_dir, limit, test_limit, val_fraction, seed, eval_batch_size, seq_len, augment,
+                loader ("memory" | "stream"), workers, image_size (the last two: stream only)
     [models]    teacher, student (model names), teacher_kwargs, student_kwargs
     [train]     TrainConfig settings shared by every job, plus one sub-table per job that
                 overrides them: [train.teacher] and [train.<method>] (lit, kd, scratch, ...)
@@ -22,6 +23,7 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -42,6 +44,7 @@ __all__ = [
 ]
 
 DEFAULT_METHODS = ("lit", "kd", "scratch")
+LOADERS = ("memory", "stream")  # data.loader: tensors held in memory, or image files read per batch
 _TOP_LEVEL = ("description", "data", "models", "train", "run")
 
 
@@ -58,6 +61,9 @@ class DataSettings:
     eval_batch_size: int = 500
     seq_len: int | None = None  # text: characters per example (None: the data set's default)
     augment: bool = True  # the data set's training augmentation (crop/flip); off for a teacher cache
+    loader: str = "memory"  # "stream": image folders read per batch by DataLoader workers
+    workers: int = 2  # stream: DataLoader worker processes (0: read in the main process)
+    image_size: int = 224  # stream: side of the square crop every image is resized to
 
     def __post_init__(self) -> None:
         _require(isinstance(self.name, str) and self.name, "data.name", "a data set name", self.name)
@@ -74,6 +80,24 @@ class DataSettings:
                  "a positive integer", self.eval_batch_size)
         ok = _is_number(self.val_fraction) and 0 < self.val_fraction < 1
         _require(ok, "data.val_fraction", "a number in (0, 1)", self.val_fraction)
+        _require(self.loader in LOADERS, "data.loader", " or ".join(f'"{v}"' for v in LOADERS),
+                 self.loader)
+        _require(_is_int(self.workers) and self.workers >= 0, "data.workers",
+                 "a non-negative integer", self.workers)
+        _require(_is_int(self.image_size) and self.image_size > 0, "data.image_size",
+                 "a positive integer", self.image_size)
+        if self.loader == "stream" and not self._is_image_folder():
+            raise ConfigError(
+                f'data.loader = "stream" reads image folders only (data.name is {self.name!r}); '
+                'pass --data folder --data-dir DIR with DIR/train/<class>/* and DIR/test/<class>/*, '
+                'or set data.loader = "memory"')
+
+    def _is_image_folder(self) -> bool:
+        """Whether the data set is an image folder (named, or ``auto`` on a train/+test/ folder)."""
+        if self.name in ("folder", "imagefolder"):
+            return True
+        d = Path(self.data_dir) if self.name == "auto" and self.data_dir else None
+        return d is not None and (d / "train").is_dir() and (d / "test").is_dir()
 
 
 @dataclass(frozen=True)
@@ -204,6 +228,14 @@ def build_run_config(cfg: dict[str, Any], preset: str, source: str) -> RunConfig
     for m in methods:
         get_method(m)
     jobs = _jobs(cfg.get("train", {}))
+    if data.loader == "stream":
+        cached = sorted("train" if k == "__shared__" else f"train.{k}"
+                        for k, job in jobs.items() if job.teacher_cache != "off")
+        if cached:
+            raise ConfigError(
+                f'{cached[0]}.teacher_cache cannot run with data.loader = "stream": the cache is '
+                'keyed by example index, which streamed batches do not carry; set '
+                'train.teacher_cache = "off" or data.loader = "memory"')
     return RunConfig(preset, source, description or source, data, models, tuple(methods),
                      MappingProxyType(jobs), MappingProxyType(dict(cfg)))
 

@@ -89,6 +89,10 @@ def open_session(
 ) -> tuple[Session, Any]:
     """Load the data, run ``check`` (everything that can fail before training), then claim the
     run directory and record the configuration. Returns the session and ``check``'s result."""
+    if cfg.data.loader == "stream":  # validated in RunConfig; the training loaders are not built yet
+        raise ConfigError('data.loader = "stream" is not wired into training yet; set data.loader = '
+                          '"memory" (--data folder loads the folder into memory) or use the Python API '
+                          "lit_core.data.stream.stream_image_folder")
     if run_name is not None:
         run_dir = run_dir_path(out, run_name)
         check_run_dir(run_dir, overwrite=overwrite, resume=resume)
