@@ -1,0 +1,64 @@
+"""``--logger``: every job of a CLI run logs its epochs to the named trackers; a bad name or a
+missing package is one line, exit 2, and no run directory."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+
+import pytest
+
+from lit_core.cli import main
+
+# digits, a few hundred images, the smallest model: a couple of seconds per run
+TINY = ["--data", "digits", "--set", "data.limit=300", "--set", "train.batch_size=64",
+        "--set", "data.eval_batch_size=400", "--student", "resnet8"]
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("lit: error: ")
+    return err[0]
+
+
+def test_logger_csv_writes_one_row_per_epoch_in_the_job_dir(tmp_path):
+    rc = main(["compress", "--method", "scratch", "--out", str(tmp_path), "--run-name", "r",
+               "--set", "train.scratch.epochs=2", "--logger", "csv", *TINY])
+    assert rc == 0
+    job = tmp_path / "r" / "scratch"
+    with (job / "metrics.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    history = json.loads((job / "job.json").read_text())["row"]["history"]
+    assert len(rows) == 2 == len(history)
+    assert [int(r["global_epoch"]) for r in rows] == [1, 2]
+    assert float(rows[-1]["val_acc"]) == pytest.approx(history[-1]["val_acc"])
+
+
+def test_no_logger_writes_no_csv(tmp_path):
+    assert main(["compress", "--method", "scratch", "--out", str(tmp_path), "--run-name", "r",
+                 "--set", "train.scratch.epochs=1", *TINY]) == 0
+    assert not (tmp_path / "r" / "scratch" / "metrics.csv").exists()
+
+
+@pytest.mark.parametrize("flags", [["--logger", "nosuch"], ["--logger", "csv,nosuch"],
+                                   ["--logger", "csv", "--logger", "nosuch"]])
+def test_unknown_logger_is_one_line_and_creates_nothing(tmp_path, capsys, flags):
+    out = tmp_path / "out"
+    rc = main(["compress", "--method", "scratch", "--out", str(out), "--run-name", "r",
+               *flags, *TINY])
+    assert rc == 2
+    line = one_line_error(capsys)
+    assert "'nosuch'" in line and "csv, tensorboard, mlflow, wandb" in line
+    assert not out.exists()
+
+
+def test_missing_tracker_package_is_one_line_and_creates_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "wandb", None)  # `import wandb` raises ImportError
+    out = tmp_path / "out"
+    rc = main(["compress", "--method", "scratch", "--out", str(out), "--run-name", "r",
+               "--logger", "csv,wandb", *TINY])
+    assert rc == 2
+    assert "pip install wandb" in one_line_error(capsys)
+    assert not out.exists()
