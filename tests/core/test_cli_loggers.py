@@ -36,6 +36,19 @@ def test_logger_csv_writes_one_row_per_epoch_in_the_job_dir(tmp_path):
     assert float(rows[-1]["val_acc"]) == pytest.approx(history[-1]["val_acc"])
 
 
+def test_logger_csv_keeps_the_earlier_epochs_on_resume(tmp_path):
+    base = ["compress", "--method", "scratch", "--out", str(tmp_path), "--run-name", "r",
+            "--logger", "csv", *TINY]
+    assert main([*base, "--set", "train.scratch.epochs=1"]) == 0
+    job = tmp_path / "r" / "scratch"
+    (job / "job.json").unlink()  # as if killed after epoch 1: --resume continues from last.pt
+    assert main([*base, "--set", "train.scratch.epochs=2", "--resume",
+                 "--allow-config-change"]) == 0
+    with (job / "metrics.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["global_epoch"]) for r in rows] == [1, 2]
+
+
 def test_no_logger_writes_no_csv(tmp_path):
     assert main(["compress", "--method", "scratch", "--out", str(tmp_path), "--run-name", "r",
                  "--set", "train.scratch.epochs=1", *TINY]) == 0

@@ -100,7 +100,7 @@ def train_one(
                  test_loader=test_split if test else None, resume=resume,
                  overwrite=session.overwrite or session.resume,
                  meta=meta, teacher_cache=cache,
-                 callbacks=make_loggers(session.loggers, job_dir))
+                 callbacks=make_loggers(session.loggers, job_dir, resume=resume))
     row = _row(session, job, spec, model, result.best_val_acc, result.test_acc,
                result.wall_time_s, result.history)
     if session.is_main:
