@@ -75,3 +75,18 @@ def test_missing_tracker_package_is_one_line_and_creates_nothing(tmp_path, capsy
     assert rc == 2
     assert "pip install wandb" in one_line_error(capsys)
     assert not out.exists()
+
+
+def test_logger_tensorboard_writes_event_files_in_the_job_dir(tmp_path):
+    pytest.importorskip("tensorboard")  # an optional extra; the csv tests above always run
+    assert main(["compress", "--method", "scratch", "--out", str(tmp_path), "--run-name", "r",
+                 "--set", "train.scratch.epochs=1", "--logger", "tensorboard", *TINY]) == 0
+    assert list((tmp_path / "r" / "scratch" / "tb").glob("events.out.tfevents.*"))
+
+
+def test_logger_on_a_gan_task_is_one_line_and_creates_nothing(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", "--preset", "gan-cpu", "--out", str(out), "--run-name", "g",
+                 "--logger", "csv"]) == 2
+    assert "--logger applies to classifier runs" in one_line_error(capsys)
+    assert not out.exists()
