@@ -20,7 +20,7 @@ def test_parallel_students_match_a_sequential_compare(tmp_path, capsys, monkeypa
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the children, like this process, use one thread
     base = ["compare", "--methods", "lit,kd", "--out", str(tmp_path), *TINY]
     assert main([*base, "--run-name", "seq"]) == 0
-    assert main([*base, "--run-name", "par", "--parallel", "2"]) == 0
+    assert main([*base, "--run-name", "par", "--parallel", "2", "--logger", "csv"]) == 0
     out = capsys.readouterr().out
     assert "lit: started on CPU" in out and "kd: done" in out
     seq = json.loads((tmp_path / "seq" / "summary.json").read_text())["rows"]
@@ -33,6 +33,10 @@ def test_parallel_students_match_a_sequential_compare(tmp_path, capsys, monkeypa
         w_par = torch.load(tmp_path / "par" / job / "best.pt", weights_only=True)["model"]
         assert all(torch.equal(w_seq[k], w_par[k]) for k in w_seq)
         assert (tmp_path / "par" / f"{job}.log").is_file()
+        history = json.loads((tmp_path / "par" / job / "job.json").read_text())["row"]["history"]
+        csv_lines = (tmp_path / "par" / job / "metrics.csv").read_text().splitlines()
+        assert len(csv_lines) == 1 + len(history)  # --logger reaches the child processes
+        assert not (tmp_path / "seq" / job / "metrics.csv").exists()
 
 
 def test_parallel_needs_a_positive_count(tmp_path, capsys):

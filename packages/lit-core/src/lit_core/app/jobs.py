@@ -26,6 +26,7 @@ from ..method.methods import get_method
 from ..models.profile import profile_model
 from ..training.config import TrainConfig
 from ..training.distributed import dist_info
+from ..training.loggers import make_loggers
 from ..training.runtime import check_device_usable, resolve_device
 from ..training.step import check_pair
 from ..training.trainer import BEST_CHECKPOINT, evaluate, fit
@@ -98,7 +99,8 @@ def train_one(
     result = fit(model, teacher, train, val, quiet=True, method=method, config=cfg, run_dir=job_dir,
                  test_loader=test_split if test else None, resume=resume,
                  overwrite=session.overwrite or session.resume,
-                 meta=meta, teacher_cache=cache)
+                 meta=meta, teacher_cache=cache,
+                 callbacks=make_loggers(session.loggers, job_dir, resume=resume))
     row = _row(session, job, spec, model, result.best_val_acc, result.test_acc,
                result.wall_time_s, result.history)
     if session.is_main:

@@ -73,7 +73,8 @@ def compare_parallel(
         while pending and len(running) < parallel:
             method = pending.pop(0)
             slot = len(methods) - len(pending) - 1
-            running.append(_start(method, teacher_ckpt, out, name, run_dir, gpus, slot, log))
+            running.append(_start(method, teacher_ckpt, out, name, run_dir, gpus, slot, log,
+                                  session_kw.get("loggers", ())))
         still = []
         for method, proc, logf in running:
             if proc.poll() is None:
@@ -94,14 +95,16 @@ def compare_parallel(
 
 
 def _start(method: str, teacher_ckpt: Path, out: Path, name: str, run_dir: Path,
-           gpus: list[str], slot: int, log) -> tuple[str, subprocess.Popen, Any]:
+           gpus: list[str], slot: int, log,
+           loggers: Sequence[str] = ()) -> tuple[str, subprocess.Popen, Any]:
     env = dict(os.environ)
     where = "CPU"
     if gpus:
         env["CUDA_VISIBLE_DEVICES"] = gpus[slot % len(gpus)]
         where = f"GPU {env['CUDA_VISIBLE_DEVICES']}"
     argv = [sys.executable, "-m", "lit_core", "compress", "--method", method, "--teacher-ckpt",
-            str(teacher_ckpt), "--out", str(out), "--run-name", name, "--resume"]
+            str(teacher_ckpt), "--out", str(out), "--run-name", name, "--resume",
+            *(f"--logger={n}" for n in loggers)]
     fd = inherited_lock_fd(run_dir)  # the child writes this run under its parent's lock
     if fd is not None:
         env[LOCK_ENV] = str(fd)

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ class Session:
     command: str = ""
     log: Callable[[str], None] = field(default=print)
     caches: dict[str, Any] = field(default_factory=dict)  # teacher-output caches by dtype
+    loggers: list[str] = field(default_factory=list)  # ``--logger`` names, one set per job dir
 
     @property
     def is_main(self) -> bool:
@@ -86,9 +87,11 @@ def open_session(
     allow_config_change: bool = False,
     check: Callable[[Session], Any] | None = None,
     command: str = "",
+    loggers: Sequence[str] = (),
 ) -> tuple[Session, Any]:
     """Load the data, run ``check`` (everything that can fail before training), then claim the
-    run directory and record the configuration. Returns the session and ``check``'s result."""
+    run directory and record the configuration. Returns the session and ``check``'s result.
+    ``loggers``: tracker names (``lit_core.training.loggers.LOGGERS``) every job logs to."""
     if cfg.data.loader == "stream":  # validated in RunConfig; the training loaders are not built yet
         raise ConfigError('data.loader = "stream" is not wired into training yet; set data.loader = '
                           '"memory" (--data folder loads the folder into memory) or use the Python API '
@@ -114,7 +117,8 @@ def open_session(
         raise ConfigError("train.teacher_cache needs a deterministic pipeline: set data.augment = "
                           "false (the teacher would see other crops/flips every epoch)")
     name = run_name or f"{cfg.preset}-{data.name}-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
-    session = Session(cfg, data, device, run_dir_path(out, name), resume, overwrite, command)
+    session = Session(cfg, data, device, run_dir_path(out, name), resume, overwrite, command,
+                      loggers=list(loggers))
     if run_name is None:
         check_run_dir(session.run_dir, overwrite=overwrite, resume=resume)
     checked = check(session) if check is not None else None

@@ -51,6 +51,7 @@ from ..io.runlock import release_run_locks
 from ..method.methods import METHODS, get_method
 from ..studies import commands as studies
 from ..training.distributed import shutdown_distributed
+from ..training.loggers import LOGGERS, make_loggers, parse_loggers
 from ..training.rundir import check_run_dir, run_dir_path
 
 __all__ = ["build_parser", "main"]
@@ -94,6 +95,9 @@ def _common(p: argparse.ArgumentParser, output: bool = True) -> None:
                    help="continue an existing run directory (finished models are kept)")
     o.add_argument("--allow-config-change", action="store_true",
                    help="with --resume: accept settings that differ from the run's config.json")
+    o.add_argument("--logger", dest="loggers", action="append", default=[], metavar="NAME",
+                   help=f"also log every job's epochs to {', '.join(LOGGERS)} (repeatable or a "
+                        "comma list; csv writes <job>/metrics.csv, tensorboard <job>/tb/)")
 
 
 def _parallel(p: argparse.ArgumentParser) -> None:
@@ -212,6 +216,9 @@ def _gan_task(args: argparse.Namespace, command: str) -> RunConfig | int:
     merged, preset, source = _merge(args)
     if merged.get("task") != "gan":
         return build_run_config(merged, preset, source)
+    if args.loggers:
+        raise ConfigError("--logger applies to classifier runs; a GAN task writes its own "
+                          "metrics (drop --logger)")
     from .. import gan
 
     run_dir = run_dir_path(args.out, args.run_name or preset)
@@ -225,12 +232,15 @@ def _gan_task(args: argparse.Namespace, command: str) -> RunConfig | int:
 
 
 def _session_kw(args: argparse.Namespace, label: str) -> dict:
+    """The ``open_session`` keywords of a command, checked before anything is created."""
+    loggers = parse_loggers(args.loggers)
+    make_loggers(loggers, args.out)  # imports each tracker's package now (writes nothing)
     if args.run_name is not None and len(os.fsencode(args.run_name)) > 255:
         raise ConfigError(f"--run-name is {len(os.fsencode(args.run_name))} bytes long; a file "
                           "name may have at most 255")
     return {"out": args.out, "run_name": args.run_name, "label": label, "resume": args.resume,
             "overwrite": args.overwrite, "allow_config_change": args.allow_config_change,
-            "command": "lit " + " ".join(sys.argv[1:])}
+            "command": "lit " + " ".join(sys.argv[1:]), "loggers": loggers}
 
 
 def _methods(cfg: RunConfig, text: str | None) -> list[str]:

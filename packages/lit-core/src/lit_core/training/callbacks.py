@@ -66,13 +66,18 @@ class PrintProgress(Callback):
 
 @dataclass
 class CSVLogger(Callback):
-    """Writes one CSV row per epoch to ``path`` (columns: the first record's keys)."""
+    """Writes one CSV row per epoch to ``path`` (columns: the first record's keys).
+    ``append``: keep the rows (and columns) of an existing file, as a resumed run does."""
 
     path: str | Path
+    append: bool = False
     _fields: list[str] = field(default_factory=list, init=False)
 
     def on_epoch_end(self, event: EpochEvent) -> None:
         path = Path(self.path)
+        if not self._fields and self.append and path.is_file():
+            with path.open(newline="") as f:
+                self._fields = next(csv.reader(f), [])
         new = not self._fields
         if new:
             self._fields = list(event.metrics)

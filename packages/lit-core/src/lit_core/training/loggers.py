@@ -103,10 +103,11 @@ def parse_loggers(values: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def make_loggers(names: list[str], run_dir: str | Path) -> list[Callback]:
-    """The loggers named in ``names`` for a run in ``run_dir`` (CSV to ``metrics.csv``, TB to ``tb/``)."""
+def make_loggers(names: list[str], run_dir: str | Path, *, resume: bool = False) -> list[Callback]:
+    """The loggers named in ``names`` for a run in ``run_dir`` (CSV to ``metrics.csv``, TB to ``tb/``);
+    ``resume``: the CSV file keeps the rows of the epochs already run."""
     run_dir = Path(run_dir)
-    makers = {"csv": lambda: CSVLogger(run_dir / "metrics.csv"),
+    makers = {"csv": lambda: CSVLogger(run_dir / "metrics.csv", append=resume),
               "tensorboard": lambda: TensorBoardLogger(run_dir / "tb"),
               "mlflow": MLflowLogger, "wandb": WandbLogger}
     return [makers[n]() for n in parse_loggers(names)]
