@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ._base import StagedNet, feature_info_entry
+from ._base import CIFAR_MEAN, CIFAR_STD, ClassifierNet, feature_info_entry, image_stats
 from ._layers import PadShortcut, conv1x1, conv3x3, init_conv_bn
 from ._registry import register_model
 
@@ -50,7 +50,7 @@ def _blocks_per_stage(depth: int) -> int:
     return (depth - 2) // 6
 
 
-class CifarResNet(StagedNet):
+class CifarResNet(ClassifierNet):
     """stem (conv3×3-BN-ReLU) → 3 stages of BasicBlocks → head (global pool, linear)."""
 
     def __init__(
@@ -86,7 +86,8 @@ class CifarResNet(StagedNet):
             info.append(feature_info_entry(out_chs, 2**i, i))
             in_chs = out_chs
         head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(in_chs, num_classes))
-        super().__init__(stem, stages, head, info, input_size=(in_chans, img_size, img_size))
+        super().__init__(stem, stages, head, info, input_size=(in_chans, img_size, img_size),
+                         **image_stats(in_chans, CIFAR_MEAN, CIFAR_STD))
         self.depth, self.shortcut_type = depth, shortcut
         init_conv_bn(self)
 

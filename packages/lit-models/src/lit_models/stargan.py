@@ -68,7 +68,11 @@ def _split(num_blocks: int, num_stages: int) -> list[int]:
 
 
 class StarGANGenerator(StagedNet):
-    """Down-sampling stem → residual stages at 1/4 resolution → up-sampling head with tanh."""
+    """Down-sampling stem → residual stages at 1/4 resolution → up-sampling head with tanh.
+
+    An image-to-image generator, not a classifier: it is a plain ``StagedNet`` without timm's
+    classifier interface (no ``num_classes``, ``get_classifier``, ``reset_classifier``).
+    """
 
     def __init__(
         self,
@@ -120,7 +124,11 @@ class _DiscriminatorHead(nn.Module):
 
 
 class StarGANDiscriminator(StagedNet):
-    """PatchGAN discriminator with an auxiliary domain classifier; ``forward`` returns ``(src, cls)``."""
+    """PatchGAN discriminator with an auxiliary domain classifier; ``forward`` returns ``(src, cls)``.
+
+    Not a ``ClassifierNet``: its head returns two outputs and its domain classifier is a conv,
+    so it has no timm classifier interface (``c_dim`` is its number of domains).
+    """
 
     def __init__(
         self,

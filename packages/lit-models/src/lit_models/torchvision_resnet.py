@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import torch.nn as nn
 import torchvision.models.resnet as tvr
 
-from ._base import StagedNet, feature_info_entry
+from ._base import IMAGENET_MEAN, IMAGENET_STD, ClassifierNet, feature_info_entry, image_stats
 from ._registry import register_model
 
 __all__ = ["TorchvisionResNet", "tv_resnet"]
@@ -23,7 +23,7 @@ __all__ = ["TorchvisionResNet", "tv_resnet"]
 _BLOCKS = {"basic": tvr.BasicBlock, "bottleneck": tvr.Bottleneck}
 
 
-class TorchvisionResNet(StagedNet):
+class TorchvisionResNet(ClassifierNet):
     """A torchvision ``ResNet`` split into stem / 4 stages / head (its modules are moved, not copied)."""
 
     def __init__(self, resnet: tvr.ResNet, *, img_size: int = 224) -> None:
@@ -36,7 +36,9 @@ class TorchvisionResNet(StagedNet):
             for i, stage in enumerate(stages)
         ]
         head = nn.Sequential(resnet.avgpool, nn.Flatten(1), resnet.fc)
-        super().__init__(stem, stages, head, info, input_size=(resnet.conv1.in_channels, img_size, img_size))
+        in_chans = resnet.conv1.in_channels
+        super().__init__(stem, stages, head, info, input_size=(in_chans, img_size, img_size),
+                         **image_stats(in_chans, IMAGENET_MEAN, IMAGENET_STD))
 
 
 def _set_in_chans(resnet: tvr.ResNet, in_chans: int) -> None:

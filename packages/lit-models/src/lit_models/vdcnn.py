@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ._base import StagedNet, feature_info_entry
+from ._base import ClassifierNet, feature_info_entry
 from ._layers import init_conv_bn
 from ._registry import register_model
 
@@ -108,8 +108,12 @@ def _downsample(pool: str) -> nn.Module:
     return KMaxPool1d(None)
 
 
-class VDCNN(StagedNet):
-    """Embedding + conv stem → 4 stages (64/128/256/512 by default) → k-max pooling + 3 FCs."""
+class VDCNN(ClassifierNet):
+    """Embedding + conv stem → 4 stages (64/128/256/512 by default) → k-max pooling + 3 FCs.
+
+    Takes token ids, so ``pretrained_cfg["input_size"]`` is ``(seq_len,)`` and its ``mean``/``std``
+    are None; ``forward_head(x, pre_logits=True)`` is the second FC's ReLU output.
+    """
 
     def __init__(
         self,
@@ -149,7 +153,7 @@ class VDCNN(StagedNet):
             nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
             nn.Linear(hidden, num_classes),
         )
-        super().__init__(stem, stages, head, info, input_size=(seq_len,))
+        super().__init__(stem, stages, head, info, input_size=(seq_len,), mean=None, std=None)
         self.depth, self.vocab_size = depth, vocab_size
         init_conv_bn(self)
 
