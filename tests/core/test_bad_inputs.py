@@ -123,6 +123,36 @@ def test_resume_with_a_broken_last_checkpoint_is_one_line(tmp_path, capsys):
     assert "last.pt" in one_line_error(capsys)
 
 
+@pytest.mark.parametrize("content", ["{bad", "[1, 2]", '{"row": {"job": "scratch"}}'])
+def test_resume_with_a_corrupt_job_record_is_one_line(tmp_path, capsys, content):
+    args = ["compress", "--method", "scratch", "--student", "resnet8", "--out", str(tmp_path),
+            "--run-name", "r", "--set", "train.scratch.epochs=1", *TINY]
+    assert main(args) == 0
+    record = tmp_path / "r" / "scratch" / "job.json"
+    record.write_text(content)
+    capsys.readouterr()
+    assert main([*args, "--resume"]) == 2
+    line = one_line_error(capsys)
+    assert str(record) in line and "delete" in line
+    assert record.read_text() == content  # nothing overwritten
+
+
+@pytest.mark.parametrize("content", ["{bad", "[1, 2]", b"\xff\xfe"])
+def test_resume_with_a_corrupt_study_state_is_one_line(tmp_path, capsys, content):
+    state = tmp_path / "r" / "state.json"
+    state.parent.mkdir()
+    if isinstance(content, bytes):
+        state.write_bytes(content)
+    else:
+        state.write_text(content)
+    args = ["sweep", "--method", "scratch", "--grid", "train.beta=0.5,0.6", "--out", str(tmp_path),
+            "--run-name", "r", "--resume", "--set", "train.teacher.epochs=1", *TINY]
+    assert main(args) == 2
+    line = one_line_error(capsys)
+    assert str(state) in line and "delete it" in line
+    assert not list((tmp_path / "r").glob("beta=*"))  # no sweep job started
+
+
 # --------------------------------------------------------------------------- configuration
 
 

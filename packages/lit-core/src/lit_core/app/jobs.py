@@ -19,7 +19,7 @@ import torch.nn as nn
 
 from ..data import BatchLoader, model_input
 from ..data.preprocessing import preprocessing_record
-from ..errors import ConfigError
+from ..errors import ConfigError, StateFileError
 from ..io.atomic import write_json_atomic
 from ..io.checkpoint import load_checkpoint, load_model_weights
 from ..method.methods import get_method
@@ -68,6 +68,19 @@ def _row(session: Session, job: str, spec: ModelSpec, model: nn.Module, val_acc:
 # --------------------------------------------------------------------------- jobs
 
 
+def _finished_row(path: Path) -> SummaryRow:
+    """The summary row recorded in a finished job's ``job.json``; one clear error if unreadable."""
+    advice = f"delete {path} to train the job again on --resume"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise StateFileError(f"job record {path} is not valid JSON ({e}); {advice}") from None
+    try:
+        return SummaryRow(**record["row"])
+    except (TypeError, KeyError) as e:
+        raise StateFileError(f"job record {path} is not a lit job record ({e!r}); {advice}") from None
+
+
 def train_one(
     session: Session, job: str, method: str, spec: ModelSpec, teacher: nn.Module | None,
     cfg: TrainConfig, index: str, *, test: bool = True,
@@ -79,9 +92,9 @@ def train_one(
     result_path = job_dir / RESULT_FILE
     if session.resume and result_path.is_file():
         session.say(f"{index} {job} ({spec.name}): finished earlier, reusing {job_dir / BEST_CHECKPOINT}")
+        row = _finished_row(result_path)
         load_model_weights(model, job_dir / BEST_CHECKPOINT)
-        row = json.loads(result_path.read_text(encoding="utf-8"))["row"]
-        return model.to(session.device), SummaryRow(**row)
+        return model.to(session.device), row
     if session.is_main:
         result_path.unlink(missing_ok=True)  # a stale record must never mark this job finished
     resume = session.resume and (job_dir / "last.pt").is_file()
