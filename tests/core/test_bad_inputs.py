@@ -270,6 +270,8 @@ def test_resume_refuses_changed_settings_and_names_them(tmp_path, capsys):
     (["run", "--set", f"train.teacher.epochs={10**30}"], "epochs must be in 0..1000000"),
     (["run", "--set", "train.milestones=[0.5, 2]"], "milestones mixes fractions (< 1) and epoch"),
     (["run", "--device", "meta"], "device 'meta' cannot train a model"),
+    (["run", "--set", 'train.lit.sections=["stages.7"]'],
+     "section 'stages.7' does not exist; the model's stages are stages.0, stages.1, stages.2"),
     (["run", "--set", "train.tensorboard=true"], "needs the tensorboard package"),
     (["run", "--set", 'train.precision="fp16"', "--device", "cpu"],
      "precision fp16 needs a CUDA device"),
@@ -342,3 +344,23 @@ def test_image_folder_symlink_loop_is_refused(tmp_path):
     (tmp_path / "train" / "a" / "loop").symlink_to(tmp_path / "train" / "a", target_is_directory=True)
     with pytest.raises(DataError, match="distinct files"):
         read_image_folder(tmp_path)
+
+
+def test_prune_born_again_prunes_the_teachers_architecture(tmp_path, capsys):
+    """born_again trains the teacher's architecture whatever --student says (as compare does);
+    prune used to load its best.pt into the --student model and fail after training."""
+    argv = ["prune", "--methods", "born_again", "--sparsities", "0.5", "--retrain-epochs", "1",
+            "--out", str(tmp_path), "--run-name", "r", *TINY, "--teacher", "resnet8",
+            "--student", "resnet14", "--set", "train.teacher.epochs=1",
+            "--set", "train.born_again.epochs=1"]
+    assert main(argv) == 0
+    rows = json.loads((tmp_path / "r" / "prune.json").read_text())["rows"]
+    from lit_core.models.pruning import count_nonzero
+
+    assert [r["model"] for r in rows] == ["born_again", "born_again"]
+    def size(name):
+        return sum(t.numel() for t in build_model(name, num_classes=10, in_chans=1).state_dict().values())
+
+    assert count_nonzero(build_model("resnet8", num_classes=10, in_chans=1)) \
+        <= rows[0]["nonzero_params"] <= size("resnet8") < count_nonzero(
+            build_model("resnet14", num_classes=10, in_chans=1))

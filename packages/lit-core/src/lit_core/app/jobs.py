@@ -27,7 +27,7 @@ from ..models.profile import profile_model
 from ..training.config import TrainConfig
 from ..training.distributed import dist_info
 from ..training.runtime import check_device_usable, resolve_device
-from ..training.step import check_pair
+from ..training.step import check_pair, check_sections
 from ..training.trainer import BEST_CHECKPOINT, evaluate, fit
 from .report import SummaryRow, format_budgets, format_table, write_report
 from .runconfig import RunConfig
@@ -164,9 +164,13 @@ def preflight(session: Session, t_spec: ModelSpec, methods: Sequence[str],
     teacher = teacher.to(session.device)
     x = model_input(session.data.train.inputs[:2]).to(session.device)
     for m in methods:
-        if get_method(m).needs_teacher:
+        method, sections = get_method(m), session.cfg.job(m).sections
+        if method.needs_teacher or (sections and method.ir_phase):
             student = student_spec(session, m, t_spec).build(0).to(session.device)
-            check_pair(teacher, student, get_method(m), x)
+        if method.needs_teacher:
+            check_pair(teacher, student, method, x)
+        if sections and method.ir_phase:  # as training would find them, but before the run exists
+            check_sections(method, student, sections)
 
 
 def _finish(session: Session, rows: list[SummaryRow], title: str) -> int:

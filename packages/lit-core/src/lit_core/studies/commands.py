@@ -18,6 +18,7 @@ from ..app.specs import model_spec
 from ..errors import ConfigError
 from ..io.atomic import write_json_atomic, write_text_atomic
 from ..io.checkpoint import load_model_weights
+from ..method.methods import get_method
 from .runner import open_study
 
 __all__ = ["parse_grid", "parse_list", "parse_seeds", "run_prune", "run_search_cmd", "run_seeds_cmd", "run_sweep_cmd"]
@@ -140,7 +141,8 @@ def run_prune(cfg: RunConfig, methods: Sequence[str], sparsities: Sequence[float
     students = {}
     for m in methods:
         train_fn({"method": m}, m, test=True)
-        model = model_spec(session, "student").build(0)
+        role = "teacher" if get_method(m).same_architecture else "student"  # born-again: the teacher's
+        model = model_spec(session, role).build(0)
         load_model_weights(model, session.run_dir / "jobs" / m / "best.pt")
         students[m] = model.to(session.device)
     base = cfg.job("scratch")
