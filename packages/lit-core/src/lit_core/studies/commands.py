@@ -103,10 +103,12 @@ def run_sweep_cmd(cfg: RunConfig, method: str, axes: Mapping[str, Sequence[Any]]
 def run_search_cmd(cfg: RunConfig, method: str, *, study_name: str | None, storage: str | None,
                    trials: int | None, seed: int | None, final_test: bool, **kw: Any) -> int:
     """The paper's τ → α → β search on the validation split; a TOML overlay for ``--config``."""
-    from .search import PAPER_STAGES, run_search, to_toml
+    from .search import PAPER_STAGES, check_storage, run_search, to_toml
 
     if trials is not None and trials < 1:
         raise ConfigError(f"--trials must be >= 1; got {trials}")
+    if storage:
+        check_storage(storage)
     stages = PAPER_STAGES if trials is None else tuple(replace(s, n_trials=trials) for s in PAPER_STAGES)
     session, train_fn, _ = open_study(cfg, [method], **kw)
     name = study_name or session.run_dir.name
