@@ -367,3 +367,12 @@ def test_prune_born_again_prunes_the_teachers_architecture(tmp_path, capsys):
     assert count_nonzero(build_model("resnet8", num_classes=10, in_chans=1)) \
         <= rows[0]["nonzero_params"] <= size("resnet8") < count_nonzero(
             build_model("resnet14", num_classes=10, in_chans=1))
+
+
+def test_good_storage_urls_pass_the_check_and_create_nothing(tmp_path):
+    pytest.importorskip("optuna")
+    from lit_core.studies.search import check_storage
+
+    for storage in (f"sqlite:///{tmp_path}/x.db", "sqlite://", str(tmp_path / "s.journal")):
+        check_storage(storage)
+    assert list(tmp_path.iterdir()) == []
