@@ -132,3 +132,18 @@ def test_bad_run_directories_are_one_line_and_write_nothing(run, tmp_path, capsy
     assert {"missing": "no such directory", "not-a-run": "no config.json",
             "with-models": "drop --models"}[case] in err[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("rows", [[{"job": "lit_s0", "test_acc": 0.5}], [5], {"method": "lit"}])
+def test_a_seeds_record_without_methods_is_one_line(tmp_path, capsys, rows):
+    run_dir = tmp_path / "r"
+    (run_dir / "teacher").mkdir(parents=True)
+    (run_dir / "config.json").write_text(json.dumps({"config": {}}))
+    (run_dir / "teacher" / "job.json").write_text(json.dumps({"row": {"model": "resnet8"}}))
+    (run_dir / "teacher" / "best.pt").write_bytes(b"")  # never read: the record fails first
+    (run_dir / "seeds.json").write_text(json.dumps({"rows": rows}))
+    out = tmp_path / "bench"
+    assert bench(["--run", str(run_dir), *TIMING, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("lit-bench: error: ") and "seeds.json" in err[0], err
+    assert not out.exists()

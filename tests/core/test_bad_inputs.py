@@ -123,6 +123,36 @@ def test_resume_with_a_broken_last_checkpoint_is_one_line(tmp_path, capsys):
     assert "last.pt" in one_line_error(capsys)
 
 
+@pytest.mark.parametrize("content", ["{bad", "[1, 2]", '{"row": {"job": "scratch"}}'])
+def test_resume_with_a_corrupt_job_record_is_one_line(tmp_path, capsys, content):
+    args = ["compress", "--method", "scratch", "--student", "resnet8", "--out", str(tmp_path),
+            "--run-name", "r", "--set", "train.scratch.epochs=1", *TINY]
+    assert main(args) == 0
+    record = tmp_path / "r" / "scratch" / "job.json"
+    record.write_text(content)
+    capsys.readouterr()
+    assert main([*args, "--resume"]) == 2
+    line = one_line_error(capsys)
+    assert str(record) in line and "delete" in line
+    assert record.read_text() == content  # nothing overwritten
+
+
+@pytest.mark.parametrize("content", ["{bad", "[1, 2]", b"\xff\xfe"])
+def test_resume_with_a_corrupt_study_state_is_one_line(tmp_path, capsys, content):
+    state = tmp_path / "r" / "state.json"
+    state.parent.mkdir()
+    if isinstance(content, bytes):
+        state.write_bytes(content)
+    else:
+        state.write_text(content)
+    args = ["sweep", "--method", "scratch", "--grid", "train.beta=0.5,0.6", "--out", str(tmp_path),
+            "--run-name", "r", "--resume", "--set", "train.teacher.epochs=1", *TINY]
+    assert main(args) == 2
+    line = one_line_error(capsys)
+    assert str(state) in line and "delete it" in line
+    assert not list((tmp_path / "r").glob("beta=*"))  # no sweep job started
+
+
 # --------------------------------------------------------------------------- configuration
 
 
@@ -234,12 +264,17 @@ def test_resume_refuses_changed_settings_and_names_them(tmp_path, capsys):
     (["sweep", "--method", "scratch", "--grid", "train.momentum=0.5,5"],
      "--grid train.momentum=5: [train] momentum must be in [0, 1)"),
     (["search", "--trials", "0"], "--trials must be >= 1"),
+    (["search", "--storage", "garbage://x"], "--storage 'garbage://x' is not a database URL"),
+    (["search", "--storage", "sqlite:////nonexistent/dir/x.db"],
+     "folder /nonexistent/dir does not exist"),
     (["prune", "--sparsities", "0.5,0.5"], "--sparsities must be distinct"),
     (["run", "--set", f"train.seed={2**64}"], "seed must be an integer in 0..2**63-1"),
     (["run", "--set", "data.seed=-1"], "data.seed must be an integer in 0..2**32-1"),
     (["run", "--set", f"train.teacher.epochs={10**30}"], "epochs must be in 0..1000000"),
     (["run", "--set", "train.milestones=[0.5, 2]"], "milestones mixes fractions (< 1) and epoch"),
     (["run", "--device", "meta"], "device 'meta' cannot train a model"),
+    (["run", "--set", 'train.lit.sections=["stages.7"]'],
+     "section 'stages.7' does not exist; the model's stages are stages.0, stages.1, stages.2"),
     (["run", "--set", "train.tensorboard=true"], "needs the tensorboard package"),
     (["run", "--set", 'train.precision="fp16"', "--device", "cpu"],
      "precision fp16 needs a CUDA device"),
@@ -312,3 +347,32 @@ def test_image_folder_symlink_loop_is_refused(tmp_path):
     (tmp_path / "train" / "a" / "loop").symlink_to(tmp_path / "train" / "a", target_is_directory=True)
     with pytest.raises(DataError, match="distinct files"):
         read_image_folder(tmp_path)
+
+
+def test_prune_born_again_prunes_the_teachers_architecture(tmp_path, capsys):
+    """born_again trains the teacher's architecture whatever --student says (as compare does);
+    prune used to load its best.pt into the --student model and fail after training."""
+    argv = ["prune", "--methods", "born_again", "--sparsities", "0.5", "--retrain-epochs", "1",
+            "--out", str(tmp_path), "--run-name", "r", *TINY, "--teacher", "resnet8",
+            "--student", "resnet14", "--set", "train.teacher.epochs=1",
+            "--set", "train.born_again.epochs=1"]
+    assert main(argv) == 0
+    rows = json.loads((tmp_path / "r" / "prune.json").read_text())["rows"]
+    from lit_core.models.pruning import count_nonzero
+
+    assert [r["model"] for r in rows] == ["born_again", "born_again"]
+    def size(name):
+        return sum(t.numel() for t in build_model(name, num_classes=10, in_chans=1).state_dict().values())
+
+    assert count_nonzero(build_model("resnet8", num_classes=10, in_chans=1)) \
+        <= rows[0]["nonzero_params"] <= size("resnet8") < count_nonzero(
+            build_model("resnet14", num_classes=10, in_chans=1))
+
+
+def test_good_storage_urls_pass_the_check_and_create_nothing(tmp_path):
+    pytest.importorskip("optuna")
+    from lit_core.studies.search import check_storage
+
+    for storage in (f"sqlite:///{tmp_path}/x.db", "sqlite://", str(tmp_path / "s.journal")):
+        check_storage(storage)
+    assert list(tmp_path.iterdir()) == []

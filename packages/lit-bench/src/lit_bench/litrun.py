@@ -137,8 +137,14 @@ def _teacher(path: Path) -> RunModel:
 
 def _seed_students(path: Path) -> list[RunModel]:
     rows = _json(path / "seeds.json").get("rows") or []
+    if not isinstance(rows, list):
+        raise ValueError(f"{path / 'seeds.json'}: \"rows\" is not a list; is this a lit --seeds run?")
     by_method: dict[str, list[dict]] = {}
-    for r in rows:
+    for i, r in enumerate(rows):
+        missing = [k for k in ("method", "job") if not isinstance(r, dict) or k not in r]
+        if missing:
+            raise ValueError(f"{path / 'seeds.json'}: row {i} lacks {', '.join(missing)}; the record is "
+                             "damaged: rerun the study with --resume (finished seeds are kept)")
         by_method.setdefault(str(r["method"]), []).append(r)
     out = []
     for method, rs in by_method.items():

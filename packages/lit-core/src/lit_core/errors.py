@@ -20,6 +20,7 @@ __all__ = [
     "OutputExistsError",
     "RunDirError",
     "RunDirExistsError",
+    "StateFileError",
     "optional_import",
 ]
 
@@ -46,6 +47,10 @@ class RunDirError(LitError, FileNotFoundError):
 
 class RunDirExistsError(LitError, FileExistsError):
     """A run directory that exists and would be overwritten without ``--overwrite``."""
+
+
+class StateFileError(LitError, ValueError):
+    """A run's own record file (``job.json``, a study's ``state.json``) that cannot be read."""
 
 
 class MissingFileError(LitError, FileNotFoundError):

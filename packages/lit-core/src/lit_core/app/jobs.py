@@ -19,7 +19,7 @@ import torch.nn as nn
 
 from ..data import BatchLoader, model_input
 from ..data.preprocessing import preprocessing_record
-from ..errors import ConfigError
+from ..errors import ConfigError, StateFileError
 from ..io.atomic import write_json_atomic
 from ..io.checkpoint import load_checkpoint, load_model_weights
 from ..method.methods import get_method
@@ -28,7 +28,7 @@ from ..training.config import TrainConfig
 from ..training.distributed import dist_info
 from ..training.loggers import make_loggers
 from ..training.runtime import check_device_usable, resolve_device
-from ..training.step import check_pair
+from ..training.step import check_pair, check_sections
 from ..training.trainer import BEST_CHECKPOINT, evaluate, fit
 from .report import SummaryRow, format_budgets, format_table, write_report
 from .runconfig import RunConfig
@@ -69,6 +69,19 @@ def _row(session: Session, job: str, spec: ModelSpec, model: nn.Module, val_acc:
 # --------------------------------------------------------------------------- jobs
 
 
+def _finished_row(path: Path) -> SummaryRow:
+    """The summary row recorded in a finished job's ``job.json``; one clear error if unreadable."""
+    advice = f"delete {path} to train the job again on --resume"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise StateFileError(f"job record {path} is not valid JSON ({e}); {advice}") from None
+    try:
+        return SummaryRow(**record["row"])
+    except (TypeError, KeyError) as e:
+        raise StateFileError(f"job record {path} is not a lit job record ({e!r}); {advice}") from None
+
+
 def train_one(
     session: Session, job: str, method: str, spec: ModelSpec, teacher: nn.Module | None,
     cfg: TrainConfig, index: str, *, test: bool = True,
@@ -80,9 +93,9 @@ def train_one(
     result_path = job_dir / RESULT_FILE
     if session.resume and result_path.is_file():
         session.say(f"{index} {job} ({spec.name}): finished earlier, reusing {job_dir / BEST_CHECKPOINT}")
+        row = _finished_row(result_path)
         load_model_weights(model, job_dir / BEST_CHECKPOINT)
-        row = json.loads(result_path.read_text(encoding="utf-8"))["row"]
-        return model.to(session.device), SummaryRow(**row)
+        return model.to(session.device), row
     if session.is_main:
         result_path.unlink(missing_ok=True)  # a stale record must never mark this job finished
     resume = session.resume and (job_dir / "last.pt").is_file()
@@ -153,9 +166,13 @@ def preflight(session: Session, t_spec: ModelSpec, methods: Sequence[str],
     teacher = teacher.to(session.device)
     x = model_input(session.data.train.inputs[:2]).to(session.device)
     for m in methods:
-        if get_method(m).needs_teacher:
+        method, sections = get_method(m), session.cfg.job(m).sections
+        if method.needs_teacher or (sections and method.ir_phase):
             student = student_spec(session, m, t_spec).build(0).to(session.device)
-            check_pair(teacher, student, get_method(m), x)
+        if method.needs_teacher:
+            check_pair(teacher, student, method, x)
+        if sections and method.ir_phase:  # as training would find them, but before the run exists
+            check_sections(method, student, sections)
 
 
 def _finish(session: Session, rows: list[SummaryRow], title: str) -> int:

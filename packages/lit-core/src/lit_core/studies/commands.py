@@ -18,6 +18,7 @@ from ..app.specs import model_spec
 from ..errors import ConfigError
 from ..io.atomic import write_json_atomic, write_text_atomic
 from ..io.checkpoint import load_model_weights
+from ..method.methods import get_method
 from .runner import open_study
 
 __all__ = ["parse_grid", "parse_list", "parse_seeds", "run_prune", "run_search_cmd", "run_seeds_cmd", "run_sweep_cmd"]
@@ -102,10 +103,12 @@ def run_sweep_cmd(cfg: RunConfig, method: str, axes: Mapping[str, Sequence[Any]]
 def run_search_cmd(cfg: RunConfig, method: str, *, study_name: str | None, storage: str | None,
                    trials: int | None, seed: int | None, final_test: bool, **kw: Any) -> int:
     """The paper's τ → α → β search on the validation split; a TOML overlay for ``--config``."""
-    from .search import PAPER_STAGES, run_search, to_toml
+    from .search import PAPER_STAGES, check_storage, run_search, to_toml
 
     if trials is not None and trials < 1:
         raise ConfigError(f"--trials must be >= 1; got {trials}")
+    if storage:
+        check_storage(storage)
     stages = PAPER_STAGES if trials is None else tuple(replace(s, n_trials=trials) for s in PAPER_STAGES)
     session, train_fn, _ = open_study(cfg, [method], **kw)
     name = study_name or session.run_dir.name
@@ -140,7 +143,8 @@ def run_prune(cfg: RunConfig, methods: Sequence[str], sparsities: Sequence[float
     students = {}
     for m in methods:
         train_fn({"method": m}, m, test=True)
-        model = model_spec(session, "student").build(0)
+        role = "teacher" if get_method(m).same_architecture else "student"  # born-again: the teacher's
+        model = model_spec(session, role).build(0)
         load_model_weights(model, session.run_dir / "jobs" / m / "best.pt")
         students[m] = model.to(session.device)
     base = cfg.job("scratch")

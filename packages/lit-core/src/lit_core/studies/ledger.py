@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..errors import StateFileError
 from ..io.atomic import write_json_atomic
 
 __all__ = ["Ledger"]
@@ -30,12 +31,16 @@ class Ledger:
         if self.path.is_file():
             try:
                 state = json.loads(self.path.read_text(encoding="utf-8"))
-            except json.JSONDecodeError as e:
-                raise ValueError(f"study state {self.path} is not valid JSON ({e}); "
-                                 "delete it to start the study again") from None
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                raise StateFileError(f"study state {self.path} is not valid JSON ({e}); "
+                                     "delete it to start the study again") from None
+            if not isinstance(state, dict) or not isinstance(state.get("jobs", {}), dict) \
+                    or not isinstance(state.get("study", {}), dict):
+                raise StateFileError(f"study state {self.path} is not a lit study record; "
+                                     "delete it to start the study again")
             saved = state.get("study", {})
             if study is not None and saved and saved != self.study:
-                raise ValueError(
+                raise StateFileError(
                     f"{self.path} belongs to another study ({saved}), not {self.study}; "
                     "use another run directory or delete the state file"
                 )

@@ -35,9 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from . import TrainFn, require
 
-__all__ = ["PAPER_STAGES", "SearchResult", "Stage", "make_storage", "run_search", "to_toml"]
+__all__ = ["PAPER_STAGES", "SearchResult", "Stage", "check_storage", "make_storage", "run_search", "to_toml"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,29 @@ class SearchResult:
         return to_toml(self.best, header="lit search result (validation split only): " + ", ".join(
             f"{s['key']} best val_acc {s['best_val_acc']:.4f} over {s['trials']} trials"
             for s in self.stages))
+
+
+def check_storage(storage: str | os.PathLike) -> None:
+    """``ConfigError`` for a ``--storage`` URL that cannot work (unknown scheme, no driver, an SQLite
+    file in a missing folder); found before anything is created. A plain path is a journal file."""
+    text = str(storage)
+    if "://" not in text:
+        return
+    require("optuna")  # brings SQLAlchemy
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        url = make_url(text)
+        url.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as e:
+        raise ConfigError(f"--storage {text!r} is not a database URL SQLAlchemy can use ({e}); give "
+                          "e.g. sqlite:///search.db, postgresql://USER@HOST/DB, or a journal file path") from None
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        folder = Path(url.database).expanduser().parent
+        if not folder.is_dir():
+            raise ConfigError(f"--storage {text!r}: folder {folder} does not exist; create it or "
+                              "give another path")
 
 
 def make_storage(storage: str | os.PathLike) -> Any:

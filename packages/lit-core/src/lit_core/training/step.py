@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -309,6 +309,15 @@ class TrainingSetup:
                        for n in self.copied})
 
 
+def check_sections(method: MethodConfig, student: nn.Module, sections: Sequence[str | int]) -> list[int]:
+    """The stage indices ``train.sections`` names in ``student``; ``ConfigError`` for a method
+    without IR losses at every stage or a stage the student does not have."""
+    if method.ir_at != "all":
+        raise ConfigError(f"train.sections needs a method with IR losses at every stage (lit, "
+                          f"ir_no_teacher_input), not {method.name!r}")
+    return parse_sections(student, list(sections))
+
+
 def check_pair(teacher: nn.Module, student: nn.Module, method: MethodConfig, x: torch.Tensor) -> None:
     """Raise ``AlignmentError`` naming the first stage (or the logits) where the shapes the method
     compares differ, on the batch ``x``; nothing is trained."""
@@ -377,10 +386,7 @@ def setup_training(
     if method.init == "teacher_blocks" and teacher is not None:
         copied += init_from_teacher_blocks(teacher, student)
     if cfg.sections and plan is not None:
-        if method.ir_at != "all":
-            raise ConfigError(f"train.sections needs a method with IR losses at every stage (lit, "
-                              f"ir_no_teacher_input), not {method.name!r}")
-        plan.ir_at = parse_sections(student, list(cfg.sections))
+        plan.ir_at = check_sections(method, student, cfg.sections)
         if teacher is not None:  # the uncompressed stages: the teacher's, frozen in the IR phase
             keep = [f"stages.{i}" for i in range(len(student.stages)) if i not in plan.ir_at]
             copied += copy_stages(teacher, student, keep)
