@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .timing import P99_MIN_SAMPLES
+from .timing import NOISY_SPREAD_PCT, P99_MIN_SAMPLES
 
-__all__ = ["PLOTS", "REPORT_FILES", "findings", "markdown", "plot_all", "write_report"]
+__all__ = ["PLOTS", "REPORT_FILES", "findings", "markdown", "plot_all", "unproven", "write_report"]
 
 REPORT_FILES = ("results.json", "report.md")
 
@@ -53,29 +53,74 @@ def _mib(x) -> str:
     return "–" if x is None else f"{x / 2**20:.1f}"
 
 
+def _spread(r: dict) -> str:
+    """``3.2``, ``14.0 noisy`` for a row flagged noisy, ``—`` for a row timed without repeats."""
+    if r.get("spread_pct") is None:
+        return "—"
+    return f"{r['spread_pct']:.1f}" + (" **noisy**" if r.get("noisy") else "")
+
+
+def unproven(a: dict, b: dict) -> str | None:
+    """Why the timing difference between rows ``a`` and ``b`` may not be stated as a speed-up, or
+    None when it may: a noisy row, or medians closer than their spreads (each row's median may lie
+    anywhere in a band of ``spread_pct`` % of it, so the bands are added)."""
+    noisy = [f"{_label(r)} {_run_label(r)}" for r in (a, b) if r.get("noisy")]
+    if noisy:
+        return f"{' and '.join(noisy)} {'is' if len(noisy) == 1 else 'are'} noisy (spread > {NOISY_SPREAD_PCT:g} %)"
+    sa, sb = a.get("spread_pct"), b.get("spread_pct")
+    if sa is None or sb is None:
+        return None
+    ta, tb = a["latency_ms_p50"], b["latency_ms_p50"]
+    if abs(ta - tb) <= (ta * sa + tb * sb) / 100:
+        return f"{ta:.3g} ms vs {tb:.3g} ms differ by less than their spreads ({sa:.1f} %, {sb:.1f} %)"
+    return None
+
+
+def _no_claim(what: str, why: str) -> str:
+    return f"{what}: no speed-up stated — {why}."
+
+
 def findings(rows: Sequence[dict]) -> list[str]:
-    """Headline comparisons at batch 1, per backend and dtype, computed from the rows."""
-    lat = {(r["model"], r["variant"], r["backend"], r["dtype"]): r["latency_ms_p50"] for r in _ok(rows, 1)}
+    """Headline comparisons at batch 1, per backend and dtype, computed from the rows; a comparison
+    whose rows are noisy or inside each other's spread is reported as such, not as a speed-up."""
+    lat = {(r["model"], r["variant"], r["backend"], r["dtype"]): r for r in _ok(rows, 1)}
     runs = sorted({(b, d) for (_, _, b, d) in lat})
     out = []
+    noisy = [r for r in _ok(rows) if r.get("noisy")]
+    if noisy:
+        out.append(f"{len(noisy)} row(s) are noisy (repeat medians spread > {NOISY_SPREAD_PCT:g} %, marked in "
+                   "the tables); no speed-up is stated from them.")
     for b, d in runs:
         student = lat.get(("resnet20", "dense", b, d))
         for teacher in ("resnet110", "resnet56"):
             t = lat.get((teacher, "dense", b, d))
             if student and t:
-                out.append(f"{b} {d}: resnet20 is {t / student:.2f}× faster than {teacher} at batch 1 "
-                           f"({student:.3g} ms vs {t:.3g} ms).")
+                why = unproven(student, t)
+                s_ms, t_ms = student["latency_ms_p50"], t["latency_ms_p50"]
+                out.append(_no_claim(f"{b} {d}: resnet20 vs {teacher} at batch 1", why) if why else
+                           f"{b} {d}: resnet20 is {t_ms / s_ms:.2f}× faster than {teacher} at batch 1 "
+                           f"({s_ms:.3g} ms vs {t_ms:.3g} ms).")
             u = lat.get((teacher, "unstructured", b, d))
             if u and t:
-                out.append(f"{b} {d}: unstructured-pruned {teacher} runs at {t / u:.2f}× the dense "
-                           f"speed ({u:.3g} ms vs {t:.3g} ms) — dense kernels skip no zeros.")
+                why = unproven(u, t)
+                u_ms, t_ms = u["latency_ms_p50"], t["latency_ms_p50"]
+                out.append(_no_claim(f"{b} {d}: unstructured-pruned vs dense {teacher}", why) if why else
+                           f"{b} {d}: unstructured-pruned {teacher} runs at {t_ms / u_ms:.2f}× the dense "
+                           f"speed ({u_ms:.3g} ms vs {t_ms:.3g} ms) — dense kernels skip no zeros.")
         if student:
-            as_fast = [f"{m}/{v} {ms:.3g} ms" for (m, v, bb, dd), ms in sorted(lat.items())
-                      if (bb, dd) == (b, d) and v != "dense" and ms <= student]
-            if as_fast:
-                out.append(f"{b} {d}: pruned baselines as fast as resnet20 or faster: {', '.join(as_fast)}.")
-            elif any(v != "dense" for (_, v, bb, dd) in lat if (bb, dd) == (b, d)):
-                out.append(f"{b} {d}: resnet20 ({student:.3g} ms) is faster than every pruned baseline.")
+            s_ms = student["latency_ms_p50"]
+            pruned = [r for (m, v, bb, dd), r in sorted(lat.items()) if (bb, dd) == (b, d) and v != "dense"]
+            tied = [r for r in pruned if unproven(r, student)]
+            faster = [r for r in pruned if r not in tied and r["latency_ms_p50"] <= s_ms]
+            if faster:
+                out.append(f"{b} {d}: pruned baselines faster than resnet20 ({s_ms:.3g} ms): "
+                           + ", ".join(f"{_label(r)} {r['latency_ms_p50']:.3g} ms" for r in faster) + ".")
+            if tied:
+                out.append(f"{b} {d}: pruned baselines not distinguishable from resnet20 ({s_ms:.3g} ms) — noisy "
+                           "or inside the spreads: " + ", ".join(f"{_label(r)} {r['latency_ms_p50']:.3g} ms"
+                                                              for r in tied) + ".")
+            if pruned and not faster and not tied:
+                out.append(f"{b} {d}: resnet20 ({s_ms:.3g} ms) is faster than every pruned baseline.")
     return out + run_findings(rows)
 
 
@@ -104,17 +149,21 @@ def run_findings(rows: Sequence[dict]) -> list[str]:
             continue
         best = max(students, key=lambda r: r["accuracy"])
         t_tp, s_tp = (thr.get((r["model"], r["variant"], b, d), {}) for r in (teacher, best))
-        line = (f"{b} {d}: the most accurate student {_label(best)} ({100 * best['accuracy']:.2f}%) runs "
-                f"{teacher['latency_ms_p50'] / best['latency_ms_p50']:.2f}× faster than the teacher "
+        why = unproven(best, teacher)
+        speed = (f"shows no speed-up stated over the teacher — {why} —" if why else
+                 f"runs {teacher['latency_ms_p50'] / best['latency_ms_p50']:.2f}× faster than the teacher")
+        line = (f"{b} {d}: the most accurate student {_label(best)} ({100 * best['accuracy']:.2f}%) {speed} "
                 f"{_label(teacher)} ({100 * teacher['accuracy']:.2f}%) at batch 1")
-        if t_tp and s_tp and t_tp["batch_size"] == s_tp["batch_size"]:
+        if t_tp and s_tp and t_tp["batch_size"] == s_tp["batch_size"] and not unproven(s_tp, t_tp):
             line += (f" and gives {s_tp['throughput_items_s'] / t_tp['throughput_items_s']:.2f}× its "
                      f"throughput at batch {s_tp['batch_size']}")
         out.append(line + ".")
         for p in sorted(pruned, key=lambda r: r["latency_ms_p50"]):
             faster = p["latency_ms_p50"] <= best["latency_ms_p50"]
+            speed = ("within timing noise of" if unproven(p, best) else
+                     "as fast or faster than" if faster else "slower than")
             out.append(f"{b} {d}: {_label(p)} ({100 * p['accuracy']:.2f}%, {p['latency_ms_p50']:.3g} ms) is "
-                       f"{'as fast or faster' if faster else 'slower'} than {_label(best)} "
+                       f"{speed} {_label(best)} "
                        f"({best['latency_ms_p50']:.3g} ms) and {'more' if p['accuracy'] > best['accuracy'] else 'less'}"
                        f" accurate ({100 * (p['accuracy'] - best['accuracy']):+.2f} pp).")
     return out
@@ -130,15 +179,15 @@ def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") 
         lines.append(f"- {note}")
     lines += ["", "## Batch-1 latency", ""]
     lines += [
-        "| model | variant | backend | dtype | params | MACs | conv layers | accuracy | p50 ms | p90 ms | p99 ms | sync. images/s | peak MiB | max rel err |",
-        "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| model | variant | backend | dtype | params | MACs | conv layers | accuracy | p50 ms | p90 ms | p99 ms | spread % | sync. images/s | peak MiB | max rel err |",
+        "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in sorted(_ok(rows, 1), key=lambda r: (r["backend"], r["dtype"], r["latency_ms_p50"])):
         lines.append(
             f"| {r['model']} | {r['variant']} | {r['backend']} | {r['dtype']} | {r['params']:,} | "
             f"{r['macs']:.3g} | {r['conv_layers']} | {_acc(r)} | "
             f"{_fmt(r['latency_ms_p50'])} | {_fmt(r['latency_ms_p90'])} | {_fmt(r['latency_ms_p99'])} | "
-            f"{_fmt(r['throughput_items_s'], '.4g')} | {_mib(r['peak_mem_bytes'])} | {_fmt(r['max_rel_error'], '.1e')} |"
+            f"{_spread(r)} | {_fmt(r['throughput_items_s'], '.4g')} | {_mib(r['peak_mem_bytes'])} | {_fmt(r['max_rel_error'], '.1e')} |"
         )
     batches = sorted({r["batch_size"] for r in _ok(rows) if r["batch_size"] != 1})
     if batches:
@@ -149,7 +198,11 @@ def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") 
         for r in rows:
             if r["batch_size"] in batches and r["model"] != "*":
                 key = (r["model"], r["variant"], r["backend"], r["dtype"])
-                cell = _fmt(r["throughput_items_s"], ".4g") if r["status"] == "ok" else r["status"]
+                cell = r["status"]
+                if r["status"] == "ok":
+                    cell = _fmt(r["throughput_items_s"], ".4g")
+                    if r.get("spread_pct") is not None:
+                        cell += f" ({r['spread_pct']:.1f} %)" + (" **noisy**" if r.get("noisy") else "")
                 table.setdefault(key, {})[r["batch_size"]] = cell
         for key, cells in sorted(table.items()):
             lines.append("| " + " | ".join(key) + " | " + " | ".join(cells.get(b, "–") for b in batches) + " |")
@@ -178,7 +231,11 @@ def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") 
               "multiply-adds per image (Li et al. 2017 convention, lit_core.models.profile); latency = wall time of "
               "one synchronised call; p99 only from "
               f"{P99_MIN_SAMPLES} samples on (else –); sync. images/s = synchronous throughput = batch / "
-              "median latency (one call in flight, no pipelining); peak MiB = steady-state peak after "
+              "median latency (one call in flight, no pipelining); spread % = how far the medians of the row's "
+              "`repeats` timing groups spread, (max − min) / median × 100 (— where not measured), in brackets in "
+              f"the throughput table; **noisy** = spread over {NOISY_SPREAD_PCT:g} %, and no finding states a "
+              "speed-up from a noisy row or from two rows whose medians differ by less than their spreads added; "
+              "peak MiB = steady-state peak after "
               "warm-up (see lit_bench.timing; – for ORT on GPU: its own arena); max rel err = "
               "max|y − y_eager_fp32| / max|y_eager_fp32| on a random input. eager keeps BatchNorm; "
               "every other backend runs the BN-folded model, as eager_folded does.", ""]
