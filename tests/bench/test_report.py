@@ -73,3 +73,67 @@ def test_the_markdown_shows_each_rows_spread_and_flags_noisy_rows():
     assert spreads == {"resnet20": "3.2", "resnet56": "14.0 **noisy**", "resnet110": "—"}
     assert "| resnet20 | dense | eager | fp32 | 8000 (12.0 %) **noisy** |" in md  # throughput table, b=4
     assert "2 row(s) are noisy" in md
+
+
+def _legends(fig) -> list:
+    from matplotlib.legend import Legend
+
+    (ax,) = fig.axes
+    return [c for c in ax.get_children() if isinstance(c, Legend)]
+
+
+def _grid() -> list[dict]:
+    """3 models × 5 backends × 3 batch sizes: 15 series, as a report of a real sweep has."""
+    return [_row(m, ms * (i + 1), backend=b, batch=n)
+            for i, m in enumerate(("resnet20", "resnet56", "resnet110"))
+            for ms, b in zip((1.0, 0.8, 0.7, 0.6, 0.5), ("eager", "eager_folded", "compile", "onnxrt", "fused"),
+                             strict=True)
+            for n in (1, 8, 64)]
+
+
+def test_one_colour_per_model_one_marker_per_backend_and_two_legends():
+    import matplotlib.pyplot as plt
+
+    from lit_bench.report import PLOTS, figures
+
+    figs = figures(_grid())
+    try:
+        assert set(figs) == {"latency_vs_conv_layers.png", "latency_vs_macs.png", "throughput_vs_batch.png"}
+        for name, fig in figs.items():
+            models, backends = _legends(fig)
+            assert [t.get_text() for t in models.get_texts()] == ["resnet110/dense", "resnet20/dense", "resnet56/dense"]
+            assert len(backends.get_texts()) == 5, name
+            colours = {tuple(h.get_color()) for h in models.legend_handles}
+            markers = {h.get_marker() for h in backends.legend_handles}
+            assert len(colours) == 3 and len(markers) == 5, name
+        lines = figs[PLOTS[4]].axes[0].get_lines()
+        assert len(lines) == 15  # one line per model × backend, drawn with 3 colours and 5 markers
+        assert len({ln.get_color() if isinstance(ln.get_color(), str) else tuple(ln.get_color()) for ln in lines}) == 3
+        assert len({ln.get_marker() for ln in lines}) == 5
+    finally:
+        for fig in figs.values():
+            plt.close(fig)
+
+
+def test_many_models_still_get_distinct_colours():
+    from lit_bench.report import PlotStyle
+
+    style = PlotStyle.of([_row(f"m{i}", 1.0) for i in range(30)])
+    assert len(set(style.colors.values())) == 30
+
+
+def test_accuracy_plots_are_left_out_without_accuracies_and_the_report_says_so(tmp_path):
+    from lit_bench.report import write_report
+
+    paths = write_report(tmp_path / "a", _grid())
+    assert not (tmp_path / "a" / "latency_vs_accuracy.png").exists()
+    assert not (tmp_path / "a" / "throughput_vs_accuracy.png").exists()
+    assert (tmp_path / "a" / "throughput_vs_batch.png").stat().st_size > 1000 and "throughput_vs_batch" in paths
+    md = (tmp_path / "a" / "report.md").read_text()
+    assert "![latency_vs_accuracy.png]" not in md and "![latency_vs_macs.png](latency_vs_macs.png)" in md
+    assert "- `latency_vs_accuracy.png` not drawn: no row has an accuracy" in md
+
+    with_acc = [dict(r, accuracy=0.9) if r["model"] == "resnet20" else r for r in _grid()]
+    write_report(tmp_path / "b", with_acc)
+    assert (tmp_path / "b" / "latency_vs_accuracy.png").stat().st_size > 1000
+    assert "![latency_vs_accuracy.png](latency_vs_accuracy.png)" in (tmp_path / "b" / "report.md").read_text()

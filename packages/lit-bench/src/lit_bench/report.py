@@ -6,12 +6,16 @@ import json
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .timing import NOISY_SPREAD_PCT, P99_MIN_SAMPLES
 
-__all__ = ["PLOTS", "REPORT_FILES", "findings", "markdown", "plot_all", "unproven", "write_report"]
+__all__ = [
+    "PLOTS", "REPORT_FILES", "PlotStyle", "figures", "findings", "markdown", "plot_all", "plot_plan", "unproven",
+    "write_report",
+]
 
 REPORT_FILES = ("results.json", "report.md")
 
@@ -226,7 +230,9 @@ def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") 
     notes = sorted({(r["backend"], r["note"]) for r in _ok(rows) if r.get("note")})
     if notes:
         lines += ["", "## Notes per backend", ""] + [f"- {b}: {n}" for b, n in notes]
-    lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in PLOTS]
+    plan = plot_plan(rows)
+    lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p, why in plan.items() if why is None]
+    lines += [f"- `{p}` not drawn: {why}." for p, why in plan.items() if why is not None]
     lines += ["", "Columns: params = parameters (nonzero ones for unstructured pruning); MACs = conv+linear "
               "multiply-adds per image (Li et al. 2017 convention, lit_core.models.profile); latency = wall time of "
               "one synchronised call; p99 only from "
@@ -242,104 +248,144 @@ def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") 
     return "\n".join(lines)
 
 
-def _scatter(ax, rows: Sequence[dict], xkey: str, xlabel: str) -> None:
-    groups: dict[str, list[dict]] = {}
+def plot_plan(rows: Sequence[dict]) -> dict[str, str | None]:
+    """Per plot in ``PLOTS``: None when it is drawn, else why it is left out (it would be empty)."""
+    b1 = _ok(rows, 1)
+    no_acc = "no row has an accuracy (pass --run DIR or --checkpoint MODEL=PATH)"
+    no_b1 = "no batch-1 row was timed"
+    return {
+        PLOTS[0]: None if any(r["accuracy"] is not None for r in b1) else no_acc,
+        PLOTS[1]: None if any(r["accuracy"] is not None for r in _best_throughput(rows).values()) else no_acc,
+        PLOTS[2]: None if b1 else no_b1,
+        PLOTS[3]: None if b1 else no_b1,
+        PLOTS[4]: None if _ok(rows) else "no row was timed",
+    }
+
+
+MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">", "p", "h")
+
+
+@dataclass(frozen=True)
+class PlotStyle:
+    """One colour per model (``model/variant``) and one marker per backend (``backend dtype``), the
+    same in every plot of a report."""
+
+    colors: dict[str, tuple]
+    markers: dict[str, str]
+
+    @classmethod
+    def of(cls, rows: Sequence[dict]) -> PlotStyle:
+        """Assign colours and markers to the models and backends of the timed rows."""
+        from matplotlib import colormaps
+
+        models = sorted({_label(r) for r in _ok(rows)})
+        runs = sorted({_run_label(r) for r in _ok(rows)})
+        n = len(models)
+        if n <= 20:
+            palette = colormaps["tab10" if n <= 10 else "tab20"].colors
+        else:  # more models than a qualitative map holds: n evenly spaced, still distinct, colours
+            palette = [colormaps["turbo"](i / (n - 1)) for i in range(n)]
+        return cls(colors={m: tuple(palette[i]) for i, m in enumerate(models)},
+                   markers={b: MARKERS[i % len(MARKERS)] for i, b in enumerate(runs)})
+
+    def legends(self, ax, rows: Sequence[dict]) -> None:
+        """Two legends beside ``ax``: the models (colours) and the backends (markers) in ``rows``."""
+        from matplotlib.lines import Line2D
+
+        models = sorted({_label(r) for r in rows})
+        runs = sorted({_run_label(r) for r in rows})
+        model_handles = [Line2D([], [], color=self.colors[m], marker="o", linestyle="-", label=m) for m in models]
+        run_handles = [Line2D([], [], color="0.3", marker=self.markers[b], linestyle="none", label=b) for b in runs]
+        first = ax.legend(handles=model_handles, title="model (colour)", fontsize=7, title_fontsize=7,
+                          bbox_to_anchor=(1.02, 1), loc="upper left")
+        ax.add_artist(first)
+        ax.legend(handles=run_handles, title="backend (marker)", fontsize=7, title_fontsize=7,
+                  bbox_to_anchor=(1.02, 0), loc="lower left")
+
+
+def _scatter(ax, rows: Sequence[dict], xkey: str, xlabel: str, style: PlotStyle) -> None:
     for r in rows:
-        groups.setdefault(_run_label(r), []).append(r)
-    for label, rs in sorted(groups.items()):
-        ax.scatter([r[xkey] for r in rs], [r["latency_ms_p50"] for r in rs], label=label, s=25)
-        for r in rs:
-            ax.annotate(_label(r), (r[xkey], r["latency_ms_p50"]), fontsize=6, alpha=0.7)
+        ax.scatter([r[xkey]], [r["latency_ms_p50"]], s=25, color=style.colors[_label(r)],
+                   marker=style.markers[_run_label(r)])
+        ax.annotate(_label(r), (r[xkey], r["latency_ms_p50"]), fontsize=6, alpha=0.7)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("batch-1 latency, median (ms)")
     ax.grid(alpha=0.3)
-    if groups:
-        ax.legend(fontsize=7)
+    style.legends(ax, rows)
 
 
-def _accuracy_scatter(ax, rows: Sequence[dict], xkey: str) -> None:
-    """Accuracy (with its spread over seeds as error bars) against ``xkey``, one colour per backend/dtype."""
-    for label in sorted({_run_label(r) for r in rows}):
-        rs = [r for r in rows if _run_label(r) == label]
-        ax.errorbar([r[xkey] for r in rs], [r["accuracy"] for r in rs],
-                    yerr=[r.get("accuracy_std") or 0.0 for r in rs], fmt="o", ms=4, capsize=3, label=label)
-        for r in rs:
-            ax.annotate(_label(r), (r[xkey], r["accuracy"]), fontsize=6, alpha=0.7)
+def _accuracy_scatter(ax, rows: Sequence[dict], xkey: str, style: PlotStyle) -> None:
+    """Accuracy (with its spread over seeds as error bars) against ``xkey``."""
+    for r in rows:
+        ax.errorbar([r[xkey]], [r["accuracy"]], yerr=[r.get("accuracy_std") or 0.0], ms=5, capsize=3,
+                    color=style.colors[_label(r)], marker=style.markers[_run_label(r)], linestyle="none")
+        ax.annotate(_label(r), (r[xkey], r["accuracy"]), fontsize=6, alpha=0.7)
     ax.set_ylabel("test accuracy (error bars: std over seeds)")
-    ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
+    style.legends(ax, rows)
 
 
-def plot_all(rows: Sequence[dict], out_dir: Path, title: str = "") -> list[Path]:
-    """Write the PNG plots (``PLOTS``) into ``out_dir``; returns their paths."""
+def figures(rows: Sequence[dict], title: str = "") -> dict[str, Any]:
+    """The matplotlib figures of ``plot_plan``'s drawn plots, by file name (the caller closes them)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    b1 = _ok(rows, 1)
-    paths = []
-
-    fig, ax = plt.subplots(figsize=(7, 5))
-    with_acc = [r for r in b1 if r["accuracy"] is not None]
-    if with_acc:
-        _accuracy_scatter(ax, with_acc, "latency_ms_p50")
+    plan, style, b1 = plot_plan(rows), PlotStyle.of(rows), _ok(rows, 1)
+    figs: dict[str, Any] = {}
+    if plan[PLOTS[0]] is None:
+        fig, ax = plt.subplots(figsize=(8, 5))
+        _accuracy_scatter(ax, [r for r in b1 if r["accuracy"] is not None], "latency_ms_p50", style)
         ax.set_xlabel("batch-1 latency, median (ms)")
-    missing = sorted({_label(r) for r in b1 if r["accuracy"] is None})
-    if missing:
-        ax.text(0.5, 0.5 if not with_acc else 0.05,
-                "no accuracy for: " + ", ".join(missing) + "\n(pass --checkpoint MODEL=PATH of a lit-core run)",
-                transform=ax.transAxes, ha="center", va="center", fontsize=7, wrap=True, color="firebrick")
-    ax.set_title(f"Latency vs accuracy (Pareto view) {title}".strip())
-    paths.append(out_dir / PLOTS[0])
-
-    fig4, ax4 = plt.subplots(figsize=(7, 5))
-    largest = [r for r in _best_throughput(rows).values() if r["accuracy"] is not None]
-    if largest:
-        _accuracy_scatter(ax4, largest, "throughput_items_s")
-        ax4.set_xlabel("synchronous throughput at the largest batch timed (images/s)")
-    else:
-        ax4.text(0.5, 0.5, "no accuracies (pass --run DIR or --checkpoint MODEL=PATH)", transform=ax4.transAxes,
-                 ha="center", va="center", fontsize=8, color="firebrick")
-    ax4.set_title(f"Throughput vs accuracy {title}".strip())
-    paths.append(out_dir / PLOTS[1])
-    fig4.savefig(paths[-1], dpi=120, bbox_inches="tight")
-    plt.close(fig4)
-
+        missing = sorted({_label(r) for r in b1 if r["accuracy"] is None})
+        if missing:
+            ax.text(0.5, 0.05, "no accuracy for: " + ", ".join(missing), transform=ax.transAxes, ha="center",
+                    va="center", fontsize=7, wrap=True, color="firebrick")
+        ax.set_title(f"Latency vs accuracy (Pareto view) {title}".strip())
+        figs[PLOTS[0]] = fig
+    if plan[PLOTS[1]] is None:
+        fig, ax = plt.subplots(figsize=(8, 5))
+        largest = [r for r in _best_throughput(rows).values() if r["accuracy"] is not None]
+        _accuracy_scatter(ax, largest, "throughput_items_s", style)
+        ax.set_xlabel("synchronous throughput at the largest batch timed (images/s)")
+        ax.set_title(f"Throughput vs accuracy {title}".strip())
+        figs[PLOTS[1]] = fig
     for name, key, xlabel in ((PLOTS[2], "conv_layers", "conv layers (depth)"), (PLOTS[3], "macs", "MACs per image")):
-        fig2, ax2 = plt.subplots(figsize=(7, 5))
-        _scatter(ax2, b1, key, xlabel)
-        ax2.set_title(f"Batch-1 latency vs {xlabel} {title}".strip())
-        paths.append(out_dir / name)
-        fig2.savefig(paths[-1], dpi=120, bbox_inches="tight")
-        plt.close(fig2)
-    fig.savefig(paths[0], dpi=120, bbox_inches="tight")
-    plt.close(fig)
+        if plan[name] is None:
+            fig, ax = plt.subplots(figsize=(8, 5))
+            _scatter(ax, b1, key, xlabel, style)
+            ax.set_title(f"Batch-1 latency vs {xlabel} {title}".strip())
+            figs[name] = fig
+    if plan[PLOTS[4]] is None:
+        fig, ax = plt.subplots(figsize=(8, 5))
+        series: dict[tuple[str, str], list[tuple[int, float]]] = {}
+        for r in _ok(rows):
+            series.setdefault((_label(r), _run_label(r)), []).append((r["batch_size"], r["throughput_items_s"]))
+        for (model, run), pts in sorted(series.items()):
+            pts.sort()
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], linewidth=1, color=style.colors[model],
+                    marker=style.markers[run])
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size")
+        ax.set_ylabel("throughput (images/s)")
+        ax.grid(alpha=0.3, which="both")
+        style.legends(ax, _ok(rows))
+        ax.set_title(f"Throughput vs batch size {title}".strip())
+        figs[PLOTS[4]] = fig
+    return figs
 
-    fig3, ax3 = plt.subplots(figsize=(8, 5))
-    series: dict[str, list[tuple[int, float]]] = {}
-    for r in _ok(rows):
-        series.setdefault(f"{_label(r)} {_run_label(r)}", []).append((r["batch_size"], r["throughput_items_s"]))
-    cands = sorted({_label(r) for r in _ok(rows)})
-    runs = sorted({_run_label(r) for r in _ok(rows)})
-    colors = plt.get_cmap("tab20").colors
-    styles = ("-", "--", ":", "-.")
-    for label, pts in sorted(series.items()):
-        cand, run = label.split(" ", 1)
-        pts.sort()
-        ax3.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label, linewidth=1,
-                 color=colors[cands.index(cand) % len(colors)], linestyle=styles[runs.index(run) % len(styles)])
-    ax3.set_xscale("log", base=2)
-    ax3.set_yscale("log")
-    ax3.set_xlabel("batch size")
-    ax3.set_ylabel("throughput (images/s)")
-    ax3.grid(alpha=0.3, which="both")
-    if series:
-        ax3.legend(fontsize=6, ncol=2, bbox_to_anchor=(1.02, 1), loc="upper left")
-    ax3.set_title(f"Throughput vs batch size {title}".strip())
-    paths.append(out_dir / PLOTS[4])
-    fig3.savefig(paths[-1], dpi=120, bbox_inches="tight")
-    plt.close(fig3)
+
+def plot_all(rows: Sequence[dict], out_dir: Path, title: str = "") -> list[Path]:
+    """Write the PNG plots that are not empty (``plot_plan``) into ``out_dir``; returns their paths."""
+    import matplotlib.pyplot as plt
+
+    paths = []
+    for name, fig in figures(rows, title).items():
+        paths.append(out_dir / name)
+        fig.savefig(paths[-1], dpi=120, bbox_inches="tight")
+        plt.close(fig)
     return paths
 
 
