@@ -137,3 +137,10 @@ def test_accuracy_plots_are_left_out_without_accuracies_and_the_report_says_so(t
     write_report(tmp_path / "b", with_acc)
     assert (tmp_path / "b" / "latency_vs_accuracy.png").stat().st_size > 1000
     assert "![latency_vs_accuracy.png](latency_vs_accuracy.png)" in (tmp_path / "b" / "report.md").read_text()
+
+
+def test_accuracy_is_in_percent_and_macs_in_millions_as_in_lits_summary():
+    r = dict(_row("resnet20", 1.0, accuracy=0.8123), macs=40_550_000, accuracy_std=0.0021, accuracy_n=5)
+    md = markdown([r], {})
+    assert "| params | M MACs | conv layers | accuracy % |" in md
+    assert "| 1,000 | 40.55 | 19 | 81.23 ± 0.21 (n=5) |" in md

@@ -41,10 +41,12 @@ def _run_label(r: dict) -> str:
 
 
 def _acc(r: dict) -> str:
-    """``0.8123``, or ``0.8123 ± 0.0021 (n=5)`` for a mean over seeds."""
+    """In percent, as lit's summary: ``81.23``, or ``81.23 ± 0.21 (n=5)`` for a mean over seeds."""
+    if r["accuracy"] is None:
+        return "–"
     if r.get("accuracy_std") is not None:
-        return f"{r['accuracy']:.4f} ± {r['accuracy_std']:.4f} (n={r['accuracy_n']})"
-    return _fmt(r["accuracy"], ".4f")
+        return f"{100 * r['accuracy']:.2f} ± {100 * r['accuracy_std']:.2f} (n={r['accuracy_n']})"
+    return f"{100 * r['accuracy']:.2f}"
 
 
 def _fmt(x, spec: str = ".3g") -> str:
@@ -183,13 +185,13 @@ def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") 
         lines.append(f"- {note}")
     lines += ["", "## Batch-1 latency", ""]
     lines += [
-        "| model | variant | backend | dtype | params | MACs | conv layers | accuracy | p50 ms | p90 ms | p99 ms | spread % | sync. images/s | peak MiB | max rel err |",
+        "| model | variant | backend | dtype | params | M MACs | conv layers | accuracy % | p50 ms | p90 ms | p99 ms | spread % | sync. images/s | peak MiB | max rel err |",
         "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in sorted(_ok(rows, 1), key=lambda r: (r["backend"], r["dtype"], r["latency_ms_p50"])):
         lines.append(
             f"| {r['model']} | {r['variant']} | {r['backend']} | {r['dtype']} | {r['params']:,} | "
-            f"{r['macs']:.3g} | {r['conv_layers']} | {_acc(r)} | "
+            f"{r['macs'] / 1e6:.2f} | {r['conv_layers']} | {_acc(r)} | "
             f"{_fmt(r['latency_ms_p50'])} | {_fmt(r['latency_ms_p90'])} | {_fmt(r['latency_ms_p99'])} | "
             f"{_spread(r)} | {_fmt(r['throughput_items_s'], '.4g')} | {_mib(r['peak_mem_bytes'])} | {_fmt(r['max_rel_error'], '.1e')} |"
         )
@@ -233,7 +235,7 @@ def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") 
     plan = plot_plan(rows)
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p, why in plan.items() if why is None]
     lines += [f"- `{p}` not drawn: {why}." for p, why in plan.items() if why is not None]
-    lines += ["", "Columns: params = parameters (nonzero ones for unstructured pruning); MACs = conv+linear "
+    lines += ["", "Columns: params = parameters (nonzero ones for unstructured pruning); M MACs = millions of conv+linear "
               "multiply-adds per image (Li et al. 2017 convention, lit_core.models.profile); latency = wall time of "
               "one synchronised call; p99 only from "
               f"{P99_MIN_SAMPLES} samples on (else –); sync. images/s = synchronous throughput = batch / "
@@ -304,10 +306,11 @@ class PlotStyle:
 
 
 def _scatter(ax, rows: Sequence[dict], xkey: str, xlabel: str, style: PlotStyle) -> None:
+    scale = 1e-6 if xkey == "macs" else 1  # MACs in millions, as lit's summary
     for r in rows:
-        ax.scatter([r[xkey]], [r["latency_ms_p50"]], s=25, color=style.colors[_label(r)],
+        ax.scatter([r[xkey] * scale], [r["latency_ms_p50"]], s=25, color=style.colors[_label(r)],
                    marker=style.markers[_run_label(r)])
-        ax.annotate(_label(r), (r[xkey], r["latency_ms_p50"]), fontsize=6, alpha=0.7)
+        ax.annotate(_label(r), (r[xkey] * scale, r["latency_ms_p50"]), fontsize=6, alpha=0.7)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("batch-1 latency, median (ms)")
     ax.grid(alpha=0.3)
@@ -317,10 +320,10 @@ def _scatter(ax, rows: Sequence[dict], xkey: str, xlabel: str, style: PlotStyle)
 def _accuracy_scatter(ax, rows: Sequence[dict], xkey: str, style: PlotStyle) -> None:
     """Accuracy (with its spread over seeds as error bars) against ``xkey``."""
     for r in rows:
-        ax.errorbar([r[xkey]], [r["accuracy"]], yerr=[r.get("accuracy_std") or 0.0], ms=5, capsize=3,
+        ax.errorbar([r[xkey]], [100 * r["accuracy"]], yerr=[100 * (r.get("accuracy_std") or 0.0)], ms=5, capsize=3,
                     color=style.colors[_label(r)], marker=style.markers[_run_label(r)], linestyle="none")
-        ax.annotate(_label(r), (r[xkey], r["accuracy"]), fontsize=6, alpha=0.7)
-    ax.set_ylabel("test accuracy (error bars: std over seeds)")
+        ax.annotate(_label(r), (r[xkey], 100 * r["accuracy"]), fontsize=6, alpha=0.7)
+    ax.set_ylabel("test accuracy, % (error bars: std over seeds)")
     ax.grid(alpha=0.3)
     style.legends(ax, rows)
 
@@ -351,7 +354,7 @@ def figures(rows: Sequence[dict], title: str = "") -> dict[str, Any]:
         ax.set_xlabel("synchronous throughput at the largest batch timed (images/s)")
         ax.set_title(f"Throughput vs accuracy {title}".strip())
         figs[PLOTS[1]] = fig
-    for name, key, xlabel in ((PLOTS[2], "conv_layers", "conv layers (depth)"), (PLOTS[3], "macs", "MACs per image")):
+    for name, key, xlabel in ((PLOTS[2], "conv_layers", "conv layers (depth)"), (PLOTS[3], "macs", "M MACs per image")):
         if plan[name] is None:
             fig, ax = plt.subplots(figsize=(8, 5))
             _scatter(ax, b1, key, xlabel, style)
