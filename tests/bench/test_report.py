@@ -144,3 +144,9 @@ def test_accuracy_is_in_percent_and_macs_in_millions_as_in_lits_summary():
     md = markdown([r], {})
     assert "| params | M MACs | conv layers | accuracy % |" in md
     assert "| 1,000 | 40.55 | 19 | 81.23 ± 0.21 (n=5) |" in md
+
+
+def test_the_input_shape_is_stated_per_group_of_models():
+    md = markdown([_row("vdcnn9", 1.0)], {"inputs": {"(64,) int64": ["vdcnn9/dense"], "(3, 32, 32) float32": ["a/b"]}})
+    assert "- **input per item**: `(64,) int64` (vdcnn9/dense); a batch of b stacks b of them" in md
+    assert "- **input per item**: `(3, 32, 32) float32` (a/b)" in md

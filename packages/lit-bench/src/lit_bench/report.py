@@ -181,6 +181,10 @@ def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") 
     for key in ("date", "command", "device", "device_name", "threads", "torch", "onnxruntime", "cuda", "driver", "git_sha"):
         if meta.get(key) is not None:
             lines.append(f"- **{key}**: `{meta[key]}`")
+    inputs = meta.get("inputs") or {}
+    for shape, models in inputs.items():
+        lines.append(f"- **input per item**: `{shape}`" + (f" ({', '.join(models)})" if len(inputs) > 1 else "")
+                     + "; a batch of b stacks b of them")
     for note in meta.get("notes", []):
         lines.append(f"- {note}")
     lines += ["", "## Batch-1 latency", ""]
