@@ -53,9 +53,12 @@ def test_tiny_cpu_bench_writes_json_markdown_and_plots_and_reports_bad_names(tmp
 
     md = (out / "report.md").read_text()
     assert "| resnet56 | l1-B | onnxrt | fp32 |" in md and "sync. images/s" in md
+    assert "- **input per item**: `(3, 32, 32) float32`; a batch of b stacks b of them" in md
     assert "## Failed and skipped" in md and "resnet_nope" in md
-    for name in ("latency_vs_accuracy", "latency_vs_conv_layers", "latency_vs_macs", "throughput_vs_batch"):
+    for name in ("latency_vs_conv_layers", "latency_vs_macs", "throughput_vs_batch"):
         assert (out / f"{name}.png").read_bytes()[:8] == PNG_MAGIC
+    assert not (out / "latency_vs_accuracy.png").exists()  # no accuracies: no empty plot, the report says why
+    assert "`latency_vs_accuracy.png` not drawn: no row has an accuracy" in md
 
 
 def test_an_existing_report_is_not_overwritten(tmp_path, capsys):

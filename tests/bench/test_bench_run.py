@@ -104,7 +104,7 @@ def test_a_seeds_run_gives_one_row_per_method_with_mean_and_std(run, tmp_path):
         assert rows[method]["accuracy_n"] == 2
     # the loaded teacher is found through the run's teacher.json
     assert rows["dense"]["model"] == "resnet14" and rows["dense"]["accuracy"] is not None
-    assert f"± {rows['lit']['accuracy_std']:.4f} (n=2)" in (out / "report.md").read_text()
+    assert f"± {100 * rows['lit']['accuracy_std']:.2f} (n=2)" in (out / "report.md").read_text()
 
     # a copied run: teacher.json may name its teacher relative to the run directory
     from lit_bench.litrun import read_run

@@ -319,6 +319,11 @@ def main(argv: list[str] | None = None) -> int:
         "notes": notes,
         "config": {k: v for k, v in vars(cfg).items() if k not in ("spec",)} | {"spec": vars(cfg.spec)},
     }
+    inputs: dict[str, list[str]] = {}
+    for c in candidates:
+        shape = f"{tuple(c.input_shape)} {str(c.input_dtype).removeprefix('torch.')}"
+        inputs.setdefault(shape, []).append(f"{c.model}/{c.variant}")
+    meta["inputs"] = inputs
     if run is not None:
         meta["run"] = str(run.path)
     paths = write_report(out, rows, title="lit-bench report", meta=meta, overwrite=True)

@@ -6,12 +6,16 @@ import json
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .timing import P99_MIN_SAMPLES
+from .timing import NOISY_SPREAD_PCT, P99_MIN_SAMPLES
 
-__all__ = ["PLOTS", "REPORT_FILES", "findings", "markdown", "plot_all", "write_report"]
+__all__ = [
+    "PLOTS", "REPORT_FILES", "PlotStyle", "figures", "findings", "markdown", "plot_all", "plot_plan", "unproven",
+    "write_report",
+]
 
 REPORT_FILES = ("results.json", "report.md")
 
@@ -37,10 +41,12 @@ def _run_label(r: dict) -> str:
 
 
 def _acc(r: dict) -> str:
-    """``0.8123``, or ``0.8123 ± 0.0021 (n=5)`` for a mean over seeds."""
+    """In percent, as lit's summary: ``81.23``, or ``81.23 ± 0.21 (n=5)`` for a mean over seeds."""
+    if r["accuracy"] is None:
+        return "–"
     if r.get("accuracy_std") is not None:
-        return f"{r['accuracy']:.4f} ± {r['accuracy_std']:.4f} (n={r['accuracy_n']})"
-    return _fmt(r["accuracy"], ".4f")
+        return f"{100 * r['accuracy']:.2f} ± {100 * r['accuracy_std']:.2f} (n={r['accuracy_n']})"
+    return f"{100 * r['accuracy']:.2f}"
 
 
 def _fmt(x, spec: str = ".3g") -> str:
@@ -53,29 +59,74 @@ def _mib(x) -> str:
     return "–" if x is None else f"{x / 2**20:.1f}"
 
 
+def _spread(r: dict) -> str:
+    """``3.2``, ``14.0 noisy`` for a row flagged noisy, ``—`` for a row timed without repeats."""
+    if r.get("spread_pct") is None:
+        return "—"
+    return f"{r['spread_pct']:.1f}" + (" **noisy**" if r.get("noisy") else "")
+
+
+def unproven(a: dict, b: dict) -> str | None:
+    """Why the timing difference between rows ``a`` and ``b`` may not be stated as a speed-up, or
+    None when it may: a noisy row, or medians closer than their spreads (each row's median may lie
+    anywhere in a band of ``spread_pct`` % of it, so the bands are added)."""
+    noisy = [f"{_label(r)} {_run_label(r)}" for r in (a, b) if r.get("noisy")]
+    if noisy:
+        return f"{' and '.join(noisy)} {'is' if len(noisy) == 1 else 'are'} noisy (spread > {NOISY_SPREAD_PCT:g} %)"
+    sa, sb = a.get("spread_pct"), b.get("spread_pct")
+    if sa is None or sb is None:
+        return None
+    ta, tb = a["latency_ms_p50"], b["latency_ms_p50"]
+    if abs(ta - tb) <= (ta * sa + tb * sb) / 100:
+        return f"{ta:.3g} ms vs {tb:.3g} ms differ by less than their spreads ({sa:.1f} %, {sb:.1f} %)"
+    return None
+
+
+def _no_claim(what: str, why: str) -> str:
+    return f"{what}: no speed-up stated — {why}."
+
+
 def findings(rows: Sequence[dict]) -> list[str]:
-    """Headline comparisons at batch 1, per backend and dtype, computed from the rows."""
-    lat = {(r["model"], r["variant"], r["backend"], r["dtype"]): r["latency_ms_p50"] for r in _ok(rows, 1)}
+    """Headline comparisons at batch 1, per backend and dtype, computed from the rows; a comparison
+    whose rows are noisy or inside each other's spread is reported as such, not as a speed-up."""
+    lat = {(r["model"], r["variant"], r["backend"], r["dtype"]): r for r in _ok(rows, 1)}
     runs = sorted({(b, d) for (_, _, b, d) in lat})
     out = []
+    noisy = [r for r in _ok(rows) if r.get("noisy")]
+    if noisy:
+        out.append(f"{len(noisy)} row(s) are noisy (repeat medians spread > {NOISY_SPREAD_PCT:g} %, marked in "
+                   "the tables); no speed-up is stated from them.")
     for b, d in runs:
         student = lat.get(("resnet20", "dense", b, d))
         for teacher in ("resnet110", "resnet56"):
             t = lat.get((teacher, "dense", b, d))
             if student and t:
-                out.append(f"{b} {d}: resnet20 is {t / student:.2f}× faster than {teacher} at batch 1 "
-                           f"({student:.3g} ms vs {t:.3g} ms).")
+                why = unproven(student, t)
+                s_ms, t_ms = student["latency_ms_p50"], t["latency_ms_p50"]
+                out.append(_no_claim(f"{b} {d}: resnet20 vs {teacher} at batch 1", why) if why else
+                           f"{b} {d}: resnet20 is {t_ms / s_ms:.2f}× faster than {teacher} at batch 1 "
+                           f"({s_ms:.3g} ms vs {t_ms:.3g} ms).")
             u = lat.get((teacher, "unstructured", b, d))
             if u and t:
-                out.append(f"{b} {d}: unstructured-pruned {teacher} runs at {t / u:.2f}× the dense "
-                           f"speed ({u:.3g} ms vs {t:.3g} ms) — dense kernels skip no zeros.")
+                why = unproven(u, t)
+                u_ms, t_ms = u["latency_ms_p50"], t["latency_ms_p50"]
+                out.append(_no_claim(f"{b} {d}: unstructured-pruned vs dense {teacher}", why) if why else
+                           f"{b} {d}: unstructured-pruned {teacher} runs at {t_ms / u_ms:.2f}× the dense "
+                           f"speed ({u_ms:.3g} ms vs {t_ms:.3g} ms) — dense kernels skip no zeros.")
         if student:
-            as_fast = [f"{m}/{v} {ms:.3g} ms" for (m, v, bb, dd), ms in sorted(lat.items())
-                      if (bb, dd) == (b, d) and v != "dense" and ms <= student]
-            if as_fast:
-                out.append(f"{b} {d}: pruned baselines as fast as resnet20 or faster: {', '.join(as_fast)}.")
-            elif any(v != "dense" for (_, v, bb, dd) in lat if (bb, dd) == (b, d)):
-                out.append(f"{b} {d}: resnet20 ({student:.3g} ms) is faster than every pruned baseline.")
+            s_ms = student["latency_ms_p50"]
+            pruned = [r for (m, v, bb, dd), r in sorted(lat.items()) if (bb, dd) == (b, d) and v != "dense"]
+            tied = [r for r in pruned if unproven(r, student)]
+            faster = [r for r in pruned if r not in tied and r["latency_ms_p50"] <= s_ms]
+            if faster:
+                out.append(f"{b} {d}: pruned baselines faster than resnet20 ({s_ms:.3g} ms): "
+                           + ", ".join(f"{_label(r)} {r['latency_ms_p50']:.3g} ms" for r in faster) + ".")
+            if tied:
+                out.append(f"{b} {d}: pruned baselines not distinguishable from resnet20 ({s_ms:.3g} ms) — noisy "
+                           "or inside the spreads: " + ", ".join(f"{_label(r)} {r['latency_ms_p50']:.3g} ms"
+                                                              for r in tied) + ".")
+            if pruned and not faster and not tied:
+                out.append(f"{b} {d}: resnet20 ({s_ms:.3g} ms) is faster than every pruned baseline.")
     return out + run_findings(rows)
 
 
@@ -104,17 +155,21 @@ def run_findings(rows: Sequence[dict]) -> list[str]:
             continue
         best = max(students, key=lambda r: r["accuracy"])
         t_tp, s_tp = (thr.get((r["model"], r["variant"], b, d), {}) for r in (teacher, best))
-        line = (f"{b} {d}: the most accurate student {_label(best)} ({100 * best['accuracy']:.2f}%) runs "
-                f"{teacher['latency_ms_p50'] / best['latency_ms_p50']:.2f}× faster than the teacher "
+        why = unproven(best, teacher)
+        speed = (f"shows no speed-up stated over the teacher — {why} —" if why else
+                 f"runs {teacher['latency_ms_p50'] / best['latency_ms_p50']:.2f}× faster than the teacher")
+        line = (f"{b} {d}: the most accurate student {_label(best)} ({100 * best['accuracy']:.2f}%) {speed} "
                 f"{_label(teacher)} ({100 * teacher['accuracy']:.2f}%) at batch 1")
-        if t_tp and s_tp and t_tp["batch_size"] == s_tp["batch_size"]:
+        if t_tp and s_tp and t_tp["batch_size"] == s_tp["batch_size"] and not unproven(s_tp, t_tp):
             line += (f" and gives {s_tp['throughput_items_s'] / t_tp['throughput_items_s']:.2f}× its "
                      f"throughput at batch {s_tp['batch_size']}")
         out.append(line + ".")
         for p in sorted(pruned, key=lambda r: r["latency_ms_p50"]):
             faster = p["latency_ms_p50"] <= best["latency_ms_p50"]
+            speed = ("within timing noise of" if unproven(p, best) else
+                     "as fast or faster than" if faster else "slower than")
             out.append(f"{b} {d}: {_label(p)} ({100 * p['accuracy']:.2f}%, {p['latency_ms_p50']:.3g} ms) is "
-                       f"{'as fast or faster' if faster else 'slower'} than {_label(best)} "
+                       f"{speed} {_label(best)} "
                        f"({best['latency_ms_p50']:.3g} ms) and {'more' if p['accuracy'] > best['accuracy'] else 'less'}"
                        f" accurate ({100 * (p['accuracy'] - best['accuracy']):+.2f} pp).")
     return out
@@ -126,19 +181,23 @@ def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") 
     for key in ("date", "command", "device", "device_name", "threads", "torch", "onnxruntime", "cuda", "driver", "git_sha"):
         if meta.get(key) is not None:
             lines.append(f"- **{key}**: `{meta[key]}`")
+    inputs = meta.get("inputs") or {}
+    for shape, models in inputs.items():
+        lines.append(f"- **input per item**: `{shape}`" + (f" ({', '.join(models)})" if len(inputs) > 1 else "")
+                     + "; a batch of b stacks b of them")
     for note in meta.get("notes", []):
         lines.append(f"- {note}")
     lines += ["", "## Batch-1 latency", ""]
     lines += [
-        "| model | variant | backend | dtype | params | MACs | conv layers | accuracy | p50 ms | p90 ms | p99 ms | sync. images/s | peak MiB | max rel err |",
-        "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| model | variant | backend | dtype | params | M MACs | conv layers | accuracy % | p50 ms | p90 ms | p99 ms | spread % | sync. images/s | peak MiB | max rel err |",
+        "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in sorted(_ok(rows, 1), key=lambda r: (r["backend"], r["dtype"], r["latency_ms_p50"])):
         lines.append(
             f"| {r['model']} | {r['variant']} | {r['backend']} | {r['dtype']} | {r['params']:,} | "
-            f"{r['macs']:.3g} | {r['conv_layers']} | {_acc(r)} | "
+            f"{r['macs'] / 1e6:.2f} | {r['conv_layers']} | {_acc(r)} | "
             f"{_fmt(r['latency_ms_p50'])} | {_fmt(r['latency_ms_p90'])} | {_fmt(r['latency_ms_p99'])} | "
-            f"{_fmt(r['throughput_items_s'], '.4g')} | {_mib(r['peak_mem_bytes'])} | {_fmt(r['max_rel_error'], '.1e')} |"
+            f"{_spread(r)} | {_fmt(r['throughput_items_s'], '.4g')} | {_mib(r['peak_mem_bytes'])} | {_fmt(r['max_rel_error'], '.1e')} |"
         )
     batches = sorted({r["batch_size"] for r in _ok(rows) if r["batch_size"] != 1})
     if batches:
@@ -149,7 +208,11 @@ def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") 
         for r in rows:
             if r["batch_size"] in batches and r["model"] != "*":
                 key = (r["model"], r["variant"], r["backend"], r["dtype"])
-                cell = _fmt(r["throughput_items_s"], ".4g") if r["status"] == "ok" else r["status"]
+                cell = r["status"]
+                if r["status"] == "ok":
+                    cell = _fmt(r["throughput_items_s"], ".4g")
+                    if r.get("spread_pct") is not None:
+                        cell += f" ({r['spread_pct']:.1f} %)" + (" **noisy**" if r.get("noisy") else "")
                 table.setdefault(key, {})[r["batch_size"]] = cell
         for key, cells in sorted(table.items()):
             lines.append("| " + " | ".join(key) + " | " + " | ".join(cells.get(b, "–") for b in batches) + " |")
@@ -173,116 +236,163 @@ def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") 
     notes = sorted({(r["backend"], r["note"]) for r in _ok(rows) if r.get("note")})
     if notes:
         lines += ["", "## Notes per backend", ""] + [f"- {b}: {n}" for b, n in notes]
-    lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in PLOTS]
-    lines += ["", "Columns: params = parameters (nonzero ones for unstructured pruning); MACs = conv+linear "
+    plan = plot_plan(rows)
+    lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p, why in plan.items() if why is None]
+    lines += [f"- `{p}` not drawn: {why}." for p, why in plan.items() if why is not None]
+    lines += ["", "Columns: params = parameters (nonzero ones for unstructured pruning); M MACs = millions of conv+linear "
               "multiply-adds per image (Li et al. 2017 convention, lit_core.models.profile); latency = wall time of "
               "one synchronised call; p99 only from "
               f"{P99_MIN_SAMPLES} samples on (else –); sync. images/s = synchronous throughput = batch / "
-              "median latency (one call in flight, no pipelining); peak MiB = steady-state peak after "
+              "median latency (one call in flight, no pipelining); spread % = how far the medians of the row's "
+              "`repeats` timing groups spread, (max − min) / median × 100 (— where not measured), in brackets in "
+              f"the throughput table; **noisy** = spread over {NOISY_SPREAD_PCT:g} %, and no finding states a "
+              "speed-up from a noisy row or from two rows whose medians differ by less than their spreads added; "
+              "peak MiB = steady-state peak after "
               "warm-up (see lit_bench.timing; – for ORT on GPU: its own arena); max rel err = "
               "max|y − y_eager_fp32| / max|y_eager_fp32| on a random input. eager keeps BatchNorm; "
               "every other backend runs the BN-folded model, as eager_folded does.", ""]
     return "\n".join(lines)
 
 
-def _scatter(ax, rows: Sequence[dict], xkey: str, xlabel: str) -> None:
-    groups: dict[str, list[dict]] = {}
+def plot_plan(rows: Sequence[dict]) -> dict[str, str | None]:
+    """Per plot in ``PLOTS``: None when it is drawn, else why it is left out (it would be empty)."""
+    b1 = _ok(rows, 1)
+    no_acc = "no row has an accuracy (pass --run DIR or --checkpoint MODEL=PATH)"
+    no_b1 = "no batch-1 row was timed"
+    return {
+        PLOTS[0]: None if any(r["accuracy"] is not None for r in b1) else no_acc,
+        PLOTS[1]: None if any(r["accuracy"] is not None for r in _best_throughput(rows).values()) else no_acc,
+        PLOTS[2]: None if b1 else no_b1,
+        PLOTS[3]: None if b1 else no_b1,
+        PLOTS[4]: None if _ok(rows) else "no row was timed",
+    }
+
+
+MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">", "p", "h")
+
+
+@dataclass(frozen=True)
+class PlotStyle:
+    """One colour per model (``model/variant``) and one marker per backend (``backend dtype``), the
+    same in every plot of a report."""
+
+    colors: dict[str, tuple]
+    markers: dict[str, str]
+
+    @classmethod
+    def of(cls, rows: Sequence[dict]) -> PlotStyle:
+        """Assign colours and markers to the models and backends of the timed rows."""
+        from matplotlib import colormaps
+
+        models = sorted({_label(r) for r in _ok(rows)})
+        runs = sorted({_run_label(r) for r in _ok(rows)})
+        n = len(models)
+        if n <= 20:
+            palette = colormaps["tab10" if n <= 10 else "tab20"].colors
+        else:  # more models than a qualitative map holds: n evenly spaced, still distinct, colours
+            palette = [colormaps["turbo"](i / (n - 1)) for i in range(n)]
+        return cls(colors={m: tuple(palette[i]) for i, m in enumerate(models)},
+                   markers={b: MARKERS[i % len(MARKERS)] for i, b in enumerate(runs)})
+
+    def legends(self, ax, rows: Sequence[dict]) -> None:
+        """Two legends beside ``ax``: the models (colours) and the backends (markers) in ``rows``."""
+        from matplotlib.lines import Line2D
+
+        models = sorted({_label(r) for r in rows})
+        runs = sorted({_run_label(r) for r in rows})
+        model_handles = [Line2D([], [], color=self.colors[m], marker="o", linestyle="-", label=m) for m in models]
+        run_handles = [Line2D([], [], color="0.3", marker=self.markers[b], linestyle="none", label=b) for b in runs]
+        first = ax.legend(handles=model_handles, title="model (colour)", fontsize=7, title_fontsize=7,
+                          bbox_to_anchor=(1.02, 1), loc="upper left")
+        ax.add_artist(first)
+        ax.legend(handles=run_handles, title="backend (marker)", fontsize=7, title_fontsize=7,
+                  bbox_to_anchor=(1.02, 0), loc="lower left")
+
+
+def _scatter(ax, rows: Sequence[dict], xkey: str, xlabel: str, style: PlotStyle) -> None:
+    scale = 1e-6 if xkey == "macs" else 1  # MACs in millions, as lit's summary
     for r in rows:
-        groups.setdefault(_run_label(r), []).append(r)
-    for label, rs in sorted(groups.items()):
-        ax.scatter([r[xkey] for r in rs], [r["latency_ms_p50"] for r in rs], label=label, s=25)
-        for r in rs:
-            ax.annotate(_label(r), (r[xkey], r["latency_ms_p50"]), fontsize=6, alpha=0.7)
+        ax.scatter([r[xkey] * scale], [r["latency_ms_p50"]], s=25, color=style.colors[_label(r)],
+                   marker=style.markers[_run_label(r)])
+        ax.annotate(_label(r), (r[xkey] * scale, r["latency_ms_p50"]), fontsize=6, alpha=0.7)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("batch-1 latency, median (ms)")
     ax.grid(alpha=0.3)
-    if groups:
-        ax.legend(fontsize=7)
+    style.legends(ax, rows)
 
 
-def _accuracy_scatter(ax, rows: Sequence[dict], xkey: str) -> None:
-    """Accuracy (with its spread over seeds as error bars) against ``xkey``, one colour per backend/dtype."""
-    for label in sorted({_run_label(r) for r in rows}):
-        rs = [r for r in rows if _run_label(r) == label]
-        ax.errorbar([r[xkey] for r in rs], [r["accuracy"] for r in rs],
-                    yerr=[r.get("accuracy_std") or 0.0 for r in rs], fmt="o", ms=4, capsize=3, label=label)
-        for r in rs:
-            ax.annotate(_label(r), (r[xkey], r["accuracy"]), fontsize=6, alpha=0.7)
-    ax.set_ylabel("test accuracy (error bars: std over seeds)")
-    ax.legend(fontsize=7)
+def _accuracy_scatter(ax, rows: Sequence[dict], xkey: str, style: PlotStyle) -> None:
+    """Accuracy (with its spread over seeds as error bars) against ``xkey``."""
+    for r in rows:
+        ax.errorbar([r[xkey]], [100 * r["accuracy"]], yerr=[100 * (r.get("accuracy_std") or 0.0)], ms=5, capsize=3,
+                    color=style.colors[_label(r)], marker=style.markers[_run_label(r)], linestyle="none")
+        ax.annotate(_label(r), (r[xkey], 100 * r["accuracy"]), fontsize=6, alpha=0.7)
+    ax.set_ylabel("test accuracy, % (error bars: std over seeds)")
     ax.grid(alpha=0.3)
+    style.legends(ax, rows)
 
 
-def plot_all(rows: Sequence[dict], out_dir: Path, title: str = "") -> list[Path]:
-    """Write the PNG plots (``PLOTS``) into ``out_dir``; returns their paths."""
+def figures(rows: Sequence[dict], title: str = "") -> dict[str, Any]:
+    """The matplotlib figures of ``plot_plan``'s drawn plots, by file name (the caller closes them)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    b1 = _ok(rows, 1)
-    paths = []
-
-    fig, ax = plt.subplots(figsize=(7, 5))
-    with_acc = [r for r in b1 if r["accuracy"] is not None]
-    if with_acc:
-        _accuracy_scatter(ax, with_acc, "latency_ms_p50")
+    plan, style, b1 = plot_plan(rows), PlotStyle.of(rows), _ok(rows, 1)
+    figs: dict[str, Any] = {}
+    if plan[PLOTS[0]] is None:
+        fig, ax = plt.subplots(figsize=(8, 5))
+        _accuracy_scatter(ax, [r for r in b1 if r["accuracy"] is not None], "latency_ms_p50", style)
         ax.set_xlabel("batch-1 latency, median (ms)")
-    missing = sorted({_label(r) for r in b1 if r["accuracy"] is None})
-    if missing:
-        ax.text(0.5, 0.5 if not with_acc else 0.05,
-                "no accuracy for: " + ", ".join(missing) + "\n(pass --checkpoint MODEL=PATH of a lit-core run)",
-                transform=ax.transAxes, ha="center", va="center", fontsize=7, wrap=True, color="firebrick")
-    ax.set_title(f"Latency vs accuracy (Pareto view) {title}".strip())
-    paths.append(out_dir / PLOTS[0])
+        missing = sorted({_label(r) for r in b1 if r["accuracy"] is None})
+        if missing:
+            ax.text(0.5, 0.05, "no accuracy for: " + ", ".join(missing), transform=ax.transAxes, ha="center",
+                    va="center", fontsize=7, wrap=True, color="firebrick")
+        ax.set_title(f"Latency vs accuracy (Pareto view) {title}".strip())
+        figs[PLOTS[0]] = fig
+    if plan[PLOTS[1]] is None:
+        fig, ax = plt.subplots(figsize=(8, 5))
+        largest = [r for r in _best_throughput(rows).values() if r["accuracy"] is not None]
+        _accuracy_scatter(ax, largest, "throughput_items_s", style)
+        ax.set_xlabel("synchronous throughput at the largest batch timed (images/s)")
+        ax.set_title(f"Throughput vs accuracy {title}".strip())
+        figs[PLOTS[1]] = fig
+    for name, key, xlabel in ((PLOTS[2], "conv_layers", "conv layers (depth)"), (PLOTS[3], "macs", "M MACs per image")):
+        if plan[name] is None:
+            fig, ax = plt.subplots(figsize=(8, 5))
+            _scatter(ax, b1, key, xlabel, style)
+            ax.set_title(f"Batch-1 latency vs {xlabel} {title}".strip())
+            figs[name] = fig
+    if plan[PLOTS[4]] is None:
+        fig, ax = plt.subplots(figsize=(8, 5))
+        series: dict[tuple[str, str], list[tuple[int, float]]] = {}
+        for r in _ok(rows):
+            series.setdefault((_label(r), _run_label(r)), []).append((r["batch_size"], r["throughput_items_s"]))
+        for (model, run), pts in sorted(series.items()):
+            pts.sort()
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], linewidth=1, color=style.colors[model],
+                    marker=style.markers[run])
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size")
+        ax.set_ylabel("throughput (images/s)")
+        ax.grid(alpha=0.3, which="both")
+        style.legends(ax, _ok(rows))
+        ax.set_title(f"Throughput vs batch size {title}".strip())
+        figs[PLOTS[4]] = fig
+    return figs
 
-    fig4, ax4 = plt.subplots(figsize=(7, 5))
-    largest = [r for r in _best_throughput(rows).values() if r["accuracy"] is not None]
-    if largest:
-        _accuracy_scatter(ax4, largest, "throughput_items_s")
-        ax4.set_xlabel("synchronous throughput at the largest batch timed (images/s)")
-    else:
-        ax4.text(0.5, 0.5, "no accuracies (pass --run DIR or --checkpoint MODEL=PATH)", transform=ax4.transAxes,
-                 ha="center", va="center", fontsize=8, color="firebrick")
-    ax4.set_title(f"Throughput vs accuracy {title}".strip())
-    paths.append(out_dir / PLOTS[1])
-    fig4.savefig(paths[-1], dpi=120, bbox_inches="tight")
-    plt.close(fig4)
 
-    for name, key, xlabel in ((PLOTS[2], "conv_layers", "conv layers (depth)"), (PLOTS[3], "macs", "MACs per image")):
-        fig2, ax2 = plt.subplots(figsize=(7, 5))
-        _scatter(ax2, b1, key, xlabel)
-        ax2.set_title(f"Batch-1 latency vs {xlabel} {title}".strip())
+def plot_all(rows: Sequence[dict], out_dir: Path, title: str = "") -> list[Path]:
+    """Write the PNG plots that are not empty (``plot_plan``) into ``out_dir``; returns their paths."""
+    import matplotlib.pyplot as plt
+
+    paths = []
+    for name, fig in figures(rows, title).items():
         paths.append(out_dir / name)
-        fig2.savefig(paths[-1], dpi=120, bbox_inches="tight")
-        plt.close(fig2)
-    fig.savefig(paths[0], dpi=120, bbox_inches="tight")
-    plt.close(fig)
-
-    fig3, ax3 = plt.subplots(figsize=(8, 5))
-    series: dict[str, list[tuple[int, float]]] = {}
-    for r in _ok(rows):
-        series.setdefault(f"{_label(r)} {_run_label(r)}", []).append((r["batch_size"], r["throughput_items_s"]))
-    cands = sorted({_label(r) for r in _ok(rows)})
-    runs = sorted({_run_label(r) for r in _ok(rows)})
-    colors = plt.get_cmap("tab20").colors
-    styles = ("-", "--", ":", "-.")
-    for label, pts in sorted(series.items()):
-        cand, run = label.split(" ", 1)
-        pts.sort()
-        ax3.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label, linewidth=1,
-                 color=colors[cands.index(cand) % len(colors)], linestyle=styles[runs.index(run) % len(styles)])
-    ax3.set_xscale("log", base=2)
-    ax3.set_yscale("log")
-    ax3.set_xlabel("batch size")
-    ax3.set_ylabel("throughput (images/s)")
-    ax3.grid(alpha=0.3, which="both")
-    if series:
-        ax3.legend(fontsize=6, ncol=2, bbox_to_anchor=(1.02, 1), loc="upper left")
-    ax3.set_title(f"Throughput vs batch size {title}".strip())
-    paths.append(out_dir / PLOTS[4])
-    fig3.savefig(paths[-1], dpi=120, bbox_inches="tight")
-    plt.close(fig3)
+        fig.savefig(paths[-1], dpi=120, bbox_inches="tight")
+        plt.close(fig)
     return paths
 
 
