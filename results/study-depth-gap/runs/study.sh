@@ -18,7 +18,7 @@ step() {  # name, then the command; appends the wall time to times.tsv
   local resume=(); [ -d "$OUT/$name" ] && resume=(--resume)
   local t0=$(date +%s)
   echo "== $(date -u +%FT%TZ) $name: $*" >> "$OUT/commands.log"
-  "$LIT" "$@" --run-name "$name" "${resume[@]}" > "$OUT/$name.log" 2>&1
+  "$LIT" "$@" --run-name "$name" "${resume[@]}" >> "$OUT/$name.log" 2>&1
   local rc=$?
   printf '%s\t%s\t%s\t%s\n' "$name" "$rc" "$(( $(date +%s) - t0 ))" "$(date -u +%FT%TZ)" >> "$OUT/times.tsv"
   return $rc
@@ -32,14 +32,24 @@ best = sorted(rows, key=lambda r: (-r["val_acc"], r[key]))[0]
 print(f"{key}={best[key]}")
 PYEOF
 }
+selected_kd_copied() {  # kd_copied's pilot is two one-point sweeps (lr = finetune_lr tied): the better one
+  "$PY" - "$OUT"/pilot-kd_copied-0.05/sweep.json "$OUT"/pilot-kd_copied-0.1/sweep.json <<'PYEOF'
+import json, sys
+rows = [json.load(open(p))["rows"][0] for p in sys.argv[1:]]
+best = sorted(rows, key=lambda r: (-r["val_acc"], r["train.kd_copied.lr"]))[0]
+lr = best["train.kd_copied.lr"]
+print(f"train.kd_copied.lr={lr} train.kd_copied.finetune_lr={lr}")
+PYEOF
+}
+lit_lr() { selected lit | cut -d= -f2; }  # LIT's selected fine-tune lr, reused by its ablations
+NEW=(--set train.depth_prune.epochs=16 --set train.dkd.epochs=16 --set train.dist.epochs=16
+  --set train.kd_copied.ir_epochs=8 --set train.kd_copied.epochs=8)
 case "$1" in
 pilot-core)  # seed 0, validation only (no --test): the gate's scratch and the primary arms' lr
   step pilot-scratch sweep --method scratch --grid train.scratch.lr=0.05,0.1 "${COMMON[@]}"
   step pilot-kd sweep --method kd --grid train.kd.lr=0.05,0.1 "${COMMON[@]}"
   step pilot-lit sweep --method lit --grid train.lit.finetune_lr=0.02,0.1 "${COMMON[@]}" ;;
 pilot-new)  # the alternatives' lr, seed 0, validation only (needs the baselines merged after 47d371e)
-  NEW=(--set train.depth_prune.epochs=16 --set train.dkd.epochs=16 --set train.dist.epochs=16
-    --set train.kd_copied.ir_epochs=8 --set train.kd_copied.epochs=8)
   step pilot-depth_prune sweep --method depth_prune --grid train.depth_prune.lr=0.05,0.1 "${COMMON[@]}" "${NEW[@]}"
   step pilot-dkd sweep --method dkd --grid train.dkd.lr=0.05,0.1 "${COMMON[@]}" "${NEW[@]}"
   step pilot-dist sweep --method dist --grid train.dist.lr=0.05,0.1 "${COMMON[@]}" "${NEW[@]}"
@@ -52,4 +62,13 @@ pilot-new)  # the alternatives' lr, seed 0, validation only (needs the baselines
 primary)  # LIT vs KD (and scratch), seeds 1-8, each at its selected lr
   step primary compare --seeds 1,2,3,4,5,6,7,8 --methods lit,kd,scratch "${COMMON[@]}" \
     --set "$(selected lit)" --set "$(selected kd)" --set "$(selected scratch)" ;;
+alternatives)  # exploratory: seeds 1-3, each alternative at its pilot lr, the ablations at LIT's
+  KC=(); for kv in $(selected_kd_copied); do KC+=(--set "$kv"); done
+  L=$(lit_lr)
+  ABL=(); for m in lit_single_ir ir_no_teacher_input; do
+    ABL+=(--set train.$m.ir_epochs=8 --set train.$m.epochs=8 --set train.$m.finetune_lr=$L); done
+  step alternatives compare --seeds 1,2,3 \
+    --methods depth_prune,kd_copied,dkd,dist,lit_single_ir,ir_no_teacher_input "${COMMON[@]}" \
+    "${NEW[@]}" --set "$(selected depth_prune)" --set "$(selected dkd)" --set "$(selected dist)" \
+    "${KC[@]}" "${ABL[@]}" ;;
 esac
