@@ -8,19 +8,13 @@ import json
 import sys
 
 import pytest
+from cli_helpers import one_line_error
 
 from lit_core.cli import main
 
 # digits, a few hundred images, the smallest model: a couple of seconds per run
 TINY = ["--data", "digits", "--set", "data.limit=300", "--set", "train.batch_size=64",
         "--set", "data.eval_batch_size=400", "--student", "resnet8"]
-
-
-def one_line_error(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    assert err[0].startswith("lit: error: ")
-    return err[0]
 
 
 def test_logger_csv_writes_one_row_per_epoch_in_the_job_dir(tmp_path):
@@ -90,3 +84,4 @@ def test_logger_on_a_gan_task_is_one_line_and_creates_nothing(tmp_path, capsys):
                  "--logger", "csv"]) == 2
     assert "--logger applies to classifier runs" in one_line_error(capsys)
     assert not out.exists()
+

@@ -17,7 +17,6 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from ..data import BatchLoader, model_input
 from ..data.preprocessing import preprocessing_record
 from ..errors import ConfigError, StateFileError
 from ..io.atomic import write_json_atomic
@@ -32,7 +31,7 @@ from ..training.step import check_pair, check_sections
 from ..training.trainer import BEST_CHECKPOINT, evaluate, fit
 from .report import SummaryRow, format_budgets, format_table, write_report
 from .runconfig import RunConfig
-from .session import Session, load_run_data, loaders, open_session
+from .session import Session, eval_loaders, load_run_data, loaders, open_session, sample_inputs
 from .specs import (
     ModelSpec,
     load_weights,
@@ -164,7 +163,7 @@ def preflight(session: Session, t_spec: ModelSpec, methods: Sequence[str],
     """The teacher checkpoint and every method's teacher/student alignment, before training."""
     teacher = load_weights(t_spec, ckpt) if ckpt else t_spec.build(0)
     teacher = teacher.to(session.device)
-    x = model_input(session.data.train.inputs[:2]).to(session.device)
+    x = sample_inputs(session.data).to(session.device)
     for m in methods:
         method, sections = get_method(m), session.cfg.job(m).sections
         if method.needs_teacher or (sections and method.ir_phase):
@@ -263,8 +262,7 @@ def evaluate_checkpoint(cfg: RunConfig, path: Path, model_name: str | None,
     else:
         raise ConfigError(f"{path} does not record its model; pass --model NAME")
     model = load_weights(spec, path).to(device)
-    val, test = (BatchLoader(ds, cfg.data.eval_batch_size, shuffle=False, device=device)
-                 for ds in (data.val, data.test))
+    val, test = eval_loaders(session, cfg.data.eval_batch_size)
     v, t = evaluate(model, val, device), evaluate(model, test, device)
     prof = profile_model(model, session.data.input_shape, session.data.input_dtype)
     log(f"lit: {spec.name} from {path} on {data.describe()}")
