@@ -47,6 +47,7 @@ __all__ = [
     "TEACHER_RECORD",
     "compare",
     "evaluate_checkpoint",
+    "job_loggers",
     "load_teacher",
     "open_with_teacher",
     "preflight",
@@ -81,6 +82,12 @@ def _finished_row(path: Path) -> SummaryRow:
         raise StateFileError(f"job record {path} is not a lit job record ({e!r}); {advice}") from None
 
 
+def job_loggers(loggers: Sequence[str], cfg: TrainConfig) -> list[str]:
+    """The logger names of one job: ``train.tensorboard = true`` is ``--logger tensorboard`` for
+    it (one writer of ``<job>/tb/``, however many of the two ask for it)."""
+    return list(dict.fromkeys([*loggers, *(["tensorboard"] if cfg.tensorboard else [])]))
+
+
 def train_one(
     session: Session, job: str, method: str, spec: ModelSpec, teacher: nn.Module | None,
     cfg: TrainConfig, index: str, *, test: bool = True,
@@ -108,11 +115,12 @@ def train_one(
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     meta = {"model": spec.name, "model_kwargs": spec.kwargs, "data": session.data.name, "job": job,
             "preprocessing": preprocessing_record(session.data, session.cfg.data.data_dir)}
-    result = fit(model, teacher, train, val, quiet=True, method=method, config=cfg, run_dir=job_dir,
+    result = fit(model, teacher, train, val, quiet=True, method=method,
+                 config=cfg.replace(tensorboard=False), run_dir=job_dir,
                  test_loader=test_split if test else None, resume=resume,
                  overwrite=session.overwrite or session.resume,
                  meta=meta, teacher_cache=cache,
-                 callbacks=make_loggers(session.loggers, job_dir, resume=resume))
+                 callbacks=make_loggers(job_loggers(session.loggers, cfg), job_dir, resume=resume))
     row = _row(session, job, spec, model, result.best_val_acc, result.test_acc,
                result.wall_time_s, result.history)
     if session.is_main:
