@@ -49,17 +49,21 @@ _MODES = {3: "RGB", 1: "L"}  # channels -> the PIL mode every image is converted
 class StreamConfig:
     """How a streamed folder becomes tensors: size, resize, channels, statistics, splits, workers.
 
-    Args:
+    Attributes:
         image_size: side of the square crop the model sees.
         resize: shorter side before the center crop (aspect kept); default ``image_size·8/7``.
         augment: the train split gets a random-resized crop and a horizontal flip.
         channels: 3 (RGB; grey images replicated) or 1 (greyscale; colour images converted).
-        mean, std: per-channel normalisation; None measures them on ``stats_images`` training
-            images (a seeded sample, after resize and crop).
+        mean: per-channel normalisation mean; None (with ``std``) measures both on
+            ``stats_images`` training images (a seeded sample, after resize and crop).
+        std: per-channel normalisation std (see ``mean``).
+        stats_images: how many training images the statistics are measured on.
         batch_size: batch size of ``stream_image_folder``'s loaders.
         workers: DataLoader worker processes (0: read in the calling process).
-        val_fraction, seed: the validation split carved from train/ (seeded, stratified).
-        limit, test_limit: a seeded, stratified subset of about that many train/test images.
+        val_fraction: share of train/ carved off as the validation split (stratified).
+        seed: seed of the validation carve, the subsets and the statistics sample.
+        limit: a seeded, stratified subset of about that many train/ images (None: all).
+        test_limit: the same for test/.
     """
 
     image_size: int = DEFAULT_IMAGE_SIZE
