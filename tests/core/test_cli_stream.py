@@ -90,6 +90,18 @@ def test_train_teacher_greyscale_and_evaluate(folder, tmp_path, capsys):
     assert "val" in out and "(2), test" in out and "(8);" in out  # 2 val images, 8 test images
 
 
+def test_seeds_study_streams_too(folder, tmp_path):
+    """``--seeds`` (like sweep, search and prune) trains through the same session and loaders."""
+    assert main(["compare", "--methods", "kd", "--seeds", "0,1", "--data", "folder", "--data-dir",
+                 str(folder), "--out", str(tmp_path), "--run-name", "s", *STREAM, *EPOCHS,
+                 "--set", "train.kd.epochs=1"]) == 0
+    rows = json.loads((tmp_path / "s" / "seeds.json").read_text())
+    rows = rows["rows"] if "rows" in rows else rows["seeds"]
+    assert sorted((r["method"], r["seed"]) for r in rows) == [("kd", 0), ("kd", 1)]
+    pre = torch.load(next((tmp_path / "s" / "jobs").glob("*/best.pt")), weights_only=True)["meta"]["preprocessing"]
+    assert pre["loader"] == "stream" and pre["input_shape"] == [3, 16, 16]
+
+
 def test_an_unreadable_training_image_is_one_line_and_creates_nothing(folder, tmp_path, capsys):
     bad = tmp_path / "imgs"
     make_image_folder(bad)
