@@ -190,3 +190,12 @@ def test_limits_subsample_a_streamed_folder(folder):
     assert (len(data.train) + len(data.val), len(data.test)) == (10, 4)
     labels = [y for _, y in data.test.samples]
     assert sorted(np.bincount(labels).tolist()) == [2, 2]  # stratified
+
+
+def test_the_memory_loader_on_mixed_sizes_points_to_streaming(folder, tmp_path, capsys):
+    rc = main(["compress", "--method", "scratch", "--data", "folder", "--data-dir", str(folder),
+               "--out", str(tmp_path / "o"), "--run-name", "r"])
+    assert rc == 2
+    line = one_line_error(capsys)
+    assert "differ in size" in line and "data.loader=stream" in line
+    assert not (tmp_path / "o").exists()
