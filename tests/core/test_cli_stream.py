@@ -4,6 +4,9 @@ teacher and a student end to end; bad settings are one line before anything is c
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
 
 import numpy as np
 import pytest
@@ -199,3 +202,36 @@ def test_the_memory_loader_on_mixed_sizes_points_to_streaming(folder, tmp_path, 
     line = one_line_error(capsys)
     assert "differ in size" in line and "data.loader=stream" in line
     assert not (tmp_path / "o").exists()
+
+
+def _ddp_worker(rank: int, world: int, port: int, argv: list[str], out: str) -> None:
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      LOCAL_RANK=str(rank), WORLD_SIZE=str(world))  # what torchrun sets
+    rc = main(argv)
+    with open(f"{out}/rc{rank}", "w") as f:
+        f.write(str(rc))
+
+
+@pytest.mark.distributed
+def test_two_gloo_processes_train_from_a_streamed_folder(folder, tmp_path, capsys):
+    """Under DDP (2 gloo processes, each reading its shard: test_data_stream.py checks the
+    shards) the run finishes and records the accuracies one process measures on its model."""
+    import torch.multiprocessing as mp
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    argv = ["compress", "--method", "scratch", "--data", "folder", "--data-dir", str(folder),
+            "--out", str(tmp_path), "--run-name", "r", "--device", "cpu", *STREAM,
+            "--set", "train.scratch.epochs=1"]
+    mp.spawn(_ddp_worker, args=(2, port, argv, str(tmp_path)), nprocs=2, join=True)
+    assert [(tmp_path / f"rc{r}").read_text() for r in (0, 1)] == ["0", "0"]
+    row = json.loads((tmp_path / "r" / "scratch" / "job.json").read_text())["row"]
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "r" / "scratch" / "best.pt"), "--data", "folder",
+                 "--data-dir", str(folder), *STREAM[:6]]) == 0
+    val, test = map(float, re.search(r"val ([\d.]+)% \(2\), test ([\d.]+)% \(8\)",
+                                     capsys.readouterr().out).groups())
+    assert (100 * row["val_acc"], 100 * row["test_acc"]) == (pytest.approx(val, abs=0.01),
+                                                              pytest.approx(test, abs=0.01))
