@@ -7,6 +7,7 @@ import json
 
 import pytest
 import torch
+from cli_helpers import one_line_error
 
 from lit_core.cli import main
 from lit_core.io.checkpoint import save_atomic
@@ -17,13 +18,6 @@ TINY = ["--data", "digits", "--set", "data.limit=300", "--set", "train.batch_siz
 ONE_EPOCH = ["--set", "train.teacher.epochs=1", "--set", "train.lit.ir_epochs=1",
              "--set", "train.lit.epochs=0", "--set", "train.kd.epochs=1",
              "--set", "train.scratch.epochs=1", "--teacher", "resnet8", "--student", "resnet8"]
-
-
-def one_line_error(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    assert err[0].startswith("lit: error: ")
-    return err[0]
 
 
 def _digits_state(name="resnet8"):

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 import torch
+from cli_helpers import one_line_error
 
 from lit_core.cli import main
 from lit_core.io.checkpoint import save_atomic
@@ -17,13 +18,6 @@ from lit_core.models import build_model
 # digits, a few hundred images, the smallest models: every case stays at a few seconds
 TINY = ["--data", "digits", "--set", "data.limit=300", "--set", "train.batch_size=64",
         "--set", "data.eval_batch_size=400"]
-
-
-def one_line_error(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    assert err[0].startswith("lit: error: ")
-    return err[0]
 
 
 @pytest.fixture

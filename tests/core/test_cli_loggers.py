@@ -8,19 +8,13 @@ import json
 import sys
 
 import pytest
+from cli_helpers import one_line_error
 
 from lit_core.cli import main
 
 # digits, a few hundred images, the smallest model: a couple of seconds per run
 TINY = ["--data", "digits", "--set", "data.limit=300", "--set", "train.batch_size=64",
         "--set", "data.eval_batch_size=400", "--student", "resnet8"]
-
-
-def one_line_error(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    assert err[0].startswith("lit: error: ")
-    return err[0]
 
 
 def test_logger_csv_writes_one_row_per_epoch_in_the_job_dir(tmp_path):
@@ -90,3 +84,30 @@ def test_logger_on_a_gan_task_is_one_line_and_creates_nothing(tmp_path, capsys):
                  "--logger", "csv"]) == 2
     assert "--logger applies to classifier runs" in one_line_error(capsys)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("flags", [["--logger", "tensorboard", "--set", "train.tensorboard=true"],
+                                   ["--set", "train.tensorboard=true"]])
+def test_train_tensorboard_is_the_tensorboard_logger_one_writer_of_tb(tmp_path, flags):
+    pytest.importorskip("tensorboard")  # an optional extra; the csv tests above always run
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    assert main(["compress", "--method", "scratch", "--out", str(tmp_path), "--run-name", "r",
+                 "--set", "train.scratch.epochs=2", *flags, *TINY]) == 0
+    tb = tmp_path / "r" / "scratch" / "tb"
+    events = list(tb.glob("events.out.tfevents.*"))
+    assert len(events) == 1, events  # not one file per writer
+    acc = EventAccumulator(str(tb))
+    acc.Reload()
+    assert [e.step for e in acc.Scalars("train/val_acc")] == [1, 2]  # each epoch logged once
+
+
+def test_prune_retraining_rounds_log_to_the_loggers(tmp_path):
+    assert main(["prune", "--methods", "scratch", "--sparsities", "0.5", "--retrain-epochs", "1",
+                 "--out", str(tmp_path), "--run-name", "p", "--logger", "csv",
+                 "--set", "train.scratch.epochs=1", *TINY]) == 0
+    retrain = tmp_path / "p" / "prune" / "scratch-s50"
+    with (retrain / "metrics.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1 and rows[0]["phase"] == "train"
+    assert (tmp_path / "p" / "jobs" / "scratch" / "metrics.csv").is_file()  # the student too

@@ -13,19 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_helpers import one_line_error
 
 from lit_core.cli import main
 
 TINY = ["--data", "digits", "--set", "data.limit=300", "--set", "train.batch_size=64",
         "--set", "data.eval_batch_size=400", "--teacher", "resnet8", "--student", "resnet8"]
 TEACHER_1 = ["--set", "train.teacher.epochs=1"]
-
-
-def one_line_error(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    assert err[0].startswith("lit: error: ")
-    return err[0]
 
 
 def snapshot(root: Path) -> dict[str, str]:

@@ -17,7 +17,6 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from ..data import BatchLoader, model_input
 from ..data.preprocessing import preprocessing_record
 from ..errors import ConfigError, StateFileError
 from ..io.atomic import write_json_atomic
@@ -32,7 +31,7 @@ from ..training.step import check_pair, check_sections
 from ..training.trainer import BEST_CHECKPOINT, evaluate, fit
 from .report import SummaryRow, format_budgets, format_table, write_report
 from .runconfig import RunConfig
-from .session import Session, load_run_data, loaders, open_session
+from .session import Session, eval_loaders, load_run_data, loaders, open_session, sample_inputs
 from .specs import (
     ModelSpec,
     load_weights,
@@ -48,6 +47,7 @@ __all__ = [
     "TEACHER_RECORD",
     "compare",
     "evaluate_checkpoint",
+    "job_loggers",
     "load_teacher",
     "open_with_teacher",
     "preflight",
@@ -82,6 +82,12 @@ def _finished_row(path: Path) -> SummaryRow:
         raise StateFileError(f"job record {path} is not a lit job record ({e!r}); {advice}") from None
 
 
+def job_loggers(loggers: Sequence[str], cfg: TrainConfig) -> list[str]:
+    """The logger names of one job: ``train.tensorboard = true`` is ``--logger tensorboard`` for
+    it (one writer of ``<job>/tb/``, however many of the two ask for it)."""
+    return list(dict.fromkeys([*loggers, *(["tensorboard"] if cfg.tensorboard else [])]))
+
+
 def train_one(
     session: Session, job: str, method: str, spec: ModelSpec, teacher: nn.Module | None,
     cfg: TrainConfig, index: str, *, test: bool = True,
@@ -109,11 +115,12 @@ def train_one(
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     meta = {"model": spec.name, "model_kwargs": spec.kwargs, "data": session.data.name, "job": job,
             "preprocessing": preprocessing_record(session.data, session.cfg.data.data_dir)}
-    result = fit(model, teacher, train, val, quiet=True, method=method, config=cfg, run_dir=job_dir,
+    result = fit(model, teacher, train, val, quiet=True, method=method,
+                 config=cfg.replace(tensorboard=False), run_dir=job_dir,
                  test_loader=test_split if test else None, resume=resume,
                  overwrite=session.overwrite or session.resume,
                  meta=meta, teacher_cache=cache,
-                 callbacks=make_loggers(session.loggers, job_dir, resume=resume))
+                 callbacks=make_loggers(job_loggers(session.loggers, cfg), job_dir, resume=resume))
     row = _row(session, job, spec, model, result.best_val_acc, result.test_acc,
                result.wall_time_s, result.history)
     if session.is_main:
@@ -164,7 +171,7 @@ def preflight(session: Session, t_spec: ModelSpec, methods: Sequence[str],
     """The teacher checkpoint and every method's teacher/student alignment, before training."""
     teacher = load_weights(t_spec, ckpt) if ckpt else t_spec.build(0)
     teacher = teacher.to(session.device)
-    x = model_input(session.data.train.inputs[:2]).to(session.device)
+    x = sample_inputs(session.data).to(session.device)
     for m in methods:
         method, sections = get_method(m), session.cfg.job(m).sections
         if method.needs_teacher or (sections and method.ir_phase):
@@ -263,8 +270,7 @@ def evaluate_checkpoint(cfg: RunConfig, path: Path, model_name: str | None,
     else:
         raise ConfigError(f"{path} does not record its model; pass --model NAME")
     model = load_weights(spec, path).to(device)
-    val, test = (BatchLoader(ds, cfg.data.eval_batch_size, shuffle=False, device=device)
-                 for ds in (data.val, data.test))
+    val, test = eval_loaders(session, cfg.data.eval_batch_size)
     v, t = evaluate(model, val, device), evaluate(model, test, device)
     prof = profile_model(model, session.data.input_shape, session.data.input_dtype)
     log(f"lit: {spec.name} from {path} on {data.describe()}")

@@ -10,7 +10,7 @@ The TOML layout::
 
     description = "..."
     [data]      name, data_dir, limit, test_limit, val_fraction, seed, eval_batch_size, seq_len, augment,
-                loader ("memory" | "stream"), workers, image_size (the last two: stream only)
+                loader ("memory" | "stream"); stream only: workers, image_size, resize, channels
     [models]    teacher, student (model names), teacher_kwargs, student_kwargs
     [train]     TrainConfig settings shared by every job, plus one sub-table per job that
                 overrides them: [train.teacher] and [train.<method>] (lit, kd, scratch, ...)
@@ -27,6 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ..data.stream import DEFAULT_IMAGE_SIZE
 from ..errors import ConfigError
 from ..method.methods import METHODS, get_method
 from ..training.config import TrainConfig
@@ -63,7 +64,9 @@ class DataSettings:
     augment: bool = True  # the data set's training augmentation (crop/flip); off for a teacher cache
     loader: str = "memory"  # "stream": image folders read per batch by DataLoader workers
     workers: int = 2  # stream: DataLoader worker processes (0: read in the main process)
-    image_size: int = 224  # stream: side of the square crop every image is resized to
+    image_size: int | None = None  # stream: side of the square crop (None: DEFAULT_IMAGE_SIZE)
+    resize: int | None = None  # stream: shorter side before the center crop (None: image_size·8/7)
+    channels: int | None = None  # stream: 3 (RGB, grey replicated) or 1 (greyscale); None: 3
 
     def __post_init__(self) -> None:
         _require(isinstance(self.name, str) and self.name, "data.name", "a data set name", self.name)
@@ -84,8 +87,21 @@ class DataSettings:
                  self.loader)
         _require(_is_int(self.workers) and self.workers >= 0, "data.workers",
                  "a non-negative integer", self.workers)
-        _require(_is_int(self.image_size) and self.image_size > 0, "data.image_size",
-                 "a positive integer", self.image_size)
+        for key in ("image_size", "resize"):
+            value = getattr(self, key)
+            _require(value is None or (_is_int(value) and value > 0), f"data.{key}",
+                     "a positive integer", value)
+        _require(self.channels in (None, 1, 3), "data.channels", "3 (RGB) or 1 (greyscale)",
+                 self.channels)
+        if self.resize is not None and self.resize < (self.image_size or DEFAULT_IMAGE_SIZE):
+            raise ConfigError(f"data.resize ({self.resize}) must be at least data.image_size "
+                              f"({self.image_size or DEFAULT_IMAGE_SIZE}): the center crop is taken "
+                              "from the resized image")
+        given = [k for k in ("image_size", "resize", "channels") if getattr(self, k) is not None]
+        if self.loader == "memory" and given:
+            raise ConfigError(
+                f'data.{given[0]} applies to data.loader = "stream" (the in-memory path keeps the '
+                f'images as they are); set data.loader = "stream" or drop data.{given[0]}')
         if self.loader == "stream" and not self._is_image_folder():
             raise ConfigError(
                 f'data.loader = "stream" reads image folders only (data.name is {self.name!r}); '

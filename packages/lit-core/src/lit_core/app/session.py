@@ -19,7 +19,8 @@ from typing import Any
 
 import torch
 
-from ..data import BatchLoader, DataSplits, load_data
+from ..data import BatchLoader, DataSplits, load_data, model_input
+from ..data.stream import StreamConfig, StreamLoader, StreamSplits, open_stream_folder
 from ..errors import ConfigError
 from ..io.atomic import write_json_atomic
 from ..io.runlock import hold_run_lock
@@ -32,10 +33,13 @@ __all__ = [
     "CONFIG_FILE",
     "SMALL_PER_RANK_BATCH",
     "Session",
+    "eval_loaders",
     "load_run_data",
     "loaders",
     "open_session",
     "read_stored_config",
+    "sample_inputs",
+    "stream_config",
 ]
 
 CONFIG_FILE = "config.json"  # the run's resolved configuration
@@ -46,7 +50,7 @@ class Session:
     """What every job of one command shares."""
 
     cfg: RunConfig
-    data: DataSplits
+    data: DataSplits | StreamSplits  # in memory, or an image folder streamed (data.loader)
     device: torch.device
     run_dir: Path
     resume: bool = False
@@ -69,9 +73,25 @@ class Session:
 # --------------------------------------------------------------------------- set-up
 
 
-def load_run_data(cfg: RunConfig, *, quiet: bool = False) -> DataSplits:
-    """The data set the configuration names, split and validated."""
+def stream_config(cfg: RunConfig) -> StreamConfig:
+    """The ``StreamConfig`` of ``data.loader = "stream"``: the ``[data]`` settings that were given
+    (``StreamConfig``'s own defaults for the rest)."""
     d = cfg.data
+    given = {k: getattr(d, k) for k in ("image_size", "resize", "channels", "limit", "test_limit")
+             if getattr(d, k) is not None}
+    return StreamConfig(augment=d.augment, workers=d.workers, val_fraction=d.val_fraction,
+                        seed=d.seed, **given)
+
+
+def load_run_data(cfg: RunConfig, *, quiet: bool = False) -> DataSplits | StreamSplits:
+    """The data set the configuration names, split and validated (``data.loader = "stream"``: an
+    image folder's file lists, read per batch by ``loaders``)."""
+    d = cfg.data
+    if d.loader == "stream":
+        if d.data_dir is None:
+            raise ConfigError('data.loader = "stream" needs the image folder: pass --data-dir DIR '
+                              "(DIR/train/<class>/* and DIR/test/<class>/*)")
+        return open_stream_folder(d.data_dir, stream_config(cfg))
     return load_data(d.name, d.data_dir, val_fraction=d.val_fraction, seed=d.seed, limit=d.limit,
                      test_limit=d.test_limit, quiet=quiet, seq_len=d.seq_len)
 
@@ -92,10 +112,6 @@ def open_session(
     """Load the data, run ``check`` (everything that can fail before training), then claim the
     run directory and record the configuration. Returns the session and ``check``'s result.
     ``loggers``: tracker names (``lit_core.training.loggers.LOGGERS``) every job logs to."""
-    if cfg.data.loader == "stream":  # validated in RunConfig; the training loaders are not built yet
-        raise ConfigError('data.loader = "stream" is not wired into training yet; set data.loader = '
-                          '"memory" (--data folder loads the folder into memory) or use the Python API '
-                          "lit_core.data.stream.stream_image_folder")
     if run_name is not None:
         run_dir = run_dir_path(out, run_name)
         check_run_dir(run_dir, overwrite=overwrite, resume=resume)
@@ -188,10 +204,18 @@ def _check_resume_config(cfg: RunConfig, run_dir: Path, resume: bool, allow: boo
 SMALL_PER_RANK_BATCH = 16
 
 
+def sample_inputs(data: DataSplits | StreamSplits, n: int = 2) -> torch.Tensor:
+    """``n`` training inputs as a model receives them (the alignment checks run on them)."""
+    if isinstance(data, StreamSplits):
+        return data.sample_inputs(n)
+    return model_input(data.train.inputs[:n])
+
+
 def loaders(session: Session, batch_size: int, seed: int, *,
-            with_indices: bool = False) -> tuple[BatchLoader, ...]:
+            with_indices: bool = False) -> tuple[BatchLoader | StreamLoader, ...]:
     """Train/val/test loaders; ``batch_size`` is the global batch, split over the processes.
-    ``with_indices``: training batches carry their example indices (for a teacher cache)."""
+    ``with_indices``: training batches carry their example indices (for a teacher cache).
+    Streamed data: ``data.workers`` DataLoader workers per loader, batches on the CPU."""
     info = dist_info()
     if batch_size % info.world_size:
         raise ConfigError(f"batch_size {batch_size} is not divisible by the {info.world_size} processes")
@@ -206,6 +230,11 @@ def loaders(session: Session, batch_size: int, seed: int, *,
     eval_bs = session.cfg.data.eval_batch_size
     kw = {"device": session.device, "rank": info.rank, "world_size": info.world_size}
     data = session.data
+    if isinstance(data, StreamSplits):  # (a teacher cache is refused for it in RunConfig)
+        kw = {"workers": session.cfg.data.workers, "rank": info.rank, "world_size": info.world_size,
+              "pin_memory": session.device.type == "cuda"}
+        return (data.loader("train", per_rank, seed=seed, **kw), data.loader("val", eval_bs, **kw),
+                data.loader("test", eval_bs, **kw))
     augment = data.augment if session.cfg.data.augment else None
     channels_last = session.device.type == "cuda" and any(
         job.channels_last for job in session.cfg.jobs.values())
@@ -215,3 +244,12 @@ def loaders(session: Session, batch_size: int, seed: int, *,
     val = BatchLoader(data.val, eval_bs, shuffle=False, pad_shards=False, **kw)
     test = BatchLoader(data.test, eval_bs, shuffle=False, pad_shards=False, **kw)
     return train, val, test
+
+
+def eval_loaders(session: Session, batch_size: int) -> tuple[BatchLoader | StreamLoader, ...]:
+    """Validation and test loaders only (one process: ``lit evaluate``)."""
+    data, device = session.data, session.device
+    if isinstance(data, StreamSplits):
+        kw = {"workers": session.cfg.data.workers, "pin_memory": device.type == "cuda"}
+        return data.loader("val", batch_size, **kw), data.loader("test", batch_size, **kw)
+    return tuple(BatchLoader(ds, batch_size, shuffle=False, device=device) for ds in (data.val, data.test))

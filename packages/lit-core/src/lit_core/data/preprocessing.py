@@ -7,7 +7,9 @@ images: ``kind="image"``, ``dataset``, ``input_shape`` ``[C, H, W]``, ``channels
 ``"float32"``, ``scale`` (raw pixels are divided by it first: 255 for 8-bit images, 16 for digits; None for
 an .npz, whose arrays lit takes as given), ``mean`` and
 ``std`` per channel (of the training split; the model sees ``(x / scale - mean) / std``),
-``class_names`` (index order), ``resize``/``crop`` when the data was streamed at another size.
+``class_names`` (index order); streamed folders (``data.loader = "stream"``) add ``loader``
+``"stream"``, ``resize`` (the shorter side), ``crop`` (the square side) and ``color_mode`` (the PIL
+mode every image is converted to: ``"RGB"`` or ``"L"``).
 text: ``kind="text"``, ``dataset``, ``input_shape`` ``[seq_len]``, ``input_dtype`` ``"int64"``,
 ``vocab_size``, ``class_names``.
 """
@@ -16,9 +18,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .splits import DataSplits
+
+if TYPE_CHECKING:
+    from .stream import StreamSplits
 
 __all__ = ["KNOWN_CLASS_NAMES", "class_names_of", "preprocessing_record"]
 
@@ -59,14 +64,14 @@ def class_names_of(name: str, data_dir: str | os.PathLike | None, num_classes: i
     return None
 
 
-def preprocessing_record(data: DataSplits, data_dir: str | os.PathLike | None = None,
+def preprocessing_record(data: DataSplits | StreamSplits, data_dir: str | os.PathLike | None = None,
                          **extra: Any) -> dict[str, Any]:
     """The input pipeline of ``data`` as a JSON-safe dict (see the module docstring).
 
     Args:
-        data: the loaded splits the model was trained on.
+        data: the loaded (or streamed) splits the model was trained on.
         data_dir: where the data came from (image folders name their classes by directory).
-        **extra: more entries (e.g. ``resize``/``crop`` of a streamed folder).
+        **extra: more entries (a streamed folder adds its own: ``StreamSplits.pipeline()``).
 
     Returns:
         The record stored under ``meta["preprocessing"]`` of a checkpoint.
@@ -84,5 +89,7 @@ def preprocessing_record(data: DataSplits, data_dir: str | os.PathLike | None = 
     else:
         record.update(channels=data.in_chans, scale=_SCALE.get(data.name, 255.0),
                       mean=[float(m) for m in data.mean], std=[float(s) for s in data.std])
+    if hasattr(data, "pipeline"):  # streamed: its own class names, resize and crop
+        record.update(data.pipeline())
     record.update(extra)
     return record

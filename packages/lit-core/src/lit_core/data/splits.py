@@ -229,7 +229,8 @@ def finalise_splits(
             "store them as N×C×H×W (numpy: arr.transpose(0, 3, 1, 2))"
         )
     if h != w:
-        raise DataError(f"{name}: images must be square; got {h}×{w} in {source}")
+        hint = "; an image folder can be streamed instead (--set data.loader=stream)" if name == "folder" else ""
+        raise DataError(f"{name}: images must be square; got {h}×{w} in {source}{hint}")
     train_labels = integer_labels(train_labels, f"{name}: train", source)
     test_labels = integer_labels(test_labels, f"{name}: test", source)
     n_cls = check_labels(name, source, train_labels, test_labels, num_classes)

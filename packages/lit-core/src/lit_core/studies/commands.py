@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ..app.jobs import job_loggers
 from ..app.presets import apply_override
 from ..app.runconfig import RunConfig
 from ..app.session import loaders
@@ -150,8 +151,9 @@ def run_prune(cfg: RunConfig, methods: Sequence[str], sparsities: Sequence[float
     base = cfg.job("scratch")
     retrain_cfg = base.replace(epochs=retrain_epochs, lr=base.finetune_lr, milestones=[])
     train, val, test = loaders(session, retrain_cfg.batch_size, retrain_cfg.seed)
-    retrain = fit_retrain(train, val, session.run_dir / "prune", config=retrain_cfg,
-                          method="scratch", test_loader=test)
+    retrain = fit_retrain(train, val, session.run_dir / "prune",
+                          config=retrain_cfg.replace(tensorboard=False), method="scratch",
+                          test_loader=test, loggers=job_loggers(session.loggers, retrain_cfg))
     rows = prune_study(students, sorted(sparsities), retrain,
                        evaluate=lambda model, name: _accuracies(session, model))
     table = format_prune_table(rows)

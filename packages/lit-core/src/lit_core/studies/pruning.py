@@ -85,13 +85,19 @@ def plot_prune_curve(
 def fit_retrain(
     train_loader: Any, val_loader: Any, run_dir: str | os.PathLike, *, config: Any = None,
     method: str = "scratch", teacher: nn.Module | None = None, test_loader: Any = None,
+    loggers: Sequence[str] = (),
 ) -> RetrainFn:
-    """A ``retrain`` for ``iterative_prune`` that runs ``lit_core.training.trainer.fit`` (same budget each)."""
+    """A ``retrain`` for ``iterative_prune`` that runs ``lit_core.training.trainer.fit`` (same budget each).
+    ``loggers``: tracker names (``lit_core.training.loggers.LOGGERS``) each retraining logs to,
+    in its own ``run_dir/<job>/``."""
+    from ..training.loggers import make_loggers
     from ..training.trainer import fit
 
     def retrain(model: nn.Module, job: str) -> dict[str, Any]:
+        job_dir = Path(run_dir) / job
         result = fit(model, teacher, train_loader, val_loader, method=method, config=config,
-                     run_dir=Path(run_dir) / job, test_loader=test_loader, overwrite=True)
+                     run_dir=job_dir, test_loader=test_loader, overwrite=True,
+                     callbacks=make_loggers(list(loggers), job_dir))
         return {"val_acc": result.best_val_acc, "test_acc": result.test_acc}
 
     return retrain
