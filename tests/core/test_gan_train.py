@@ -85,3 +85,31 @@ def test_an_unknown_finetune_mode_is_one_config_error():
 
     with pytest.raises(ConfigError, match=r"train.lit.finetune must be one of fixed_d, trained_d, frozen_g"):
         validate({"train": {"lit": {"finetune": "both"}}})
+
+
+def test_train_gan_gives_the_discriminators_requires_grad_back_as_it_was():
+    data = domain_data(n=32)
+    sched = GanSchedule(iters=2, decay_iters=1, batch_size=8, n_critic=2, log_every=2, save_every=2)
+    for train_d in (False, True):
+        g, d = generator(data, [1]), discriminator(data)
+        params = list(d.parameters())
+        params[0].requires_grad_(False)  # a caller's own choice, e.g. a partly frozen D
+        before = [p.requires_grad for p in params]
+        assert not all(before) and any(before)
+        train_gan(g, d, data, sched, GanWeights(), train_d=train_d)
+        assert [p.requires_grad for p in params] == before, f"train_d={train_d}"
+
+
+def test_train_gan_restores_the_flags_when_training_stops_with_an_error():
+    import pytest
+
+    data = domain_data(n=32)
+    g, d = generator(data, [1]), discriminator(data)
+    sched = GanSchedule(iters=4, decay_iters=1, batch_size=8, n_critic=2, log_every=2, save_every=4)
+
+    def stop(record: dict) -> None:  # e.g. a caller's logger that fails mid-run
+        raise RuntimeError(f"stopped at {record['iter']}")
+
+    with pytest.raises(RuntimeError, match="stopped at 2"):
+        train_gan(g, d, data, sched, GanWeights(), train_d=False, log=stop)
+    assert all(p.requires_grad for p in d.parameters())

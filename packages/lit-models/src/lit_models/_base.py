@@ -43,7 +43,13 @@ class StagedNet(nn.Module):
         self.input_size = tuple(input_size)
 
     def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Outputs of every stage, in order (``len == len(self.stages)``)."""
+        """Outputs of every stage, in order (``len == len(self.stages)``).
+
+        The contract: ``h = stem(x)``, then ``h = stage(h)`` for each stage, collecting every
+        ``h``; nothing else runs. lit-core's ``lit_core.method.stage_outputs`` (which its
+        ``as_staged`` wrappers use) is the same contract written in lit-core, since the two
+        packages may not import each other; a test checks that they agree.
+        """
         x = self.stem(x)
         outs = []
         for stage in self.stages:

@@ -79,13 +79,27 @@ def train_gan(
 
     Only G's parameters with ``requires_grad`` are updated. ``train_d=False`` keeps D fixed (no D
     step; G still steps every ``n_critic``-th iteration, so G gets as many updates as with a
-    trained D). With ``ckpt_path`` the state is saved every ``save_every`` iterations and at the
-    end; ``resume`` continues from it.
+    trained D). D's ``requires_grad`` flags are set for the run (all on, or all off for a fixed
+    D) and restored as they were on return, also on an error. With ``ckpt_path`` the state is
+    saved every ``save_every`` iterations and at the end; ``resume`` continues from it.
     """
+    flags = [p.requires_grad for p in d.parameters()]
+    d.requires_grad_(train_d)  # a fixed D still passes gradients to G, never to itself
+    try:
+        return _train(g, d, data, sched, weights, seed=seed, device=device, ckpt_path=ckpt_path,
+                      resume=resume, log=log, train_d=train_d)
+    finally:
+        for p, flag in zip(d.parameters(), flags, strict=True):
+            p.requires_grad_(flag)
+
+
+def _train(g: nn.Module, d: nn.Module, data: DomainData, sched: GanSchedule, weights: GanWeights,
+           *, seed: int, device: torch.device | str, ckpt_path: Path | None, resume: bool,
+           log: Callable[[dict], None] | None, train_d: bool) -> list[dict]:
+    """``train_gan``'s loop, with D's ``requires_grad`` already set for ``train_d``."""
     device = torch.device(device)
     g.to(device).train()
     d.to(device).train()
-    d.requires_grad_(train_d)  # a fixed D still passes gradients to G, never to itself
     g_opt = _adam([p for p in g.parameters() if p.requires_grad], sched.g_lr, sched)
     d_opt = _adam(d.parameters(), sched.d_lr, sched)
     start, history = 0, []

@@ -36,7 +36,7 @@ from .losses import (
 )
 from .methods import IR_POSITIONS, METHODS, MethodConfig, get_method, student_architecture
 from .sections import copy_stages, copy_uncompressed, parse_sections, section_plan
-from .staged import StagedModel, StageInterfaceError, require_staged
+from .staged import StagedModel, StageInterfaceError, require_staged, stage_outputs
 from .wrap import StagedWrapper, as_staged, unwrap
 
 __all__ = [
@@ -75,6 +75,7 @@ __all__ = [
     "parse_sections",
     "require_staged",
     "section_plan",
+    "stage_outputs",
     "student_architecture",
     "teacher_forward",
     "unwrap",

@@ -4,6 +4,11 @@ lit-core asks only for what it uses: ``stem``, ``stages`` (indexable, one module
 ``head``, with ``forward(x) == head(stages[-1](…(stem(x))))``. The zoo's models (which also
 carry ``feature_info`` and ``forward_stages``), ``lit_core.as_staged`` wrappers, or a user's
 own ``nn.Module`` conform.
+
+``stage_outputs`` is the ``forward_stages`` contract written once for lit-core (its wrappers call
+it). lit-models' ``StagedNet.forward_stages`` implements the same contract in its own package,
+because lit-core and lit-models may not import each other (import-linter's independence rule);
+``tests/core/test_forward_stages_contract.py`` checks that the two agree bit for bit.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import torch.nn as nn
 
 from ..errors import LitError
 
-__all__ = ["StageInterfaceError", "StagedModel", "require_staged"]
+__all__ = ["StageInterfaceError", "StagedModel", "require_staged", "stage_outputs"]
 
 
 class StageInterfaceError(LitError, TypeError):
@@ -43,3 +48,18 @@ def require_staged(model: object, role: str = "model") -> StagedModel:
             f"{', '.join(missing)}; wrap it with lit_core.as_staged(model, stem=..., stages=[...], head=...)"
         )
     return model  # type: ignore[return-value]
+
+
+def stage_outputs(model: StagedModel, x: torch.Tensor) -> list[torch.Tensor]:
+    """Every stage's output, in order: the ``forward_stages`` contract.
+
+    ``h = stem(x)``, then for each ``stage`` in ``stages``: ``h = stage(h)``, collecting every
+    ``h``; so the list has ``len(stages)`` entries, the last is what ``head`` takes, and nothing
+    else (no head, no hooks, no copies) runs.
+    """
+    h = model.stem(x)
+    outs = []
+    for stage in model.stages:
+        h = stage(h)
+        outs.append(h)
+    return outs

@@ -24,6 +24,8 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from .staged import stage_outputs
+
 __all__ = ["StagedWrapper", "as_staged", "unwrap"]
 
 
@@ -116,13 +118,8 @@ class StagedWrapper(nn.Module):
         self.register_load_state_dict_pre_hook(StagedWrapper._keys_in)
 
     def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Outputs of every stage, in order (``len == len(self.stages)``)."""
-        x = self.stem(x)
-        outs = []
-        for stage in self.stages:
-            x = stage(x)
-            outs.append(x)
-        return outs
+        """Outputs of every stage, in order (``len == len(self.stages)``; ``stage_outputs``)."""
+        return stage_outputs(self, x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.forward_stages(x)[-1])
