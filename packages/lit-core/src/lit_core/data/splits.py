@@ -182,6 +182,12 @@ def _select(
             f"{', '.join(map(str, lost[:5]))} that the test split holds (from {source}); raise limit"
         )
     keep, held = _stratified_split(train_labels[train_idx], val_fraction, seed)
+    if val_fraction > 0 and len(held) == 0:
+        raise DataError(
+            f"{name}: the validation split (val_fraction={val_fraction}) of {len(train_idx)} "
+            f"training example(s) is empty (from {source}); give at least 2 training examples "
+            "(one is held out for validation)"
+        )
     carved = np.setdiff1d(np.unique(test_labels[test_idx]), np.unique(train_labels[train_idx[keep]]))
     if len(carved):
         raise DataError(

@@ -34,9 +34,37 @@ __all__ = [
 ]
 
 
+class _KeepWriteError:
+    """A file wrapper that remembers the ``OSError`` a write raised: ``torch.save`` turns it into
+    a ``RuntimeError`` ("unexpected pos ..."), which would hide a full disk."""
+
+    def __init__(self, f: Any) -> None:
+        self.f, self.error = f, None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self.f.write(data)
+        except OSError as e:
+            self.error = e
+            raise
+
+    def flush(self) -> None:
+        self.f.flush()
+
+
 def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temp file in the same directory, then ``os.replace`` it into place."""
-    return atomic_write(path, lambda f: torch.save(obj, f))
+    """``torch.save`` to a temp file in the same directory, then ``os.replace`` it into place
+    (a full disk is a ``WriteError`` and leaves the previous file as it was)."""
+    def write(f: Any) -> None:
+        out = _KeepWriteError(f)
+        try:
+            torch.save(obj, out)
+        except RuntimeError:
+            if out.error is not None:
+                raise out.error from None
+            raise
+
+    return atomic_write(path, write)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
@@ -93,6 +121,12 @@ def check_state_fits(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
             raise CheckpointError(
                 f"checkpoint does not match the model: entry {name!r} is a "
                 f"{type(state[name]).__name__}, not a tensor"
+            )
+        if state[name].layout != torch.strided or state[name].is_meta:
+            kind = "a meta tensor (no data)" if state[name].is_meta else f"{state[name].layout}"
+            raise CheckpointError(
+                f"checkpoint tensor {name!r} is {kind}, not a dense tensor with values; a lit "
+                "checkpoint holds dense tensors (save it from a real model, or .to_dense() it)"
             )
         if tuple(state[name].shape) != tuple(tensor.shape):
             raise CheckpointError(
