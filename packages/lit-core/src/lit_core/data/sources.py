@@ -5,7 +5,7 @@ Images keep their stored dtype (uint8 for IDX, CIFAR, image folders and uint8 ``
 reader decompresses or allocates anything it checks the sizes the file declares (IDX and ``.npy``
 headers, image dimensions) against the memory budget of ``lit_core.data.budget``.
 
-Fashion-MNIST: IDX files (``.gz`` or raw) read with torchvision's IDX reader. CIFAR-10/100: the
+Fashion-MNIST: IDX files (``.gz`` or raw), exactly the bytes their header declares. CIFAR-10/100: the
 pickled batches of torchvision's on-disk layout, read with a restricted unpickler that only builds
 dicts, lists and numpy arrays (a data file never executes code). scikit-learn digits: embedded.
 Generic: a ``.npz`` (``images``, ``labels``, optional ``test_images``/``test_labels``) or an
@@ -21,6 +21,7 @@ import os
 import pickle
 import socket
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,7 +115,7 @@ def _idx_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
             head = f.read(4)
             ndim = head[3] if len(head) == 4 else 0
             dims = f.read(4 * ndim)
-    except (OSError, EOFError) as e:
+    except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"malformed IDX file {path}: {type(e).__name__} {e}".rstrip()) from None
     if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in _IDX_DTYPES or len(dims) < 4 * ndim:
         raise DataError(f"malformed IDX file {path}: bad header {(head + dims)[:16].hex()}")
@@ -131,7 +132,7 @@ def _read_idx(path: Path) -> np.ndarray:
     try:
         with _open_idx(path) as f:
             data = f.read(offset + declared + 1)  # one byte more: trailing data is an error
-    except (OSError, EOFError) as e:
+    except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"malformed IDX file {path}: {type(e).__name__} {e}".rstrip()) from None
     if len(data) != offset + declared:
         raise DataError(f"malformed IDX file {path}: the header declares {declared} bytes of data "
@@ -387,7 +388,7 @@ def read_npz(path: str | os.PathLike, test_fraction: float = 0.2, seed: int = 0)
                      "keep fewer examples in the file")
         with np.load(p, allow_pickle=False) as z:
             arrays = {k: z[k] for k in wanted}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         if isinstance(e, DataError):
             raise
         raise DataError(f"malformed npz file {p}: {e}") from None
