@@ -490,3 +490,28 @@ def test_a_full_disk_while_writing_a_checkpoint_is_one_line_and_keeps_the_last_o
     assert "is unchanged" in err[0]
     assert (job / "last.pt").read_bytes() == before  # the previous checkpoint, intact
     assert not list(job.glob(".*.tmp"))  # no temp file left behind
+
+
+_FULL_LOG = """
+import resource, signal, sys
+from lit_core.training.metrics import MetricsLogger
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+MetricsLogger(sys.argv[1]).log({"epoch": 1, "note": "x" * 2000})
+"""
+
+
+def test_a_full_disk_while_appending_metrics_is_one_error_naming_the_file(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "metrics.jsonl").write_text('{"epoch": 0}\n')
+    script = tmp_path / "full_log.py"
+    script.write_text(_FULL_LOG)
+    done = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("lit_core.errors.WriteError: cannot write ") and "metrics.jsonl (File " \
+        "too large)" in last and "the earlier lines of metrics.jsonl are kept" in last
+    assert (tmp_path / "metrics.jsonl").read_text().startswith('{"epoch": 0}\n')

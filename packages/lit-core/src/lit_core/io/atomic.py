@@ -24,6 +24,7 @@ from typing import Any
 from ..errors import WriteError
 
 __all__ = [
+    "append_text",
     "atomic_write",
     "save_figure",
     "write_json_atomic",
@@ -35,14 +36,14 @@ _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _REFUSED = {errno.EROFS, errno.EACCES, errno.EPERM}
 
 
-def _write_error(path: Path, e: OSError) -> WriteError:
+def _write_error(path: Path, e: OSError, kept: str = "") -> WriteError:
     """The one-line error for a write the system refused."""
     if e.errno in _FULL:
         hint = "free space (or raise the limit) or choose another --out"
     else:
         hint = "choose a writable --out"
-    error = WriteError(f"cannot write {path} ({e.strerror or e}); {hint}; the previous "
-                       f"{path.name}, if any, is unchanged")
+    kept = kept or f"the previous {path.name}, if any, is unchanged"
+    error = WriteError(f"cannot write {path} ({e.strerror or e}); {hint}; {kept}")
     error.errno = e.errno
     return error
 
@@ -105,6 +106,19 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], *, binar
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def append_text(path: str | os.PathLike, text: str) -> None:
+    """Append ``text`` (UTF-8) to ``path`` (a log such as ``metrics.jsonl``); a full disk or a
+    refused write is a ``WriteError``, as in ``atomic_write``."""
+    path = Path(path)
+    try:
+        with path.open("a", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        if e.errno in _FULL | _REFUSED:
+            raise _write_error(path, e, f"the earlier lines of {path.name} are kept") from None
+        raise
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
