@@ -46,12 +46,15 @@ def model_kwargs(session: Session) -> dict[str, Any]:
     return dict(session.data.model_kwargs())
 
 
+_TASK_KEYS = ("num_classes", "in_chans", "vocab_size")  # seq_len changes no weight: not checked
+
+
 def _misfits(session: Session, kwargs: dict[str, Any]) -> str:
-    """The task arguments (classes, channels, vocabulary, length) in ``kwargs`` that differ from
-    the data's own, as ``num_classes=5 (the data has 10)``; empty when all fit."""
+    """The task arguments (classes, channels, vocabulary) in ``kwargs`` that differ from the
+    data's own, as ``num_classes=5 (the data has 10)``; empty when all fit."""
     data = model_kwargs(session)
-    return ", ".join(f"{k}={kwargs[k]!r} (the data has {v})" for k, v in data.items()
-                     if k in kwargs and kwargs[k] != v)
+    return ", ".join(f"{k}={kwargs[k]!r} (the data has {data[k]})" for k in _TASK_KEYS
+                     if k in kwargs and k in data and kwargs[k] != data[k])
 
 
 def model_spec(session: Session, role: str) -> ModelSpec:
