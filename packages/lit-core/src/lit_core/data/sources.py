@@ -496,7 +496,8 @@ def read_image_folder(root: str | os.PathLike) -> RawData:
         if len(shapes) != 1:
             raise DataError(
                 f"image folder {r / split}: images differ in size/channels {sorted(shapes)[:3]}; "
-                "resize them to one square size first"
+                "resize them to one square size first, or stream the folder "
+                "(--set data.loader=stream resizes and crops each image as it is read)"
             )
         out[split] = (np.stack(imgs), np.array(folder.targets, dtype=np.int64))
     return RawData(*out["train"], *out["test"], source=str(r), num_classes=len(classes or []))
