@@ -167,6 +167,10 @@ def test_resume_with_a_corrupt_study_state_is_one_line(tmp_path, capsys, content
     ("train.distill.epochs=1", "unknown job table [train.distill]"),
     ("train.sync_bn=true", "train.sync_bn needs CUDA devices"),
     ("train.lit.ir_loss_scale=0", "ir_loss_scale must be a finite number > 0"),
+    ("models.teacher_kwargs.num_classes=5",
+     "models.teacher_kwargs does not fit digits: num_classes=5 (the data has 10)"),
+    ("models.student_kwargs.in_chans=3",
+     "models.student_kwargs does not fit digits: in_chans=3 (the data has 1)"),
 ])
 def test_bad_settings_fail_before_anything_is_created(tmp_path, capsys, setting, needle):
     assert main(["run", "--out", str(tmp_path), "--run-name", "r", *TINY, "--set", setting]) == 2
@@ -318,7 +322,8 @@ def test_16bit_png_is_scaled_not_saturated(tmp_path):
             d.mkdir(parents=True)
             Image.fromarray(ramp).save(d / "x.png")
     raw = read_image_folder(tmp_path)
-    img = np.rint(raw.train_images[0] * 255).astype(np.uint8)
+    img = raw.train_images[0]  # readers keep uint8; finalise_splits scales to [0, 1]
+    assert img.dtype == np.uint8
     assert img.shape == (3, 8, 8)
     expected = ((ramp.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
     assert (img[0] == expected).all() and (img[1] == expected).all()
@@ -370,3 +375,137 @@ def test_good_storage_urls_pass_the_check_and_create_nothing(tmp_path):
     for storage in (f"sqlite:///{tmp_path}/x.db", "sqlite://", str(tmp_path / "s.journal")):
         check_storage(storage)
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- issue 20, item 8 (data side)
+
+
+@pytest.mark.parametrize("kind", ["sparse", "meta", "five-classes"])
+def test_evaluate_a_checkpoint_that_cannot_fit_the_data_is_one_line(tmp_path, capsys, kind):
+    state, meta = _digits_state(), {"model": "resnet8"}
+    if kind == "sparse":
+        state["stem.0.weight"] = state["stem.0.weight"].to_sparse()
+    elif kind == "meta":
+        state["stem.0.weight"] = torch.empty(state["stem.0.weight"].shape, device="meta")
+    else:  # a 5-class model, and the file says so: it was trained on other data
+        state = build_model("resnet8", num_classes=5, in_chans=1).state_dict()
+        meta["model_kwargs"] = {"num_classes": 5}
+    ckpt = tmp_path / f"{kind}.pt"
+    save_atomic({"model": state, "meta": meta}, ckpt)
+    assert main(["evaluate", str(ckpt), *TINY]) == 2
+    line = one_line_error(capsys)
+    assert str(ckpt) in line
+    assert {"sparse": "'stem.0.weight' is torch.sparse_coo, not a dense tensor",
+            "meta": "'stem.0.weight' is a meta tensor (no data)",
+            "five-classes": "num_classes=5 (the data has 10)"}[kind] in line
+
+
+def test_an_empty_validation_split_is_one_line_before_the_run(tmp_path, capsys):
+    import numpy as np
+
+    data = tmp_path / "one.npz"  # one training example: nothing left to hold out
+    np.savez(data, images=np.zeros((1, 1, 8, 8), np.float32), labels=np.array([0]),
+             test_images=np.zeros((2, 1, 8, 8), np.float32), test_labels=np.array([0, 0]))
+    assert main(["train-teacher", "--data", "npz", "--data-dir", str(data), "--out",
+                 str(tmp_path / "o"), "--run-name", "r", "--teacher", "resnet8",
+                 "--set", "train.teacher.epochs=1"]) == 2
+    assert "the validation split (val_fraction=0.1) of 1 training example(s) is empty" in \
+        one_line_error(capsys)
+    assert not (tmp_path / "o").exists()
+
+
+def _make_read_only(path):
+    """chmod for ordinary users; root ignores modes, so the immutable attribute for root."""
+    import os
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0:
+        path.chmod(0o555)
+        return lambda: path.chmod(0o755)
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)]).returncode:
+        pytest.skip("running as root without chattr: no way to make a read-only directory")
+    return lambda: subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_a_read_only_out_is_one_line(tmp_path, capsys, below):
+    out = tmp_path / "ro"
+    out.mkdir()
+    undo = _make_read_only(out)
+    try:
+        target = out / below if below else out
+        assert main(["train-teacher", "--out", str(target), "--run-name", "r", *TINY,
+                     *ONE_EPOCH]) == 2
+        line = one_line_error(capsys)
+        assert f"{out} is not writable" in line and "choose another --out" in line
+        assert list(out.iterdir()) == []
+    finally:
+        undo()
+
+
+def test_a_symlink_loop_out_is_one_line(tmp_path, capsys):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    assert main(["train-teacher", "--out", str(tmp_path / "a"), "--run-name", "r", *TINY,
+                 *ONE_EPOCH]) == 2
+    assert "cannot be resolved" in one_line_error(capsys)
+
+
+_FULL_DISK = """
+import resource, signal, sys
+from lit_core.cli import main
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit a write fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))  # a checkpoint is ~350 kB
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_full_disk_while_writing_a_checkpoint_is_one_line_and_keeps_the_last_one(tmp_path):
+    """A file size limit (RLIMIT_FSIZE) fails the checkpoint write as a full disk does."""
+    import subprocess
+    import sys
+
+    args = ["compress", "--method", "scratch", "--student", "resnet8", "--out", str(tmp_path),
+            "--run-name", "r", "--set", "train.scratch.epochs=1", *TINY]
+    assert main(args) == 0
+    job = tmp_path / "r" / "scratch"
+    (job / "job.json").unlink()  # as if killed before the job finished: resume trains on
+    before = (job / "last.pt").read_bytes()
+    script = tmp_path / "full_disk.py"
+    script.write_text(_FULL_DISK)
+    more = [*args, "--resume", "--allow-config-change", "--set", "train.scratch.epochs=2"]
+    done = subprocess.run([sys.executable, str(script), *more], capture_output=True, text=True,
+                          timeout=600)
+    err = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(err) == 1, done.stderr[-2000:]
+    assert err[0].startswith(f"lit: error: cannot write {job}") and "File too large" in err[0]
+    assert ".pt (File too large)" in err[0]  # the checkpoint write was the one refused
+    assert "is unchanged" in err[0]
+    assert (job / "last.pt").read_bytes() == before  # the previous checkpoint, intact
+    assert not list(job.glob(".*.tmp"))  # no temp file left behind
+
+
+_FULL_LOG = """
+import resource, signal, sys
+from lit_core.training.metrics import MetricsLogger
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+MetricsLogger(sys.argv[1]).log({"epoch": 1, "note": "x" * 2000})
+"""
+
+
+def test_a_full_disk_while_appending_metrics_is_one_error_naming_the_file(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "metrics.jsonl").write_text('{"epoch": 0}\n')
+    script = tmp_path / "full_log.py"
+    script.write_text(_FULL_LOG)
+    done = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("lit_core.errors.WriteError: cannot write ") and "metrics.jsonl (File " \
+        "too large)" in last and "the earlier lines of metrics.jsonl are kept" in last
+    assert (tmp_path / "metrics.jsonl").read_text().startswith('{"epoch": 0}\n')

@@ -59,15 +59,22 @@ def test_second_load_maps_the_cache_and_does_not_parse(tmp_path):
     path, q = folder / "train.csv", Quantizer(seq_len=64)
     first, first_labels, cached = read_csv_split(path, q, 2)
     assert not cached
-    st = os.stat(path)
-    path.write_bytes(b"\xff" * st.st_size)  # same size, garbage: parsing it would fail
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # same mtime
+    os.utime(path, ns=(1, 1))  # a touched file with the same bytes is the same data
     again, again_labels, cached = read_csv_split(path, q, 2)
     assert cached and isinstance(again, np.memmap)
     assert np.array_equal(again, first) and np.array_equal(again_labels, first_labels)
-    # other settings are another cache entry: that one must parse, and meets the garbage
+
+
+def test_same_size_and_mtime_but_other_content_is_parsed_again(tmp_path):
+    """The cache is keyed on the CSV's content: an edit that keeps size and mtime is seen."""
+    folder = write(tmp_path / "d")
+    path, q = folder / "train.csv", Quantizer(seq_len=64)
+    read_csv_split(path, q, 2)
+    st = os.stat(path)
+    path.write_bytes(b"\xff" * st.st_size)  # same size, garbage: parsing it must fail
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # same mtime
     with pytest.raises(DataError, match="line 1: invalid UTF-8"):
-        read_csv_split(path, Quantizer(seq_len=32), 2)
+        read_csv_split(path, q, 2)
 
 
 def test_a_changed_file_is_parsed_again(tmp_path):

@@ -21,6 +21,7 @@ __all__ = [
     "RunDirError",
     "RunDirExistsError",
     "StateFileError",
+    "WriteError",
     "optional_import",
 ]
 
@@ -51,6 +52,10 @@ class RunDirExistsError(LitError, FileExistsError):
 
 class StateFileError(LitError, ValueError):
     """A run's own record file (``job.json``, a study's ``state.json``) that cannot be read."""
+
+
+class WriteError(LitError, OSError):
+    """A file lit writes that the system refuses: disk full, quota, file size limit, read-only."""
 
 
 class MissingFileError(LitError, FileNotFoundError):

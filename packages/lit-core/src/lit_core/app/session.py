@@ -25,7 +25,7 @@ from ..errors import ConfigError
 from ..io.atomic import write_json_atomic
 from ..io.runlock import hold_run_lock
 from ..training.distributed import barrier, dist_info, init_distributed
-from ..training.rundir import check_run_dir, run_dir_path
+from ..training.rundir import check_run_dir, make_run_dir, run_dir_path
 from ..training.runtime import check_device_usable, resolve_device
 from .runconfig import RunConfig, config_diff
 
@@ -139,7 +139,7 @@ def open_session(
         check_run_dir(session.run_dir, overwrite=overwrite, resume=resume)
     checked = check(session) if check is not None else None
     if session.is_main:
-        session.run_dir.mkdir(parents=True, exist_ok=True)
+        make_run_dir(session.run_dir)
         hold_run_lock(session.run_dir)  # one writer: a second command stops here, writing nothing
         config_path = session.run_dir / CONFIG_FILE
         stored = read_stored_config(session.run_dir) if resume else None

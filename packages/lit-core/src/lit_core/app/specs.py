@@ -46,12 +46,30 @@ def model_kwargs(session: Session) -> dict[str, Any]:
     return dict(session.data.model_kwargs())
 
 
+_TASK_KEYS = ("num_classes", "in_chans", "vocab_size")  # seq_len changes no weight: not checked
+
+
+def _misfits(session: Session, kwargs: dict[str, Any]) -> str:
+    """The task arguments (classes, channels, vocabulary) in ``kwargs`` that differ from the
+    data's own, as ``num_classes=5 (the data has 10)``; empty when all fit."""
+    data = model_kwargs(session)
+    return ", ".join(f"{k}={kwargs[k]!r} (the data has {data[k]})" for k in _TASK_KEYS
+                     if k in kwargs and k in data and kwargs[k] != data[k])
+
+
 def model_spec(session: Session, role: str) -> ModelSpec:
     models = session.cfg.models
     name = getattr(models, role)
     if not name:
         raise ConfigError(f"no {role} model configured; pass --{role} NAME or --set models.{role}=NAME")
-    return ModelSpec(name, {**model_kwargs(session), **getattr(models, f"{role}_kwargs")},
+    extra = dict(getattr(models, f"{role}_kwargs"))
+    misfits = _misfits(session, extra)
+    if misfits:
+        raise ConfigError(
+            f"models.{role}_kwargs does not fit {session.data.name}: {misfits}; remove them "
+            "(lit sets them from the data)"
+        )
+    return ModelSpec(name, {**model_kwargs(session), **extra},
                      data=f"{session.data.kind} data ({session.data.name})")
 
 
@@ -76,6 +94,12 @@ def recorded_spec(session: Session, ckpt: Path, name: Any, kwargs: Any) -> Model
         )
     if kwargs is not None and not isinstance(kwargs, dict):
         raise CheckpointError(f"{ckpt}: meta.model_kwargs is not a table of builder arguments")
+    misfits = _misfits(session, kwargs or {})
+    if misfits:
+        raise CheckpointError(
+            f"checkpoint {ckpt} was trained for other data than {session.data.name}: "
+            f"meta.model_kwargs {misfits}; use it on the data it was trained for"
+        )
     return ModelSpec(name, {**model_kwargs(session), **(kwargs or {})}, allow_import=False,
                      data=f"{session.data.kind} data ({session.data.name})")
 

@@ -28,7 +28,9 @@ location. Digits have no flip (a mirrored digit is another glyph); generic data 
 either, since we cannot know whether it preserves the label. The validation split is carved from
 the training set (seeded, stratified), so model selection never sees the test set. Every data set
 is checked when loaded (``lit_core.data.checks``): integer class ids 0..K-1, every test class
-seen in training, finite inputs.
+seen in training, finite inputs. What a file declares (``.npz``/IDX headers, image sizes) and the
+float32 copy of the kept examples are checked against a memory budget before they are allocated
+(``lit_core.data.budget``, ``$LIT_DATA_MEMORY_GB``); ``limit`` is applied before that conversion.
 """
 
 from __future__ import annotations

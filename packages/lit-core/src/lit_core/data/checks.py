@@ -67,13 +67,13 @@ def check_labels(
         k = int(num_classes)
     else:
         k = int(train.max()) + 1
-        missing = np.setdiff1d(np.arange(k), train_classes)
-        if len(missing):
-            shown = ", ".join(map(str, missing[:5])) + (" …" if len(missing) > 5 else "")
+        if k > len(train_classes):  # counted, never enumerated: one label of 2**40 is cheap
+            missing = _first_missing(train_classes, 5)
+            shown = ", ".join(map(str, missing)) + (" …" if k - len(train_classes) > 5 else "")
             raise DataError(
                 f"{data}: class ids must be 0..K-1 with every class in the training split, but "
-                f"{len(missing)} of 0..{k - 1} have no training example ({shown}) in {source}; "
-                "renumber the labels"
+                f"{k - len(train_classes)} of 0..{k - 1} have no training example ({shown}) in "
+                f"{source}; renumber the labels"
             )
     unseen = np.setdiff1d(np.unique(test), train_classes)
     if len(unseen):
@@ -83,6 +83,20 @@ def check_labels(
             "the model could never predict them"
         )
     return k
+
+
+def _first_missing(present: np.ndarray, n: int) -> list[int]:
+    """The first ``n`` integers >= 0 absent from the sorted unique ``present`` (no 0..K array)."""
+    out: list[int] = []
+    expected = 0
+    for value in present.tolist():
+        while expected < value and len(out) < n:
+            out.append(expected)
+            expected += 1
+        if len(out) == n:
+            break
+        expected = value + 1
+    return out
 
 
 def check_finite(data: str, what: str, values: np.ndarray, source: str) -> None:

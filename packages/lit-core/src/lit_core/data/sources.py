@@ -1,6 +1,11 @@
-"""Readers for each supported data set: they return raw arrays (N×C×H×W in [0, 1], labels).
+"""Readers for each supported data set: they return raw arrays (N×C×H×W images, labels).
 
-Fashion-MNIST: IDX files (``.gz`` or raw) read with torchvision's IDX reader. CIFAR-10/100: the
+Images keep their stored dtype (uint8 for IDX, CIFAR, image folders and uint8 ``.npz`` files):
+``finalise_splits`` converts to float32 only the examples ``limit`` and the splits keep. Before a
+reader decompresses or allocates anything it checks the sizes the file declares (IDX and ``.npy``
+headers, image dimensions) against the memory budget of ``lit_core.data.budget``.
+
+Fashion-MNIST: IDX files (``.gz`` or raw), exactly the bytes their header declares. CIFAR-10/100: the
 pickled batches of torchvision's on-disk layout, read with a restricted unpickler that only builds
 dicts, lists and numpy arrays (a data file never executes code). scikit-learn digits: embedded.
 Generic: a ``.npz`` (``images``, ``labels``, optional ``test_images``/``test_labels``) or an
@@ -11,18 +16,19 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import os
 import pickle
-import shutil
 import socket
-import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import optional_import
+from .budget import check_budget, format_bytes
 from .errors import DataError
 
 __all__ = [
@@ -50,7 +56,10 @@ _FASHION_HOST = ("fashion-mnist.s3-website.eu-central-1.amazonaws.com", 80)
 
 @dataclass(frozen=True)
 class RawData:
-    """Arrays straight from a reader, before the val split and normalisation."""
+    """Arrays straight from a reader, before the val split and normalisation.
+
+    Images are N×C×H×W in their stored dtype: uint8 (0..255, scaled to [0, 1] when converted)
+    or any other numeric dtype (taken as it is)."""
 
     train_images: np.ndarray
     train_labels: np.ndarray
@@ -92,32 +101,54 @@ def find_fashion_mnist(data_dir: str | os.PathLike | None) -> Path | None:
     return None
 
 
-def _read_idx(path: Path) -> np.ndarray:
-    """Read one IDX file (raw or gzipped) with torchvision's reader; DataError if malformed."""
-    from torchvision.datasets.mnist import read_sn3_pascalvincent_tensor
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
+
+def _open_idx(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def _idx_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Shape, dtype and header length an IDX file declares (from its first bytes only)."""
     try:
-        if path.suffix == ".gz":
-            with tempfile.TemporaryDirectory() as tmp:
-                raw = Path(tmp) / path.stem
-                with gzip.open(path, "rb") as src, open(raw, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                arr = read_sn3_pascalvincent_tensor(str(raw), strict=True)
-        else:
-            arr = read_sn3_pascalvincent_tensor(str(path), strict=True)
-    except (AssertionError, OSError, EOFError, KeyError, RuntimeError, ValueError) as e:
+        with _open_idx(path) as f:
+            head = f.read(4)
+            ndim = head[3] if len(head) == 4 else 0
+            dims = f.read(4 * ndim)
+    except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"malformed IDX file {path}: {type(e).__name__} {e}".rstrip()) from None
-    return arr.numpy()
+    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in _IDX_DTYPES or len(dims) < 4 * ndim:
+        raise DataError(f"malformed IDX file {path}: bad header {(head + dims)[:16].hex()}")
+    shape = tuple(int.from_bytes(dims[i:i + 4], "big") for i in range(0, len(dims), 4))
+    return shape, np.dtype(_IDX_DTYPES[head[2]]), 4 + 4 * ndim
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """Read one IDX file (raw or gzipped); its declared size is checked against the memory
+    budget first, and exactly that many bytes are read (DataError if the file holds more or less)."""
+    shape, dtype, offset = _idx_header(path)
+    declared = math.prod(shape) * dtype.itemsize
+    check_budget(declared, f"IDX file {path} (declares {' × '.join(map(str, shape))} {dtype.name})")
+    try:
+        with _open_idx(path) as f:
+            data = f.read(offset + declared + 1)  # one byte more: trailing data is an error
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(f"malformed IDX file {path}: {type(e).__name__} {e}".rstrip()) from None
+    if len(data) != offset + declared:
+        raise DataError(f"malformed IDX file {path}: the header declares {declared} bytes of data "
+                        f"but the file holds {len(data) - offset}{' or more' if len(data) > offset + declared else ''}")
+    return np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def read_fashion_mnist(directory: Path) -> RawData:
     """Fashion-MNIST from the four IDX files in ``directory``."""
-    arrs = {}
+    paths = {}
     for key, stem in _FASHION_FILES.items():
         path = _idx_file(directory, stem)
         if path is None:
             raise DataError(f"Fashion-MNIST: {stem}[.gz] missing from {directory}")
-        arrs[key] = _read_idx(path)
+        paths[key] = path
+    arrs = {key: _read_idx(path) for key, path in paths.items()}
     for split in ("train", "test"):
         imgs, labs = arrs[f"{split}_images"], arrs[f"{split}_labels"]
         if imgs.ndim != 3 or labs.ndim != 1 or len(imgs) != len(labs):
@@ -126,9 +157,9 @@ def read_fashion_mnist(directory: Path) -> RawData:
                 "do not match (expected N×28×28 and N)"
             )
     return RawData(
-        train_images=arrs["train_images"][:, None].astype(np.float32) / 255.0,
+        train_images=arrs["train_images"][:, None],
         train_labels=arrs["train_labels"].astype(np.int64),
-        test_images=arrs["test_images"][:, None].astype(np.float32) / 255.0,
+        test_images=arrs["test_images"][:, None],
         test_labels=arrs["test_labels"].astype(np.int64),
         source=str(directory),
         num_classes=10,
@@ -230,9 +261,9 @@ def read_cifar(data_dir: str | os.PathLike | None, num_classes: int) -> RawData:
     tr_x, tr_y = read(layout.train_list)
     te_x, te_y = read(layout.test_list)
     return RawData(
-        train_images=tr_x.astype(np.float32) / 255.0,
+        train_images=tr_x,
         train_labels=tr_y,
-        test_images=te_x.astype(np.float32) / 255.0,
+        test_images=te_x,
         test_labels=te_y,
         source=str(folder),
         num_classes=num_classes,
@@ -259,23 +290,77 @@ def read_digits(test_fraction: float = 0.2, seed: int = 0) -> RawData:
 # --------------------------------------------------------------------------- generic
 
 
-def _as_nchw(images: np.ndarray, path: Path, key: str) -> np.ndarray:
-    """N×H×W, N×H×W×C (C ≤ 4) or N×C×H×W to float32 N×C×H×W; uint8 scaled to [0, 1]."""
+_NPZ_KEYS = ("images", "labels", "test_images", "test_labels")
+_LAYOUTS = ("NCHW", "NHWC")
+
+
+def _npz_headers(p: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Shape and dtype each ``.npy`` member of ``p`` declares, read from the headers only (no
+    member is decompressed); a header that claims more bytes than its member holds is refused."""
+    headers = {}
+    with zipfile.ZipFile(p) as zf:
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            key = info.filename[: -len(".npy")]
+            with zf.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                else:
+                    raise ValueError(f"member {key!r} has .npy format version {version}, "
+                                     "which lit does not read (write it with numpy.savez)")
+                offset = f.tell()
+            declared = math.prod(shape) * dtype.itemsize
+            if declared > info.file_size - offset:
+                raise DataError(
+                    f"npz file {p}: member {key!r} declares {dtype} {shape} "
+                    f"({format_bytes(declared)}) but holds only {format_bytes(info.file_size - offset)}; "
+                    "the header is damaged or forged: write the file again with numpy.savez"
+                )
+            headers[key] = (tuple(shape), dtype)
+    return headers
+
+
+def _layout(p: Path, arrays: dict[str, np.ndarray]) -> str | None:
+    """The optional ``layout`` member ("NCHW" or "NHWC"), for image cubes N×S×S×S."""
+    if "layout" not in arrays:
+        return None
+    value = arrays["layout"]
+    text = str(value.item()) if value.size == 1 and value.dtype.kind in "US" else None
+    if isinstance(text, str) and text.upper() in _LAYOUTS:
+        return text.upper()
+    raise DataError(f"npz file {p}: 'layout' must be the string 'NCHW' or 'NHWC'; got {value!r}")
+
+
+def _as_nchw(images: np.ndarray, path: Path, key: str, layout: str | None = None) -> np.ndarray:
+    """N×H×W, N×H×W×C (C ≤ 4) or N×C×H×W as an N×C×H×W view in the file's own dtype (the
+    conversion to float32 comes after ``limit`` and the splits: ``splits.as_float_images``).
+
+    N×S×S×S (C = H = W) is ambiguous: the file must say its ``layout`` ("NCHW" or "NHWC")."""
     x = np.asarray(images)
-    if x.ndim == 3:
-        x = x[:, None]
-    elif x.ndim == 4 and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4):
-        x = x.transpose(0, 3, 1, 2)
-    elif x.ndim != 4:
-        raise DataError(f"{path}: {key!r} has shape {x.shape}; expected N×H×W, N×H×W×C or N×C×H×W")
-    if not np.issubdtype(x.dtype, np.number):
+    if not np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_:
         raise DataError(f"{path}: {key!r} is not numeric (dtype {x.dtype})")
-    scale = 255.0 if x.dtype == np.uint8 else 1.0
-    return x.astype(np.float32) / scale
+    if x.ndim == 3:
+        return x[:, None]
+    if x.ndim != 4:
+        raise DataError(f"{path}: {key!r} has shape {x.shape}; expected N×H×W, N×H×W×C or N×C×H×W")
+    if layout is None and x.shape[1] == x.shape[2] == x.shape[3]:
+        raise DataError(
+            f"{path}: {key!r} has shape {x.shape}, which reads as N×C×H×W and as N×H×W×C alike; "
+            "say which: numpy.savez(path, ..., layout='NCHW') (or 'NHWC' for channels-last)"
+        )
+    if layout == "NHWC" or (layout is None and x.shape[-1] in (1, 3, 4) and x.shape[1] not in (1, 3, 4)):
+        x = x.transpose(0, 3, 1, 2)
+    return x
 
 
 def read_npz(path: str | os.PathLike, test_fraction: float = 0.2, seed: int = 0) -> RawData:
-    """A user's ``.npz``: ``images``/``labels`` (+ optional ``test_images``/``test_labels``)."""
+    """A user's ``.npz``: ``images``/``labels`` (+ optional ``test_images``/``test_labels`` and a
+    ``layout`` string, "NCHW" or "NHWC"). The members' headers are checked against the memory
+    budget (``lit_core.data.budget``) before any is decompressed; images keep their dtype."""
     p = Path(path)
     if not p.is_file():
         raise DataError(f"npz data file {p} not found (pass its path as --data-dir)")
@@ -289,22 +374,31 @@ def read_npz(path: str | os.PathLike, test_fraction: float = 0.2, seed: int = 0)
             "numpy.savez(path, images=..., labels=...)"
         )
     try:
+        headers = _npz_headers(p)
+        missing = {"images", "labels"} - headers.keys()
+        if missing:
+            raise DataError(
+                f"npz file {p} lacks {sorted(missing)} (has {sorted(headers)}); it needs 'images' "
+                "and 'labels', optionally 'test_images' and 'test_labels'"
+            )
+        wanted = [k for k in (*_NPZ_KEYS, "layout") if k in headers]
+        declared = {k: math.prod(headers[k][0]) * headers[k][1].itemsize for k in wanted}
+        shown = ", ".join(f"{k} {headers[k][1]} {headers[k][0]}" for k in wanted if k != "layout")
+        check_budget(sum(declared.values()), f"npz file {p} ({shown})",
+                     "keep fewer examples in the file")
         with np.load(p, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+            arrays = {k: z[k] for k in wanted}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        if isinstance(e, DataError):
+            raise
         raise DataError(f"malformed npz file {p}: {e}") from None
-    missing = {"images", "labels"} - arrays.keys()
-    if missing:
-        raise DataError(
-            f"npz file {p} lacks {sorted(missing)} (has {sorted(arrays)}); it needs 'images' "
-            "and 'labels', optionally 'test_images' and 'test_labels'"
-        )
-    x = _as_nchw(arrays["images"], p, "images")
+    layout = _layout(p, arrays)
+    x = _as_nchw(arrays["images"], p, "images", layout)
     y = np.asarray(arrays["labels"]).reshape(-1)  # checked (never truncated) in finalise_splits
     if len(x) != len(y):
         raise DataError(f"npz file {p}: {len(x)} images but {len(y)} labels")
     if "test_images" in arrays and "test_labels" in arrays:
-        te_x = _as_nchw(arrays["test_images"], p, "test_images")
+        te_x = _as_nchw(arrays["test_images"], p, "test_images", layout)
         te_y = np.asarray(arrays["test_labels"]).reshape(-1)
         return RawData(x, y, te_x, te_y, source=str(p))
     train_test_split = optional_import(
@@ -335,8 +429,23 @@ def _load_image(folder, path: str) -> np.ndarray:
         raise DataError(f"image folder: cannot read {path} ({type(e).__name__}: {e}); remove or replace it") from None
 
 
+def _decoded_bytes(path: str) -> int:
+    """Bytes one image takes decoded as 3×H×W uint8, from its header (PIL decodes nothing)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        raise DataError(f"image folder: cannot read {path} ({type(e).__name__}: {e}); remove or replace it") from None
+    return 3 * width * height
+
+
 def read_image_folder(root: str | os.PathLike) -> RawData:
-    """An image folder in torchvision ``ImageFolder`` layout: ``root/{train,test}/<class>/*``."""
+    """An image folder in torchvision ``ImageFolder`` layout: ``root/{train,test}/<class>/*``.
+
+    Every image's size is read from its header and the total checked against the memory budget
+    before any image is decoded; the arrays are uint8."""
     from torchvision.datasets import ImageFolder
 
     r = Path(root)
@@ -352,7 +461,7 @@ def read_image_folder(root: str | os.PathLike) -> RawData:
                 raise FileNotFoundError(f"no class folders found in {directory}")
             return names, {n: i for i, n in enumerate(names)}
 
-    out, classes, files = {}, None, {}
+    folders, classes, files = {}, None, {}
     for split in ("train", "test"):
         try:
             folder = _Folder(str(r / split))
@@ -368,6 +477,20 @@ def read_image_folder(root: str | os.PathLike) -> RawData:
                 f"{len(files[split])} distinct files (a symlinked folder loop or duplicate links?); "
                 "remove the links so each image appears once"
             )
+        folders[split] = folder
+    shared = sorted(files["train"].keys() & files["test"].keys())
+    if shared:
+        raise DataError(
+            f"image folder {r}: {len(shared)} test image(s) are also in train/ (the same file, e.g. "
+            f"{files['test'][shared[0]]} and {files['train'][shared[0]]}); a train/test leak: "
+            "remove them from one split"
+        )
+    samples = [p for folder in folders.values() for p, _ in folder.samples]
+    needed = sum(_decoded_bytes(p) for p in samples)
+    check_budget(2 * needed, f"image folder {r} ({len(samples)} images, "  # the list, then the stack
+                 f"{format_bytes(needed)} of pixels decoded)", "use smaller images")
+    out = {}
+    for split, folder in folders.items():
         imgs = [_load_image(folder, p) for p, _ in folder.samples]
         shapes = {im.shape for im in imgs}
         if len(shapes) != 1:
@@ -376,12 +499,5 @@ def read_image_folder(root: str | os.PathLike) -> RawData:
                 "resize them to one square size first, or stream the folder "
                 "(--set data.loader=stream resizes and crops each image as it is read)"
             )
-        out[split] = (np.stack(imgs).astype(np.float32) / 255.0, np.array(folder.targets, dtype=np.int64))
-    shared = sorted(files["train"].keys() & files["test"].keys())
-    if shared:
-        raise DataError(
-            f"image folder {r}: {len(shared)} test image(s) are also in train/ (the same file, e.g. "
-            f"{files['test'][shared[0]]} and {files['train'][shared[0]]}); a train/test leak: "
-            "remove them from one split"
-        )
+        out[split] = (np.stack(imgs), np.array(folder.targets, dtype=np.int64))
     return RawData(*out["train"], *out["test"], source=str(r), num_classes=len(classes or []))

@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from .budget import check_budget
 from .checks import check_finite, check_labels, integer_labels
 from .errors import DataError
 
-__all__ = ["KINDS", "ArrayDataset", "Augment", "DataError", "DataSplits", "finalise_splits",
-           "finalise_text_splits"]
+__all__ = ["KINDS", "ArrayDataset", "Augment", "DataError", "DataSplits", "as_float_images",
+           "finalise_splits", "finalise_text_splits"]
 
 KINDS = ("image", "text")
 
@@ -181,6 +182,12 @@ def _select(
             f"{', '.join(map(str, lost[:5]))} that the test split holds (from {source}); raise limit"
         )
     keep, held = _stratified_split(train_labels[train_idx], val_fraction, seed)
+    if val_fraction > 0 and len(held) == 0:
+        raise DataError(
+            f"{name}: the validation split (val_fraction={val_fraction}) of {len(train_idx)} "
+            f"training example(s) is empty (from {source}); give at least 2 training examples "
+            "(one is held out for validation)"
+        )
     carved = np.setdiff1d(np.unique(test_labels[test_idx]), np.unique(train_labels[train_idx[keep]]))
     if len(carved):
         raise DataError(
@@ -189,6 +196,12 @@ def _select(
             f"(from {source}); add training examples of them or lower data.val_fraction"
         )
     return train_idx[keep], train_idx[held], test_idx
+
+
+def as_float_images(images: np.ndarray) -> torch.Tensor:
+    """Images as a float32 tensor: uint8 scaled to [0, 1], any other dtype taken as it is."""
+    x = torch.as_tensor(np.ascontiguousarray(images), dtype=torch.float32)
+    return x / 255.0 if images.dtype == np.uint8 else x
 
 
 def finalise_splits(
@@ -208,8 +221,10 @@ def finalise_splits(
 ) -> DataSplits:
     """Validate, carve val from train, subsample, normalise with train statistics.
 
-    Images come in as N×C×H×W arrays in [0, 1] (or any float range); labels as integer class
-    ids (whole-valued floats accepted, never truncated).
+    Images come in as N×C×H×W arrays: uint8 (scaled to [0, 1]) or any other numeric dtype (taken
+    as it is, e.g. floats in [0, 1]); labels as integer class ids (whole-valued floats accepted,
+    never truncated). Only the examples ``limit``/``test_limit`` and the splits keep are converted
+    to float32, after their size is checked against the memory budget (``lit_core.data.budget``).
     """
     for what, imgs, labs in (("train", train_images, train_labels), ("test", test_images, test_labels)):
         if imgs.ndim != 4 or np.ndim(labs) != 1 or len(imgs) != len(labs) or len(imgs) == 0:
@@ -239,12 +254,19 @@ def finalise_splits(
     train_idx, val_idx, test_idx = _select(
         name, source, train_labels, test_labels, limit, test_limit, val_fraction, seed)
 
-    fit = torch.as_tensor(train_images[train_idx], dtype=torch.float32)
+    kept = len(train_idx) + len(val_idx) + len(test_idx)
+    check_budget(  # the float32 splits, the one being normalised, and the arrays already held
+        4 * (kept + max(len(train_idx), len(test_idx))) * c * h * w
+        + train_images.nbytes + test_images.nbytes,
+        f"{name}: {kept} images of {c}×{h}×{w} as float32 (from {source})", "lower data.limit")
+
+    fit = as_float_images(train_images[train_idx])
     mean = fit.mean(dim=(0, 2, 3))
     std = fit.std(dim=(0, 2, 3)).clamp_min(1e-6)
+    del fit
 
     def to_ds(imgs: np.ndarray, labs: np.ndarray) -> ArrayDataset:
-        x = torch.as_tensor(imgs, dtype=torch.float32)
+        x = as_float_images(imgs)
         x = ((x - mean[:, None, None]) / std[:, None, None]).contiguous()
         return ArrayDataset(x, torch.as_tensor(labs, dtype=torch.int64))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,37 @@ __all__ = [
 ]
 
 
+class _KeepWriteError:
+    """A file wrapper that remembers the ``OSError`` a write raised: ``torch.save`` turns it into
+    a ``RuntimeError`` ("unexpected pos ..."), which would hide a full disk."""
+
+    def __init__(self, f: Any) -> None:
+        self.f, self.error = f, None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self.f.write(data)
+        except OSError as e:
+            self.error = e
+            raise
+
+    def flush(self) -> None:
+        self.f.flush()
+
+
 def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temp file in the same directory, then ``os.replace`` it into place."""
-    return atomic_write(path, lambda f: torch.save(obj, f))
+    """``torch.save`` to a temp file in the same directory, then ``os.replace`` it into place
+    (a full disk is a ``WriteError`` and leaves the previous file as it was)."""
+    def write(f: Any) -> None:
+        out = _KeepWriteError(f)
+        try:
+            torch.save(obj, out)
+        except RuntimeError:
+            if out.error is not None:
+                raise out.error from None
+            raise
+
+    return atomic_write(path, write)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
@@ -52,7 +81,9 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if path.stat().st_size == 0:
         raise CheckpointError(f"checkpoint {path} is empty (0 bytes); was it written completely?")
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # a sparse tensor is refused later, in one line
+            warnings.filterwarnings("ignore", message="Validating sparse tensor invariants")
+            ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(
@@ -93,6 +124,12 @@ def check_state_fits(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
             raise CheckpointError(
                 f"checkpoint does not match the model: entry {name!r} is a "
                 f"{type(state[name]).__name__}, not a tensor"
+            )
+        if state[name].layout != torch.strided or state[name].is_meta:
+            kind = "a meta tensor (no data)" if state[name].is_meta else f"{state[name].layout}"
+            raise CheckpointError(
+                f"checkpoint tensor {name!r} is {kind}, not a dense tensor with values; a lit "
+                "checkpoint holds dense tensors (save it from a real model, or .to_dense() it)"
             )
         if tuple(state[name].shape) != tuple(tensor.shape):
             raise CheckpointError(

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..io.atomic import append_text
+
 __all__ = ["METRICS_FILE", "MetricsLogger", "read_metrics"]
 
 METRICS_FILE = "metrics.jsonl"
@@ -31,8 +33,7 @@ class MetricsLogger:
         """Append ``record`` (one epoch) to the JSONL file and TensorBoard."""
         if not self.enabled:
             return
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        append_text(self.path, json.dumps(record) + "\n")
         if self._writer is not None:
             step = int(record.get("global_epoch", 0))
             for key, value in record.items():

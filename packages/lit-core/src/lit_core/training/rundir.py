@@ -7,12 +7,13 @@ the wrong directory."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..errors import RunDirError, RunDirExistsError
 from .distributed import barrier, dist_info
 
-__all__ = ["check_run_dir", "prepare_fit_dir", "resolve_path", "run_dir_path"]
+__all__ = ["check_run_dir", "make_run_dir", "prepare_fit_dir", "resolve_path", "run_dir_path"]
 
 
 def resolve_path(path: str | Path, what: str = "--out") -> Path:
@@ -48,9 +49,13 @@ def check_run_dir(run_dir: Path, *, overwrite: bool = False, resume: bool = Fals
             raise RunDirError(
                 f"{parent} is a file, not a directory; choose another --out or --run-name"
             )
+    if resume and not run_dir.is_dir():
+        raise RunDirError(f"cannot resume: no run directory {run_dir}")
+    nearest = next(p for p in [run_dir, *run_dir.parents] if p.exists())
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise RunDirError(f"{nearest} is not writable, so the run directory {run_dir} cannot be "
+                          "written; choose another --out (or make it writable)")
     if resume:
-        if not run_dir.is_dir():
-            raise RunDirError(f"cannot resume: no run directory {run_dir}")
         return
     if run_dir.is_dir() and any(run_dir.iterdir()) and not overwrite:
         raise RunDirExistsError(
@@ -58,6 +63,15 @@ def check_run_dir(run_dir: Path, *, overwrite: bool = False, resume: bool = Fals
             "(overwrite=True) to replace it or --resume (resume=True) to continue it, or choose "
             "another --run-name"
         )
+
+
+def make_run_dir(run_dir: Path) -> None:
+    """Create ``run_dir`` (and its parents); a refusal (read-only, immutable, full) is one line."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunDirError(f"cannot create the run directory {run_dir} ({e.strerror or e}); "
+                          "choose another --out") from None
 
 
 def prepare_fit_dir(run_dir: Path, *, resume: bool, overwrite: bool, files: tuple[str, ...],
@@ -72,7 +86,7 @@ def prepare_fit_dir(run_dir: Path, *, resume: bool, overwrite: bool, files: tupl
     barrier()  # every rank looks before rank 0 writes anything
     check_run_dir(run_dir, overwrite=overwrite)
     if dist_info().is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        make_run_dir(run_dir)
         for name in files:
             (run_dir / name).unlink(missing_ok=True)
     barrier()
