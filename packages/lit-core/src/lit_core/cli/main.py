@@ -154,7 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage", help="Optuna storage: a journal file (default <run>/search.journal) "
                                      "or an RDB URL (postgresql://...) shared by workers")
     p.add_argument("--trials", type=int, help="trials per stage (default 12)")
-    p.add_argument("--seed", type=int, help="sampler seed")
+    p.add_argument("--seed", type=int,
+                   help="sampler seed (each trial derives its own from it: workers sharing a "
+                        "study with the same --seed draw different trials)")
     p.add_argument("--final-test", action="store_true",
                    help="train the best setting once more and read the test split, once")
     p = sub.add_parser("prune", help="students under iterative magnitude pruning (Fig. 6)")
