@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +25,9 @@ from ..errors import ConfigError
 from ..io.atomic import write_json_atomic
 from ..io.runlock import hold_run_lock
 from ..training.distributed import barrier, dist_info, init_distributed
-from ..training.rundir import check_run_dir, run_dir_path
+from ..training.rundir import check_run_dir, clear_run_dir, run_dir_path
 from ..training.runtime import check_device_usable, resolve_device
+from .fingerprint import FINGERPRINT_KEY, data_fingerprint, fingerprint_diff, job_config_diff
 from .runconfig import RunConfig, config_diff
 
 __all__ = [
@@ -55,6 +57,8 @@ class Session:
     log: Callable[[str], None] = field(default=print)
     caches: dict[str, Any] = field(default_factory=dict)  # teacher-output caches by dtype
     loggers: list[str] = field(default_factory=list)  # ``--logger`` names, one set per job dir
+    fingerprint: dict[str, Any] = field(default_factory=dict)  # the data's (``app.fingerprint``)
+    run_id: str | None = None  # config.json's id of this run; every job.json it writes carries it
 
     @property
     def is_main(self) -> bool:
@@ -88,10 +92,13 @@ def open_session(
     check: Callable[[Session], Any] | None = None,
     command: str = "",
     loggers: Sequence[str] = (),
+    keep: Sequence[Path] = (),
 ) -> tuple[Session, Any]:
     """Load the data, run ``check`` (everything that can fail before training), then claim the
     run directory and record the configuration. Returns the session and ``check``'s result.
-    ``loggers``: tracker names (``lit_core.training.loggers.LOGGERS``) every job logs to."""
+    ``loggers``: tracker names (``lit_core.training.loggers.LOGGERS``) every job logs to.
+    ``keep``: input files the command reads (a teacher checkpoint), which ``--overwrite`` of the
+    run directory must not remove."""
     if cfg.data.loader == "stream":  # validated in RunConfig; the training loaders are not built yet
         raise ConfigError('data.loader = "stream" is not wired into training yet; set data.loader = '
                           '"memory" (--data folder loads the folder into memory) or use the Python API '
@@ -100,6 +107,7 @@ def open_session(
         run_dir = run_dir_path(out, run_name)
         check_run_dir(run_dir, overwrite=overwrite, resume=resume)
         _check_resume_config(cfg, run_dir, resume, allow_config_change)
+        _check_kept_inputs(cfg, run_dir, overwrite and not resume, keep)
     if any(job.deterministic for job in cfg.jobs.values()):  # before any CUDA work (cuBLAS reads it once)
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     info = init_distributed()
@@ -118,26 +126,74 @@ def open_session(
                           "false (the teacher would see other crops/flips every epoch)")
     name = run_name or f"{cfg.preset}-{data.name}-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
     session = Session(cfg, data, device, run_dir_path(out, name), resume, overwrite, command,
-                      loggers=list(loggers))
+                      loggers=list(loggers), fingerprint=data_fingerprint(cfg, data))
     if run_name is None:
         check_run_dir(session.run_dir, overwrite=overwrite, resume=resume)
+        _check_kept_inputs(cfg, session.run_dir, overwrite and not resume, keep)
+    if resume:
+        _check_resume_records(session, allow_config_change)
     checked = check(session) if check is not None else None
     if session.is_main:
-        session.run_dir.mkdir(parents=True, exist_ok=True)
-        hold_run_lock(session.run_dir)  # one writer: a second command stops here, writing nothing
-        config_path = session.run_dir / CONFIG_FILE
-        stored = read_stored_config(session.run_dir) if resume else None
-        changed = stored is None or config_diff(stored["config"], cfg.to_dict())
-        if stored is not None and changed:  # --allow-config-change: keep the old record beside
-            config_path.rename(config_path.with_name(f"config.{time.strftime('%Y%m%d-%H%M%S')}.json"))
-        if changed:
-            write_json_atomic(config_path, {"preset": cfg.preset, "source": cfg.source,
-                                            "config": cfg.to_dict(), "argv": sys.argv[1:]})
+        _claim(session)
     session.say(f"preset {cfg.preset} ({cfg.description})")
     session.say(f"data: {data.describe()}")
     world = f", {info.world_size} processes" if info.enabled else ""
     session.say(f"device: {device}{world}; run directory: {session.run_dir}")
     return session, checked
+
+
+def _claim(session: Session) -> None:
+    """Take the run directory (main process): its lock, then a second look now that no other
+    command can write it (a run another process finished meanwhile is not replaced), then, on
+    ``--overwrite``, the old run removed; the configuration recorded with the run's id."""
+    cfg, run_dir = session.cfg, session.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    hold_run_lock(run_dir)  # one writer: a second command stops here, writing nothing
+    check_run_dir(run_dir, overwrite=session.overwrite, resume=session.resume)
+    if session.overwrite and not session.resume:
+        clear_run_dir(run_dir)
+    config_path = run_dir / CONFIG_FILE
+    stored = read_stored_config(run_dir) if session.resume else None
+    changed = stored is None or config_diff(stored["config"], cfg.to_dict())
+    if stored is not None:
+        session.run_id = stored.get("run_id")  # None: a run from before run ids
+    else:  # a new run, or a resumed one whose config.json is gone: its jobs name the run
+        session.run_id = _recorded_run_id(run_dir) if session.resume else None
+        session.run_id = session.run_id or uuid.uuid4().hex
+    if stored is not None and changed:  # --allow-config-change: keep the old record beside
+        config_path.rename(config_path.with_name(f"config.{time.strftime('%Y%m%d-%H%M%S')}.json"))
+    if changed or stored.get(FINGERPRINT_KEY) is None:  # (a record from before fingerprints)
+        write_json_atomic(config_path, {"preset": cfg.preset, "source": cfg.source,
+                                        "config": cfg.to_dict(), "argv": sys.argv[1:],
+                                        "run_id": session.run_id,
+                                        FINGERPRINT_KEY: session.fingerprint})
+
+
+def _recorded_run_id(run_dir: Path) -> str | None:
+    """The run id the run's finished jobs recorded (``job.json``), if any."""
+    for path in sorted([*run_dir.glob("*/job.json"), *run_dir.glob("jobs/*/job.json")]):
+        try:
+            run_id = json.loads(path.read_text(encoding="utf-8")).get("run_id")
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            continue
+        if isinstance(run_id, str) and run_id:
+            return run_id
+    return None
+
+
+def _check_kept_inputs(cfg: RunConfig, run_dir: Path, replacing: bool, keep: Sequence[Path]) -> None:
+    """``--overwrite`` removes the old run: refuse it when the command reads an input there."""
+    if not replacing or not run_dir.is_dir():
+        return
+    inputs = [("--data-dir", cfg.data.data_dir), *(("--teacher-ckpt", p) for p in keep)]
+    for flag, path in inputs:
+        if path is None:
+            continue
+        where = Path(path).resolve()
+        if where == run_dir or run_dir in where.parents:
+            raise ConfigError(f"{flag} {path} lies inside run directory {run_dir}, which "
+                              "--overwrite replaces; copy it elsewhere first, or choose another "
+                              "--run-name")
 
 
 def _check_jobs_on_device(cfg: RunConfig, device: torch.device) -> None:
@@ -182,6 +238,67 @@ def _check_resume_config(cfg: RunConfig, run_dir: Path, resume: bool, allow: boo
             f"--resume with settings that differ from {path}: {', '.join(diff)}; pass the run's "
             "own settings again, or --allow-config-change to change them"
         )
+
+
+def _check_resume_records(session: Session, allow: bool) -> None:
+    """``--resume`` continues the run on the run's own data, and each job with its own settings:
+    compared with what the run recorded (``config.json``, and each top-level job's ``job.json`` /
+    ``last.pt``, which still hold them when ``config.json`` is gone). Data whose content changed
+    is refused unless a ``data.*`` setting was changed on purpose (``--allow-config-change``)."""
+    run_dir, cfg = session.run_dir, session.cfg
+    stored = read_stored_config(run_dir)
+    data_changed = stored is not None and any(
+        k.startswith("data.") for k in config_diff(stored["config"], cfg.to_dict()))
+    fingerprints = [(run_dir / CONFIG_FILE, (stored or {}).get(FINGERPRINT_KEY))]
+    for job_dir, ckpt_path, record, meta in _job_records(run_dir):
+        fingerprints.append((ckpt_path, meta.get(FINGERPRINT_KEY)))
+        settings = record.get("config")
+        if allow or not isinstance(settings, dict):
+            continue
+        diff = job_config_diff(settings, cfg.job(job_dir.name).to_dict(), job_dir.name)
+        if diff:
+            raise ConfigError(f"--resume with settings that differ from {job_dir}'s own record: "
+                              f"{', '.join(diff)}; pass the run's own settings again, or "
+                              "--allow-config-change to change them")
+    if allow and data_changed:
+        return
+    for where, recorded in fingerprints:
+        if not isinstance(recorded, dict):
+            continue
+        diff = fingerprint_diff(recorded, session.fingerprint)
+        if diff:
+            raise ConfigError(f"--resume on other data than {where} records: {'; '.join(diff)}; "
+                              "pass the run's own data again, or start a new run (another "
+                              "--run-name, or --overwrite)")
+
+
+def _job_records(run_dir: Path) -> list[tuple[Path, Path, dict[str, Any], dict[str, Any]]]:
+    """``(job dir, checkpoint, settings record, checkpoint meta)`` of every top-level job of
+    ``run_dir`` with a checkpoint (``last.pt``, else ``best.pt``): the record is ``job.json`` (a
+    finished job, reused on resume) or else the checkpoint's own; the meta holds the data
+    fingerprint the job trained on."""
+    from ..io.checkpoint import load_checkpoint
+    from ..method.methods import METHODS
+
+    out = []
+    for job_dir in sorted(p for p in run_dir.iterdir() if p.is_dir()):
+        if job_dir.name != "teacher" and job_dir.name not in METHODS:
+            continue
+        ckpt_path = next((job_dir / n for n in ("last.pt", "best.pt")
+                          if (job_dir / n).is_file()), None)
+        if ckpt_path is None:
+            continue
+        ckpt = load_checkpoint(ckpt_path)
+        record: dict[str, Any] = ckpt
+        if (job_dir / "job.json").is_file():
+            try:
+                record = json.loads((job_dir / "job.json").read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                record = {}  # reported, naming the file, when the job is reused
+        meta = ckpt.get("meta")
+        out.append((job_dir, ckpt_path, record if isinstance(record, dict) else {},
+                    meta if isinstance(meta, dict) else {}))
+    return out
 
 
 #: Below this many images per process, BatchNorm statistics get noisy: say so under DDP.

@@ -46,8 +46,8 @@ from ..app.presets import DEFAULT_PRESET, load_toml, preset_descriptions
 from ..app.runconfig import RunConfig, build_run_config, merged_config
 from ..app.session import read_stored_config
 from ..data import DataError
-from ..errors import ConfigError, LitError
-from ..io.runlock import release_run_locks
+from ..errors import ConfigError, LitError, RunDirError
+from ..io.runlock import check_runs_intact, release_run_locks
 from ..method.methods import METHODS, get_method
 from ..studies import commands as studies
 from ..training.distributed import shutdown_distributed
@@ -384,6 +384,13 @@ def _catch_sigterm():
     return signal.signal(signal.SIGTERM, _raise_terminated)
 
 
+def _error(e: Exception) -> int:
+    """Report a user error as one line on stderr; the exit status 2."""
+    message = " ".join(str(e).split()) or type(e).__name__
+    print(f"lit: error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lit`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -401,13 +408,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                            "evaluate (see `lit --help`)")
         if getattr(args, "run_name", None) is not None:  # before anything reads or writes there
             run_dir_path(args.out, args.run_name)
-        return _COMMANDS[args.command](args)
+        status = _COMMANDS[args.command](args)
+        check_runs_intact()  # a run directory deleted mid-run is a failure, not exit 0
+        return status
     except (CLIError, *_USER_ERRORS) as e:
         if os.environ.get("LIT_DEBUG"):
             raise
-        message = " ".join(str(e).split()) or type(e).__name__
-        print(f"lit: error: {message}", file=sys.stderr)
-        return 2
+        return _error(e)
+    except OSError:  # a write into a run directory deleted under it: say that, not a traceback
+        try:
+            check_runs_intact()
+        except RunDirError as gone:
+            return _error(gone)
+        raise
     except _Terminated:
         print("lit: terminated (SIGTERM); continue with --resume --run-name <the run>", file=sys.stderr)
         return 143

@@ -7,12 +7,14 @@ the wrong directory."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from ..errors import RunDirError, RunDirExistsError
+from ..io.runlock import LOCK_FILE
 from .distributed import barrier, dist_info
 
-__all__ = ["check_run_dir", "prepare_fit_dir", "resolve_path", "run_dir_path"]
+__all__ = ["check_run_dir", "clear_run_dir", "prepare_fit_dir", "resolve_path", "run_dir_path"]
 
 
 def resolve_path(path: str | Path, what: str = "--out") -> Path:
@@ -52,12 +54,24 @@ def check_run_dir(run_dir: Path, *, overwrite: bool = False, resume: bool = Fals
         if not run_dir.is_dir():
             raise RunDirError(f"cannot resume: no run directory {run_dir}")
         return
-    if run_dir.is_dir() and any(run_dir.iterdir()) and not overwrite:
+    if run_dir.is_dir() and any(p.name != LOCK_FILE for p in run_dir.iterdir()) and not overwrite:
         raise RunDirExistsError(
             f"run directory {run_dir} already exists and is not empty; pass --overwrite "
             "(overwrite=True) to replace it or --resume (resume=True) to continue it, or choose "
             "another --run-name"
         )
+
+
+def clear_run_dir(run_dir: Path) -> None:
+    """Remove everything in ``run_dir`` but its lock (``--overwrite`` replaces a whole run: a
+    job of the old run left beside the new run's would be read as one of its own)."""
+    for entry in Path(run_dir).iterdir():
+        if entry.name == LOCK_FILE:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def prepare_fit_dir(run_dir: Path, *, resume: bool, overwrite: bool, files: tuple[str, ...],
