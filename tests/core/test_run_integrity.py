@@ -211,12 +211,32 @@ def test_two_starts_on_one_run_name_give_one_winner_and_one_error_line(tmp_path)
 
 
 @pytest.mark.slow
+def test_two_starts_at_once_on_one_run_name_give_one_winner(tmp_path):
+    procs = [_lit("train-teacher", "--out", str(tmp_path), "--run-name", "same", *TINY, *ONE)
+             for _ in range(2)]
+    results = [p.communicate(timeout=600) for p in procs]
+    codes = [p.returncode for p in procs]
+    assert sorted(codes) == [0, 2], results
+    err = results[codes.index(2)][1].strip().splitlines()
+    assert len(err) == 1, err
+    assert "is in use by another lit process" in err[0] or "already exists" in err[0], err
+    history = json.loads((tmp_path / "same" / "teacher" / "job.json").read_text())["row"]["history"]
+    assert len(history) == 1
+    metrics = (tmp_path / "same" / "teacher" / "metrics.jsonl").read_text().splitlines()
+    assert len(metrics) == 1  # one run's epochs, not two interleaved
+
+
+@pytest.mark.slow
 def test_killing_a_parallel_parent_kills_its_children_and_resume_runs_each_job_once(tmp_path):
     run = tmp_path / "p"
     long = [*TINY, "--set", "train.teacher.epochs=1", "--set", "train.lit.ir_epochs=1",
             "--set", "train.lit.epochs=100000", "--set", "train.kd.epochs=100000",
             "--set", "train.scratch.epochs=100000"]
     parent = _lit("run", "--out", str(tmp_path), "--run-name", "p", "--parallel", "2", *long)
+    resume = ("run", "--out", str(tmp_path), "--run-name", "p", "--parallel", "2", "--resume",
+              "--allow-config-change", *TINY, "--set", "train.teacher.epochs=1",
+              "--set", "train.lit.ir_epochs=1", "--set", "train.lit.epochs=1",
+              "--set", "train.kd.epochs=1", "--set", "train.scratch.epochs=1")
     children: list[int] = []
     try:
         deadline = time.monotonic() + 600
@@ -232,6 +252,7 @@ def test_killing_a_parallel_parent_kills_its_children_and_resume_runs_each_job_o
                 time.sleep(0.2)
         parent.kill()  # kill -9: no chance to clean up
         parent.communicate()
+        again = _lit(*resume)  # at once: the children may still be stopping
         while not all(_dead(pid) for pid in children):
             assert time.monotonic() < deadline, "the children outlived their parent"
             time.sleep(0.1)
@@ -240,11 +261,11 @@ def test_killing_a_parallel_parent_kills_its_children_and_resume_runs_each_job_o
         for pid in children:
             if not _dead(pid):
                 os.kill(pid, signal.SIGKILL)
-    again = _lit("run", "--out", str(tmp_path), "--run-name", "p", "--parallel", "2", "--resume",
-                 "--allow-config-change", *TINY, "--set", "train.teacher.epochs=1",
-                 "--set", "train.lit.ir_epochs=1", "--set", "train.lit.epochs=1",
-                 "--set", "train.kd.epochs=1", "--set", "train.scratch.epochs=1")
     out, err = again.communicate(timeout=900)
+    if again.returncode == 2:  # it came before the children were gone: the lock stopped it
+        assert "is in use by another lit process" in err, err
+        again = _lit(*resume)
+        out, err = again.communicate(timeout=900)
     assert again.returncode == 0, (out, err)
     assert "finished earlier" in out  # the teacher
     for job in ("lit", "kd", "scratch"):
