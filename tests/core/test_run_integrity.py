@@ -141,6 +141,27 @@ def test_a_run_directory_deleted_mid_run_does_not_end_as_a_success(tmp_path):
     assert not (run / "summary.json").exists()
 
 
+def test_a_held_run_directory_that_was_removed_or_replaced_is_found(tmp_path):
+    from lit_core.errors import RunDirError
+    from lit_core.io.runlock import check_run_intact, hold_run_lock, release_run_locks
+
+    run = tmp_path / "r"
+    try:
+        run.mkdir()
+        hold_run_lock(run)
+        check_run_intact(run)  # as taken: fine
+        shutil.rmtree(run)
+        with pytest.raises(RunDirError, match="was deleted or replaced"):
+            check_run_intact(run)
+        run.mkdir()  # recreated by a later write: still not the run this process locked
+        (run / "lit.lock").write_text("")
+        with pytest.raises(RunDirError, match="was deleted or replaced"):
+            check_run_intact(run)
+        check_run_intact(tmp_path / "not-held")  # a run this process does not hold: nothing
+    finally:
+        release_run_locks()
+
+
 # --------------------------------------------------------------------------- item 5: overwrite
 
 

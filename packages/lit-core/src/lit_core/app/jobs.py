@@ -22,7 +22,7 @@ from ..data.preprocessing import preprocessing_record
 from ..errors import ConfigError, StateFileError
 from ..io.atomic import write_json_atomic
 from ..io.checkpoint import load_checkpoint, load_model_weights
-from ..io.runlock import check_runs_intact
+from ..io.runlock import check_run_intact
 from ..method.methods import get_method
 from ..models.profile import profile_model
 from ..training.config import TrainConfig
@@ -120,7 +120,7 @@ def train_one(
     row = _row(session, job, spec, model, result.best_val_acc, result.test_acc,
                result.wall_time_s, result.history)
     if session.is_main:
-        check_runs_intact()  # the run directory deleted mid-job: fail, never record a success
+        check_run_intact(session.run_dir)  # deleted mid-job: fail, never record a success
         write_json_atomic(result_path, {"row": {**row.to_dict(), "history": result.history},
                                         "result": result.to_dict(), "config": cfg.to_dict(),
                                         "run_id": session.run_id})
@@ -185,7 +185,7 @@ def _finish(session: Session, rows: list[SummaryRow], title: str) -> int:
         return 0
     meta = {"preset": session.cfg.preset, "data": session.data.describe(),
             "device": str(session.device), "torch": torch.__version__, "command": session.command}
-    check_runs_intact()
+    check_run_intact(session.run_dir)
     paths = write_report(session.run_dir, rows, title=title, meta=meta, overwrite=True)
     session.log("")
     session.log(format_table(rows))

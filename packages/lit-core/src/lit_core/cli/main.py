@@ -47,7 +47,7 @@ from ..app.runconfig import RunConfig, build_run_config, merged_config
 from ..app.session import read_stored_config
 from ..data import DataError
 from ..errors import ConfigError, LitError, RunDirError
-from ..io.runlock import check_runs_intact, release_run_locks
+from ..io.runlock import check_runs_intact, held_runs, release_run_locks
 from ..method.methods import METHODS, get_method
 from ..studies import commands as studies
 from ..training.distributed import shutdown_distributed
@@ -396,6 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _setup_logging()
     previous = _catch_sigterm()
+    before = held_runs()  # runs a library caller of this process holds are not this command's
     try:
         args = build_parser().parse_args(argv)
         if args.list_presets:
@@ -409,7 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "run_name", None) is not None:  # before anything reads or writes there
             run_dir_path(args.out, args.run_name)
         status = _COMMANDS[args.command](args)
-        check_runs_intact()  # a run directory deleted mid-run is a failure, not exit 0
+        check_runs_intact(skip=before)  # a run directory deleted mid-run is a failure, not exit 0
         return status
     except (CLIError, *_USER_ERRORS) as e:
         if os.environ.get("LIT_DEBUG"):
@@ -417,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error(e)
     except OSError:  # a write into a run directory deleted under it: say that, not a traceback
         try:
-            check_runs_intact()
+            check_runs_intact(skip=before)
         except RunDirError as gone:
             return _error(gone)
         raise
