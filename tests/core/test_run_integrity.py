@@ -100,6 +100,26 @@ def test_resume_on_a_replaced_data_file_is_refused(tmp_path, capsys):
     assert "finished earlier" in capsys.readouterr().out
 
 
+
+def test_resume_accepts_the_same_data_moved_elsewhere(tmp_path, capsys):
+    _npz(tmp_path / "a.npz", seed=0)
+    link = tmp_path / "current.npz"
+    link.symlink_to(tmp_path / "a.npz")
+    base = ["train-teacher", "--out", str(tmp_path), "--run-name", "r", "--data", "npz",
+            "--data-dir", str(link), "--teacher", "resnet8", "--set", "train.teacher.epochs=1"]
+    assert main(base) == 0
+    shutil.copy(tmp_path / "a.npz", tmp_path / "b.npz")
+    link.unlink()
+    link.symlink_to(tmp_path / "b.npz")  # another path, the same content and split
+    assert main([*base, "--resume"]) == 0
+    assert "finished earlier" in capsys.readouterr().out
+    _npz(tmp_path / "b.npz", seed=5)  # other content behind the same link: refused
+    assert main([*base, "--resume"]) == 2
+    line = one_line_error(capsys)
+    assert f"path {str(tmp_path / 'a.npz')!r} -> {str(tmp_path / 'b.npz')!r}" in line, line
+    assert "content sha256" in line
+
+
 def test_resume_without_config_json_compares_the_jobs_own_records(tmp_path, capsys):
     base = ["compress", "--method", "scratch", "--out", str(tmp_path), "--run-name", "r", *TINY,
             "--set", "train.scratch.epochs=1"]

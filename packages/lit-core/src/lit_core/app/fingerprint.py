@@ -4,7 +4,7 @@
 a SHA-256 of every split's arrays as training sees them (inputs, labels, shapes and dtypes), and
 the split settings (seed, validation fraction, limits). It is stored in the run's ``config.json``
 (``"data_fingerprint"``) and in every checkpoint's ``meta``; ``fingerprint_diff`` names what
-changed. ``job_config_diff`` compares a job's stored ``TrainConfig`` (``last.pt`` / ``job.json``)
+changed (the content or the split settings; a new path or size alone is data that moved). ``job_config_diff`` compares a job's stored ``TrainConfig`` (``last.pt`` / ``job.json``)
 with the one a resume would use, so a run whose ``config.json`` is gone is still checked.
 """
 
@@ -62,7 +62,12 @@ def data_fingerprint(cfg: RunConfig, data: DataSplits) -> dict[str, Any]:
 
 
 def fingerprint_diff(stored: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[str]:
-    """``key: stored -> fresh`` for every recorded field that differs (keys both record)."""
+    """``key: stored -> fresh`` for every recorded field that differs (keys both record), or
+    nothing when the content and the split settings are the same: data that moved (another
+    path) is the same data."""
+    same = [stored.get(k) == fresh.get(k) for k in ("sha256", *_SPLIT_SETTINGS)]
+    if "sha256" in stored and all(same):
+        return []
     out = []
     for key in ("dataset", "path", "size", *_SPLIT_SETTINGS, "sha256"):
         if key in stored and key in fresh and stored[key] != fresh[key]:
