@@ -2,7 +2,9 @@
 the device and the run directory (claimed only after every check passed), and its loaders.
 
 ``--resume`` continues a run with the run's own stored configuration (``config.json``); a changed
-setting is refused, naming the keys, unless the user asks for it (``--allow-config-change``).
+setting is refused, naming the keys, unless the user asks for it (``--allow-config-change``), and
+so is other data (the run's data fingerprint, ``lit_core.app.fingerprint``). ``--overwrite``
+replaces the whole old run once its lock is held.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ..io.runlock import hold_run_lock
 from ..training.distributed import barrier, dist_info, init_distributed
 from ..training.rundir import check_run_dir, clear_run_dir, run_dir_path
 from ..training.runtime import check_device_usable, resolve_device
-from .fingerprint import FINGERPRINT_KEY, data_fingerprint, fingerprint_diff, job_config_diff
+from .fingerprint import FINGERPRINT_KEY, check_resume_records, data_fingerprint
 from .runconfig import RunConfig, config_diff
 
 __all__ = [
@@ -131,7 +133,8 @@ def open_session(
         check_run_dir(session.run_dir, overwrite=overwrite, resume=resume)
         _check_kept_inputs(cfg, session.run_dir, overwrite and not resume, keep)
     if resume:
-        _check_resume_records(session, allow_config_change)
+        check_resume_records(cfg, session.run_dir, session.fingerprint,
+                             read_stored_config(session.run_dir), allow=allow_config_change)
     checked = check(session) if check is not None else None
     if session.is_main:
         _claim(session)
@@ -238,67 +241,6 @@ def _check_resume_config(cfg: RunConfig, run_dir: Path, resume: bool, allow: boo
             f"--resume with settings that differ from {path}: {', '.join(diff)}; pass the run's "
             "own settings again, or --allow-config-change to change them"
         )
-
-
-def _check_resume_records(session: Session, allow: bool) -> None:
-    """``--resume`` continues the run on the run's own data, and each job with its own settings:
-    compared with what the run recorded (``config.json``, and each top-level job's ``job.json`` /
-    ``last.pt``, which still hold them when ``config.json`` is gone). Data whose content changed
-    is refused unless a ``data.*`` setting was changed on purpose (``--allow-config-change``)."""
-    run_dir, cfg = session.run_dir, session.cfg
-    stored = read_stored_config(run_dir)
-    data_changed = stored is not None and any(
-        k.startswith("data.") for k in config_diff(stored["config"], cfg.to_dict()))
-    fingerprints = [(run_dir / CONFIG_FILE, (stored or {}).get(FINGERPRINT_KEY))]
-    for job_dir, ckpt_path, record, meta in _job_records(run_dir):
-        fingerprints.append((ckpt_path, meta.get(FINGERPRINT_KEY)))
-        settings = record.get("config")
-        if allow or not isinstance(settings, dict):
-            continue
-        diff = job_config_diff(settings, cfg.job(job_dir.name).to_dict(), job_dir.name)
-        if diff:
-            raise ConfigError(f"--resume with settings that differ from {job_dir}'s own record: "
-                              f"{', '.join(diff)}; pass the run's own settings again, or "
-                              "--allow-config-change to change them")
-    if allow and data_changed:
-        return
-    for where, recorded in fingerprints:
-        if not isinstance(recorded, dict):
-            continue
-        diff = fingerprint_diff(recorded, session.fingerprint)
-        if diff:
-            raise ConfigError(f"--resume on other data than {where} records: {'; '.join(diff)}; "
-                              "pass the run's own data again, or start a new run (another "
-                              "--run-name, or --overwrite)")
-
-
-def _job_records(run_dir: Path) -> list[tuple[Path, Path, dict[str, Any], dict[str, Any]]]:
-    """``(job dir, checkpoint, settings record, checkpoint meta)`` of every top-level job of
-    ``run_dir`` with a checkpoint (``last.pt``, else ``best.pt``): the record is ``job.json`` (a
-    finished job, reused on resume) or else the checkpoint's own; the meta holds the data
-    fingerprint the job trained on."""
-    from ..io.checkpoint import load_checkpoint
-    from ..method.methods import METHODS
-
-    out = []
-    for job_dir in sorted(p for p in run_dir.iterdir() if p.is_dir()):
-        if job_dir.name != "teacher" and job_dir.name not in METHODS:
-            continue
-        ckpt_path = next((job_dir / n for n in ("last.pt", "best.pt")
-                          if (job_dir / n).is_file()), None)
-        if ckpt_path is None:
-            continue
-        ckpt = load_checkpoint(ckpt_path)
-        record: dict[str, Any] = ckpt
-        if (job_dir / "job.json").is_file():
-            try:
-                record = json.loads((job_dir / "job.json").read_text(encoding="utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                record = {}  # reported, naming the file, when the job is reused
-        meta = ckpt.get("meta")
-        out.append((job_dir, ckpt_path, record if isinstance(record, dict) else {},
-                    meta if isinstance(meta, dict) else {}))
-    return out
 
 
 #: Below this many images per process, BatchNorm statistics get noisy: say so under DDP.
