@@ -101,6 +101,9 @@ def test_a_second_writer_is_refused_while_a_run_lives_and_a_killed_run_resumes(t
     first = _lit("run", "--out", str(tmp_path), "--run-name", "same", *LONG)
     try:
         _wait_for_lock(run, first)
+        while not (run / "config.json").is_file():  # written just after the lock is taken
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.05)
         config = (run / "config.json").read_bytes()
         for flag in ("--resume", "--overwrite"):
             second = _lit("run", "--out", str(tmp_path), "--run-name", "same", *LONG, flag)

@@ -11,7 +11,9 @@ and pruned baselines of its teacher, fine-tuned on the run's own data with a sta
 - the students: with ``seeds.json`` (``--seeds``) one entry per method, its accuracy the mean ±
   sample std over the seeds (the seeds' models share one architecture, so one of them is timed);
   otherwise one entry per finished job (``<job>/job.json``, ``jobs/<job>/job.json``), labelled
-  by its job name (``lit``, ``kd``, ``train.beta=0.5`` …).
+  by its job name (``lit``, ``kd``, ``train.beta=0.5`` …). Only the jobs of the run itself count:
+  ``config.json`` records the run's id (``run_id``) and each ``job.json`` / ``teacher.json`` the
+  id of the run that wrote it, so a folder another run left behind is never read as a student.
 
 Rows are keyed ``model/label``: a run's ``lit``, ``kd`` and ``scratch`` students of one
 architecture are separate rows (``resnet8/lit``, ``resnet8/kd``, …); the teacher is
@@ -103,9 +105,12 @@ def _json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _job(path: Path, label: str) -> RunModel | None:
-    """The model a finished job directory holds (None if it has no best.pt)."""
+def _job(path: Path, label: str, run_id: str | None = None) -> RunModel | None:
+    """The model a finished job directory holds (None if it has no best.pt, or if ``run_id`` is
+    given and the job was written by another run: a folder an older run left behind)."""
     record = _json(path / RESULT_FILE)
+    if run_id is not None and record.get("run_id") != run_id:
+        return None
     row = record.get("row") or {}
     if not isinstance(row.get("model"), str) or not (path / "best.pt").is_file():
         return None
@@ -113,15 +118,20 @@ def _job(path: Path, label: str) -> RunModel | None:
     return RunModel(label, row["model"], path / "best.pt", None if acc is None else float(acc))
 
 
-def _teacher(path: Path) -> RunModel:
-    if (path / "teacher" / RESULT_FILE).is_file():
+def _belongs(record: Path, run_id: str | None) -> bool:
+    """Whether a job record was written by the run ``run_id`` (any run when None)."""
+    return run_id is None or _json(record).get("run_id") == run_id
+
+
+def _teacher(path: Path, run_id: str | None = None) -> RunModel:
+    if (path / "teacher" / RESULT_FILE).is_file() and _belongs(path / "teacher" / RESULT_FILE, run_id):
         found = _job(path / "teacher", "dense")
         if found is not None:
             return found
         if not (path / "teacher" / "best.pt").is_file():
             raise ValueError(f"{path / 'teacher' / 'best.pt'} is missing (the teacher's checkpoint); restore "
                              "it or retrain the teacher with --resume")
-    if (path / TEACHER_RECORD).is_file():
+    if (path / TEACHER_RECORD).is_file() and _belongs(path / TEACHER_RECORD, run_id):
         record = _json(path / TEACHER_RECORD)
         row, ckpt = record.get("row") or {}, record.get("checkpoint")
         if isinstance(ckpt, str) and isinstance(row.get("model"), str):
@@ -135,7 +145,7 @@ def _teacher(path: Path) -> RunModel:
                      "a lit run/compare/sweep directory, or use --models with --checkpoint")
 
 
-def _seed_students(path: Path) -> list[RunModel]:
+def _seed_students(path: Path, run_id: str | None = None) -> list[RunModel]:
     rows = _json(path / "seeds.json").get("rows") or []
     if not isinstance(rows, list):
         raise ValueError(f"{path / 'seeds.json'}: \"rows\" is not a list; is this a lit --seeds run?")
@@ -149,7 +159,8 @@ def _seed_students(path: Path) -> list[RunModel]:
     out = []
     for method, rs in by_method.items():
         # one seed's model is timed: the first whose checkpoint is there
-        timed = next(filter(None, (_job(path / "jobs" / str(r["job"]), method) for r in rs)), None)
+        timed = next(filter(None, (_job(path / "jobs" / str(r["job"]), method, run_id) for r in rs)),
+                     None)
         accs = [float(r["test_acc"]) for r in rs if r.get("test_acc") is not None]
         if timed is None:
             continue
@@ -159,12 +170,12 @@ def _seed_students(path: Path) -> list[RunModel]:
     return out
 
 
-def _job_students(path: Path) -> list[RunModel]:
+def _job_students(path: Path, run_id: str | None = None) -> list[RunModel]:
     out = []
     for record in sorted([*path.glob(f"*/{RESULT_FILE}"), *path.glob(f"jobs/*/{RESULT_FILE}")]):
         if record.parent == path / "teacher":
             continue
-        found = _job(record.parent, record.parent.name)
+        found = _job(record.parent, record.parent.name, run_id)
         if found is not None:
             out.append(found)
     return out
@@ -181,8 +192,10 @@ def read_run(path: str | os.PathLike) -> LitRun:
     config = stored.get("config")
     if not isinstance(config, dict):
         raise ValueError(f"{path / 'config.json'} holds no configuration")
-    teacher = _teacher(path)
-    students = _seed_students(path) if (path / "seeds.json").is_file() else _job_students(path)
+    run_id = stored.get("run_id") if isinstance(stored.get("run_id"), str) else None
+    teacher = _teacher(path, run_id)
+    students = (_seed_students(path, run_id) if (path / "seeds.json").is_file()
+                else _job_students(path, run_id))
     if not students:
         raise ValueError(f"--run {path}: no finished student (no job.json with a best.pt); finish the run first")
     return LitRun(path, config, str(stored.get("preset", "")), teacher, tuple(students))

@@ -21,6 +21,7 @@ from ..data.preprocessing import preprocessing_record
 from ..errors import ConfigError, StateFileError
 from ..io.atomic import write_json_atomic
 from ..io.checkpoint import load_checkpoint, load_model_weights
+from ..io.runlock import check_run_intact
 from ..method.methods import get_method
 from ..models.profile import profile_model
 from ..training.config import TrainConfig
@@ -29,6 +30,7 @@ from ..training.loggers import make_loggers
 from ..training.runtime import check_device_usable, resolve_device
 from ..training.step import check_pair, check_sections
 from ..training.trainer import BEST_CHECKPOINT, evaluate, fit
+from .fingerprint import FINGERPRINT_KEY
 from .report import SummaryRow, format_budgets, format_table, write_report
 from .runconfig import RunConfig
 from .session import Session, eval_loaders, load_run_data, loaders, open_session, sample_inputs
@@ -114,7 +116,8 @@ def train_one(
     if cfg.sync_bn and dist_info().enabled:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     meta = {"model": spec.name, "model_kwargs": spec.kwargs, "data": session.data.name, "job": job,
-            "preprocessing": preprocessing_record(session.data, session.cfg.data.data_dir)}
+            "preprocessing": preprocessing_record(session.data, session.cfg.data.data_dir),
+            FINGERPRINT_KEY: session.fingerprint}
     result = fit(model, teacher, train, val, quiet=True, method=method,
                  config=cfg.replace(tensorboard=False), run_dir=job_dir,
                  test_loader=test_split if test else None, resume=resume,
@@ -124,8 +127,10 @@ def train_one(
     row = _row(session, job, spec, model, result.best_val_acc, result.test_acc,
                result.wall_time_s, result.history)
     if session.is_main:
+        check_run_intact(session.run_dir)  # deleted mid-job: fail, never record a success
         write_json_atomic(result_path, {"row": {**row.to_dict(), "history": result.history},
-                                        "result": result.to_dict(), "config": cfg.to_dict()})
+                                        "result": result.to_dict(), "config": cfg.to_dict(),
+                                        "run_id": session.run_id})
     test_txt = f", test {100 * result.test_acc:.2f}%" if result.test_acc is not None else ""
     session.say(f"{index} {job}: val {100 * result.best_val_acc:.2f}%{test_txt} "
                 f"in {result.wall_time_s:.0f} s")
@@ -187,6 +192,7 @@ def _finish(session: Session, rows: list[SummaryRow], title: str) -> int:
         return 0
     meta = {"preset": session.cfg.preset, "data": session.data.describe(),
             "device": str(session.device), "torch": torch.__version__, "command": session.command}
+    check_run_intact(session.run_dir)
     paths = write_report(session.run_dir, rows, title=title, meta=meta, overwrite=True)
     session.log("")
     session.log(format_table(rows))
@@ -214,7 +220,8 @@ def open_with_teacher(cfg: RunConfig, methods: Sequence[str], *, ckpt: Path | No
         preflight(session, spec, methods, ckpt)
         return spec
 
-    session, t_spec = open_session(cfg, check=check, **session_kw)
+    session, t_spec = open_session(cfg, check=check, keep=() if ckpt is None else (Path(ckpt),),
+                                   **session_kw)
     if ckpt is None:
         teacher, t_row = train_one(session, "teacher", "scratch", t_spec, None, cfg.job("teacher"),
                                    index)
@@ -222,7 +229,8 @@ def open_with_teacher(cfg: RunConfig, methods: Sequence[str], *, ckpt: Path | No
         teacher, t_row = load_teacher(session, t_spec, ckpt)
         if session.is_main:  # a run names its teacher (``python -m lit_bench --run`` reads it)
             write_json_atomic(session.run_dir / TEACHER_RECORD,
-                              {"checkpoint": str(Path(ckpt).resolve()), "row": t_row.to_dict()})
+                              {"checkpoint": str(Path(ckpt).resolve()), "row": t_row.to_dict(),
+                               "run_id": session.run_id})
     return session, teacher, t_spec, t_row
 
 

@@ -74,7 +74,8 @@ def compare_parallel(
             method = pending.pop(0)
             slot = len(methods) - len(pending) - 1
             running.append(_start(method, teacher_ckpt, out, name, run_dir, gpus, slot, log,
-                                  session_kw.get("loggers", ())))
+                                  session_kw.get("loggers", ()),
+                                  session_kw.get("allow_config_change", False)))
         still = []
         for method, proc, logf in running:
             if proc.poll() is None:
@@ -96,7 +97,8 @@ def compare_parallel(
 
 def _start(method: str, teacher_ckpt: Path, out: Path, name: str, run_dir: Path,
            gpus: list[str], slot: int, log,
-           loggers: Sequence[str] = ()) -> tuple[str, subprocess.Popen, Any]:
+           loggers: Sequence[str] = (),
+           allow_config_change: bool = False) -> tuple[str, subprocess.Popen, Any]:
     env = dict(os.environ)
     where = "CPU"
     if gpus:
@@ -104,7 +106,8 @@ def _start(method: str, teacher_ckpt: Path, out: Path, name: str, run_dir: Path,
         where = f"GPU {env['CUDA_VISIBLE_DEVICES']}"
     argv = [sys.executable, "-m", "lit_core", "compress", "--method", method, "--teacher-ckpt",
             str(teacher_ckpt), "--out", str(out), "--run-name", name, "--resume",
-            *(f"--logger={n}" for n in loggers)]
+            *(f"--logger={n}" for n in loggers),
+            *(["--allow-config-change"] if allow_config_change else [])]  # the parent's decision
     fd = inherited_lock_fd(run_dir)  # the child writes this run under its parent's lock
     if fd is not None:
         env[LOCK_ENV] = str(fd)

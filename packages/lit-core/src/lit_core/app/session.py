@@ -2,7 +2,9 @@
 the device and the run directory (claimed only after every check passed), and its loaders.
 
 ``--resume`` continues a run with the run's own stored configuration (``config.json``); a changed
-setting is refused, naming the keys, unless the user asks for it (``--allow-config-change``).
+setting is refused, naming the keys, unless the user asks for it (``--allow-config-change``), and
+so is other data (the run's data fingerprint, ``lit_core.app.fingerprint``). ``--overwrite``
+replaces the whole old run once its lock is held.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +28,9 @@ from ..errors import ConfigError
 from ..io.atomic import write_json_atomic
 from ..io.runlock import hold_run_lock
 from ..training.distributed import barrier, dist_info, init_distributed
-from ..training.rundir import check_run_dir, make_run_dir, run_dir_path
+from ..training.rundir import check_run_dir, clear_run_dir, make_run_dir, run_dir_path
 from ..training.runtime import check_device_usable, resolve_device
+from .fingerprint import FINGERPRINT_KEY, check_resume_records, data_fingerprint
 from .runconfig import RunConfig, config_diff
 
 __all__ = [
@@ -59,6 +63,8 @@ class Session:
     log: Callable[[str], None] = field(default=print)
     caches: dict[str, Any] = field(default_factory=dict)  # teacher-output caches by dtype
     loggers: list[str] = field(default_factory=list)  # ``--logger`` names, one set per job dir
+    fingerprint: dict[str, Any] = field(default_factory=dict)  # the data's (``app.fingerprint``)
+    run_id: str | None = None  # config.json's id of this run; every job.json it writes carries it
 
     @property
     def is_main(self) -> bool:
@@ -108,14 +114,18 @@ def open_session(
     check: Callable[[Session], Any] | None = None,
     command: str = "",
     loggers: Sequence[str] = (),
+    keep: Sequence[Path] = (),
 ) -> tuple[Session, Any]:
     """Load the data, run ``check`` (everything that can fail before training), then claim the
     run directory and record the configuration. Returns the session and ``check``'s result.
-    ``loggers``: tracker names (``lit_core.training.loggers.LOGGERS``) every job logs to."""
+    ``loggers``: tracker names (``lit_core.training.loggers.LOGGERS``) every job logs to.
+    ``keep``: input files the command reads (a teacher checkpoint), which ``--overwrite`` of the
+    run directory must not remove."""
     if run_name is not None:
         run_dir = run_dir_path(out, run_name)
         check_run_dir(run_dir, overwrite=overwrite, resume=resume)
         _check_resume_config(cfg, run_dir, resume, allow_config_change)
+        _check_kept_inputs(cfg, run_dir, overwrite and not resume, keep)
     if any(job.deterministic for job in cfg.jobs.values()):  # before any CUDA work (cuBLAS reads it once)
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     info = init_distributed()
@@ -134,26 +144,75 @@ def open_session(
                           "false (the teacher would see other crops/flips every epoch)")
     name = run_name or f"{cfg.preset}-{data.name}-{label}-{time.strftime('%Y%m%d-%H%M%S')}"
     session = Session(cfg, data, device, run_dir_path(out, name), resume, overwrite, command,
-                      loggers=list(loggers))
+                      loggers=list(loggers), fingerprint=data_fingerprint(cfg, data))
     if run_name is None:
         check_run_dir(session.run_dir, overwrite=overwrite, resume=resume)
+        _check_kept_inputs(cfg, session.run_dir, overwrite and not resume, keep)
+    if resume:
+        check_resume_records(cfg, session.run_dir, session.fingerprint,
+                             read_stored_config(session.run_dir), allow=allow_config_change)
     checked = check(session) if check is not None else None
     if session.is_main:
-        make_run_dir(session.run_dir)
-        hold_run_lock(session.run_dir)  # one writer: a second command stops here, writing nothing
-        config_path = session.run_dir / CONFIG_FILE
-        stored = read_stored_config(session.run_dir) if resume else None
-        changed = stored is None or config_diff(stored["config"], cfg.to_dict())
-        if stored is not None and changed:  # --allow-config-change: keep the old record beside
-            config_path.rename(config_path.with_name(f"config.{time.strftime('%Y%m%d-%H%M%S')}.json"))
-        if changed:
-            write_json_atomic(config_path, {"preset": cfg.preset, "source": cfg.source,
-                                            "config": cfg.to_dict(), "argv": sys.argv[1:]})
+        _claim(session)
     session.say(f"preset {cfg.preset} ({cfg.description})")
     session.say(f"data: {data.describe()}")
     world = f", {info.world_size} processes" if info.enabled else ""
     session.say(f"device: {device}{world}; run directory: {session.run_dir}")
     return session, checked
+
+
+def _claim(session: Session) -> None:
+    """Take the run directory (main process): its lock, then a second look now that no other
+    command can write it (a run another process finished meanwhile is not replaced), then, on
+    ``--overwrite``, the old run removed; the configuration recorded with the run's id."""
+    cfg, run_dir = session.cfg, session.run_dir
+    make_run_dir(run_dir)
+    hold_run_lock(run_dir)  # one writer: a second command stops here, writing nothing
+    check_run_dir(run_dir, overwrite=session.overwrite, resume=session.resume)
+    if session.overwrite and not session.resume:
+        clear_run_dir(run_dir)
+    config_path = run_dir / CONFIG_FILE
+    stored = read_stored_config(run_dir) if session.resume else None
+    changed = stored is None or config_diff(stored["config"], cfg.to_dict())
+    if stored is not None:
+        session.run_id = stored.get("run_id")  # None: a run from before run ids
+    else:  # a new run, or a resumed one whose config.json is gone: its jobs name the run
+        session.run_id = _recorded_run_id(run_dir) if session.resume else None
+        session.run_id = session.run_id or uuid.uuid4().hex
+    if stored is not None and changed:  # --allow-config-change: keep the old record beside
+        config_path.rename(config_path.with_name(f"config.{time.strftime('%Y%m%d-%H%M%S')}.json"))
+    if changed or stored.get(FINGERPRINT_KEY) is None:  # (a record from before fingerprints)
+        write_json_atomic(config_path, {"preset": cfg.preset, "source": cfg.source,
+                                        "config": cfg.to_dict(), "argv": sys.argv[1:],
+                                        "run_id": session.run_id,
+                                        FINGERPRINT_KEY: session.fingerprint})
+
+
+def _recorded_run_id(run_dir: Path) -> str | None:
+    """The run id the run's finished jobs recorded (``job.json``), if any."""
+    for path in sorted([*run_dir.glob("*/job.json"), *run_dir.glob("jobs/*/job.json")]):
+        try:
+            run_id = json.loads(path.read_text(encoding="utf-8")).get("run_id")
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            continue
+        if isinstance(run_id, str) and run_id:
+            return run_id
+    return None
+
+
+def _check_kept_inputs(cfg: RunConfig, run_dir: Path, replacing: bool, keep: Sequence[Path]) -> None:
+    """``--overwrite`` removes the old run: refuse it when the command reads an input there."""
+    if not replacing or not run_dir.is_dir():
+        return
+    inputs = [("--data-dir", cfg.data.data_dir), *(("--teacher-ckpt", p) for p in keep)]
+    for flag, path in inputs:
+        if path is None:
+            continue
+        where = Path(path).resolve()
+        if where == run_dir or run_dir in where.parents:
+            raise ConfigError(f"{flag} {path} lies inside run directory {run_dir}, which "
+                              "--overwrite replaces; copy it elsewhere first, or choose another "
+                              "--run-name")
 
 
 def _check_jobs_on_device(cfg: RunConfig, device: torch.device) -> None:

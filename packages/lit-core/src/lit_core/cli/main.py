@@ -46,8 +46,8 @@ from ..app.presets import DEFAULT_PRESET, load_toml, preset_descriptions
 from ..app.runconfig import RunConfig, build_run_config, merged_config
 from ..app.session import read_stored_config
 from ..data import DataError
-from ..errors import ConfigError, LitError
-from ..io.runlock import release_run_locks
+from ..errors import ConfigError, LitError, RunDirError
+from ..io.runlock import check_runs_intact, held_runs, release_run_locks
 from ..method.methods import METHODS, get_method
 from ..studies import commands as studies
 from ..training.distributed import shutdown_distributed
@@ -154,7 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage", help="Optuna storage: a journal file (default <run>/search.journal) "
                                      "or an RDB URL (postgresql://...) shared by workers")
     p.add_argument("--trials", type=int, help="trials per stage (default 12)")
-    p.add_argument("--seed", type=int, help="sampler seed")
+    p.add_argument("--seed", type=int,
+                   help="sampler seed (each trial derives its own from it: workers sharing a "
+                        "study with the same --seed draw different trials)")
     p.add_argument("--final-test", action="store_true",
                    help="train the best setting once more and read the test split, once")
     p = sub.add_parser("prune", help="students under iterative magnitude pruning (Fig. 6)")
@@ -382,11 +384,19 @@ def _catch_sigterm():
     return signal.signal(signal.SIGTERM, _raise_terminated)
 
 
+def _error(e: Exception) -> int:
+    """Report a user error as one line on stderr; the exit status 2."""
+    message = " ".join(str(e).split()) or type(e).__name__
+    print(f"lit: error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lit`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     _setup_logging()
     previous = _catch_sigterm()
+    before = held_runs()  # runs a library caller of this process holds are not this command's
     try:
         args = build_parser().parse_args(argv)
         if args.list_presets:
@@ -399,13 +409,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                            "evaluate (see `lit --help`)")
         if getattr(args, "run_name", None) is not None:  # before anything reads or writes there
             run_dir_path(args.out, args.run_name)
-        return _COMMANDS[args.command](args)
+        status = _COMMANDS[args.command](args)
+        check_runs_intact(skip=before)  # a run directory deleted mid-run is a failure, not exit 0
+        return status
     except (CLIError, *_USER_ERRORS) as e:
         if os.environ.get("LIT_DEBUG"):
             raise
-        message = " ".join(str(e).split()) or type(e).__name__
-        print(f"lit: error: {message}", file=sys.stderr)
-        return 2
+        return _error(e)
+    except OSError:  # a write into a run directory deleted under it: say that, not a traceback
+        try:
+            check_runs_intact(skip=before)
+        except RunDirError as gone:
+            return _error(gone)
+        raise
     except _Terminated:
         print("lit: terminated (SIGTERM); continue with --resume --run-name <the run>", file=sys.stderr)
         return 143

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import subprocess
 import sys
@@ -26,7 +27,9 @@ import torch
 
 from ..io.atomic import write_json_atomic
 
-__all__ = ["compare_numbers", "main", "run_reference"]
+__all__ = ["compare_numbers", "main", "reference_problems", "run_reference"]
+
+_NUMBERS = ("val_acc", "test_acc")  # what the reference stores per model
 
 DEFAULT_REFERENCE = Path("results/reference/reference.json")
 COMMAND = [
@@ -62,6 +65,35 @@ def run_reference(command: Sequence[str]) -> dict[str, dict[str, float | None]]:
     return {r["method"]: {"val_acc": r["val_acc"], "test_acc": r["test_acc"]} for r in summary["rows"]}
 
 
+def reference_problems(ref: Any) -> list[str]:
+    """What makes a stored reference unable to fail (or to run): a tolerance that is not a finite
+    number >= 0 (NaN passes every comparison), no models, or a model without both accuracies."""
+    if not isinstance(ref, dict):
+        return ["the reference is not a JSON object"]
+    problems = []
+    tol = ref.get("tolerance", 0.0)
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not math.isfinite(tol) or tol < 0:
+        problems.append(f"tolerance {tol!r} is not a finite number >= 0")
+    command = ref.get("command")
+    if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
+        problems.append("command is not a non-empty list of arguments")
+    numbers = ref.get("numbers")
+    if not isinstance(numbers, dict) or not numbers:
+        problems.append("numbers holds no model")
+        return problems
+    for method, entry in numbers.items():
+        missing = [k for k in _NUMBERS if not isinstance(entry, dict) or k not in entry]
+        if missing:
+            problems.append(f"{method} lacks {', '.join(missing)}")
+            continue
+        bad = [k for k in _NUMBERS if entry[k] is not None and (
+            isinstance(entry[k], bool) or not isinstance(entry[k], (int, float))
+            or not math.isfinite(entry[k]))]
+        if bad:
+            problems.append(f"{method} {', '.join(bad)} not a finite number")
+    return problems
+
+
 def compare_numbers(
     stored: dict[str, dict[str, float | None]], fresh: dict[str, dict[str, float | None]],
     tolerance: float = 0.0,
@@ -75,8 +107,8 @@ def compare_numbers(
             continue
         for key, want in stored[method].items():
             got = fresh[method].get(key)
-            if (want is None) != (got is None) or (
-                want is not None and abs(float(got) - float(want)) > tolerance
+            if (want is None) != (got is None) or (  # "not <=": a NaN is a difference
+                want is not None and not abs(float(got) - float(want)) <= tolerance
             ):
                 problems.append(f"{method} {key}: reference {want}, now {got}")
     return problems
@@ -101,7 +133,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"reproduce: no reference at {args.reference}; create one with --update",
               file=sys.stderr)
         return 2
-    ref = json.loads(args.reference.read_text(encoding="utf-8"))
+    try:
+        ref = json.loads(args.reference.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        ref = f"not JSON ({e})"
+    problems = [ref] if isinstance(ref, str) else reference_problems(ref)
+    if problems:  # found before the (long) reference run
+        print(f"reproduce: error: {args.reference}: {'; '.join(problems)}; fix it or regenerate it "
+              "with --update", file=sys.stderr)
+        return 2
     fresh = run_reference(ref["command"])
     problems = compare_numbers(ref["numbers"], fresh, float(ref.get("tolerance", 0.0)))
     here = _environment()

@@ -35,6 +35,7 @@ import torch.nn as nn
 from ..errors import ConfigError, RunDirExistsError
 from ..io.atomic import write_text_atomic
 from ..io.checkpoint import load_checkpoint, load_state_into, save_atomic
+from ..io.runlock import hold_run_lock
 from .classifier import load_classifier, save_classifier, train_classifier
 from .compress import copy_uncompressed, parse_sections, train_section
 from .config import job_settings, resolve_weights, validate
@@ -139,10 +140,11 @@ def run(config: dict, run_dir: Path, *, resume: bool = False, overwrite: bool = 
     if done and not (resume or overwrite):
         raise RunDirExistsError(f"{run_dir} already holds trained students ({', '.join(done)}); "
                               "pass resume=True to reuse them or overwrite=True to retrain")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    hold_run_lock(run_dir)  # one writer, as every lit run: a second command stops here
     if overwrite:
         for m in ("lit", "l2", "scratch"):
             shutil.rmtree(run_dir / m, ignore_errors=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
     classifier, c_record = _classifier(cfg, data, run_dir)
     print(f"gan: {data.describe()}; teacher {path}; classifier test accuracy "
           f"{100 * c_record['test_accuracy']:.2f}%", flush=True)

@@ -14,6 +14,7 @@ import torch
 
 from ..errors import RunDirExistsError
 from ..io.atomic import write_text_atomic
+from ..io.runlock import hold_run_lock
 from .config import job_settings, validate
 from .data import load_domain_data
 from .models import build_discriminator, build_generator, conv_layers, param_count
@@ -48,10 +49,12 @@ def train_teacher(config: dict, run_dir: Path, *, resume: bool = False, overwrit
     state = out / "state.pt"  # full training state (optimisers too): large, git-ignored
     if state.exists() and not (resume or overwrite):
         raise RunDirExistsError(f"{state} exists; pass resume=True to continue it or overwrite=True")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    hold_run_lock(run_dir)  # one writer, as every lit run: a second command stops here
+    out.mkdir(exist_ok=True)
     if overwrite and not resume:
         state.unlink(missing_ok=True)
         (out / "history.jsonl").unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
     data = load_domain_data(config.get("data", {}))
     models = config.get("models", {})
     sched, weights, rest = job_settings(config, "teacher")

@@ -11,10 +11,10 @@ import fcntl
 import os
 from pathlib import Path
 
-from ..errors import LitError
+from ..errors import LitError, RunDirError
 
-__all__ = ["LOCK_ENV", "LOCK_FILE", "RunLockedError", "hold_run_lock", "inherited_lock_fd",
-           "release_run_locks"]
+__all__ = ["LOCK_ENV", "LOCK_FILE", "RunLockedError", "check_run_intact", "check_runs_intact",
+           "held_runs", "hold_run_lock", "inherited_lock_fd", "release_run_locks"]
 
 LOCK_FILE = "lit.lock"
 LOCK_ENV = "LIT_RUN_LOCK_FD"  # an inherited lock's file descriptor (set for --parallel children)
@@ -68,6 +68,40 @@ def _inherited(path: Path) -> int | None:
 def inherited_lock_fd(run_dir: Path) -> int | None:
     """This process's lock descriptor of ``run_dir`` (to hand to a child), or None."""
     return _HELD.get(Path(run_dir).resolve())
+
+
+def check_run_intact(run_dir: Path) -> None:
+    """``RunDirError`` if ``run_dir``, whose lock this process holds, was deleted or replaced
+    since the lock was taken (its lock file is gone, or is another file now): a run whose
+    directory vanished mid-run must not end as a success (a later write would quietly recreate
+    it). Nothing to check for a run this process does not hold."""
+    run_dir = Path(run_dir).resolve()
+    fd = _HELD.get(run_dir)
+    if fd is None:
+        return
+    mine = os.fstat(fd)
+    try:
+        now = os.stat(run_dir / LOCK_FILE)
+        same = (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino)
+    except OSError:
+        same = False
+    if mine.st_nlink == 0 or not same:
+        raise RunDirError(f"run directory {run_dir} was deleted or replaced while this command "
+                          "was writing it; its results are incomplete: start the run again "
+                          "(without --resume)")
+
+
+def held_runs() -> frozenset[Path]:
+    """The run directories whose locks this process holds now."""
+    return frozenset(_HELD)
+
+
+def check_runs_intact(skip: frozenset[Path] = frozenset()) -> None:
+    """``check_run_intact`` for every run this process holds, but those in ``skip`` (e.g. the
+    ones held before a command started)."""
+    for run_dir in list(_HELD):
+        if run_dir not in skip:
+            check_run_intact(run_dir)
 
 
 def release_run_locks() -> None:

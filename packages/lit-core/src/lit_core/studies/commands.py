@@ -7,6 +7,7 @@ Every study resumes job by job with ``--resume``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -20,6 +21,7 @@ from ..errors import ConfigError
 from ..io.atomic import write_json_atomic, write_text_atomic
 from ..io.checkpoint import load_model_weights
 from ..method.methods import get_method
+from ..training.rundir import run_dir_path
 from .runner import open_study
 
 __all__ = ["parse_grid", "parse_list", "parse_seeds", "run_prune", "run_search_cmd", "run_seeds_cmd", "run_sweep_cmd"]
@@ -104,12 +106,20 @@ def run_sweep_cmd(cfg: RunConfig, method: str, axes: Mapping[str, Sequence[Any]]
 def run_search_cmd(cfg: RunConfig, method: str, *, study_name: str | None, storage: str | None,
                    trials: int | None, seed: int | None, final_test: bool, **kw: Any) -> int:
     """The paper's τ → α → β search on the validation split; a TOML overlay for ``--config``."""
+    from .journal import repair_journal
     from .search import PAPER_STAGES, check_storage, run_search, to_toml
 
     if trials is not None and trials < 1:
         raise ConfigError(f"--trials must be >= 1; got {trials}")
     if storage:
         check_storage(storage)
+    journal = storage if storage and "://" not in str(storage) else None
+    if storage is None and kw.get("run_name") is not None:
+        journal = run_dir_path(kw["out"], kw["run_name"]) / "search.journal"
+    if journal is not None:  # a torn last record repaired, a damaged one refused, before the run
+        note = repair_journal(journal)
+        if note:
+            print(f"lit: {note}", file=sys.stderr)
     stages = PAPER_STAGES if trials is None else tuple(replace(s, n_trials=trials) for s in PAPER_STAGES)
     session, train_fn, _ = open_study(cfg, [method], **kw)
     name = study_name or session.run_dir.name

@@ -22,13 +22,21 @@ machine reaches, e.g. PostgreSQL (needs a driver such as ``psycopg2``)::
 Each stage stops creating trials once its budget is reached (a worker may overshoot by at most
 one trial per extra worker), and every worker waits until the stage's running trials finish
 before it reads the stage's best value, so all workers fix the same value for the next stage.
-A rerun with the same storage resumes: complete stages are not repeated.
+A rerun with the same storage resumes: complete stages are not repeated. A journal whose last
+record was torn (a worker killed mid-write) is repaired first; one with a damaged record inside is
+refused (``lit_core.studies.journal``).
+
+Seeds. ``seed`` seeds every trial separately: trial ``k`` of stage ``i`` samples with
+``trial_seed(seed, i, k)`` (``lit_core.studies.sampler``). Trial numbers are unique across the
+workers of a study, so workers started with the same ``--seed`` never draw the same trials, and
+one worker's search is reproducible.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +45,8 @@ from typing import Any
 
 from ..errors import ConfigError
 from . import TrainFn, require
+from .journal import repair_journal
+from .sampler import trial_seeded_sampler
 
 __all__ = ["PAPER_STAGES", "SearchResult", "Stage", "check_storage", "make_storage", "run_search", "to_toml"]
 
@@ -124,6 +134,9 @@ def make_storage(storage: str | os.PathLike) -> Any:
         return optuna.storages.RDBStorage(text)
     path = Path(text)
     path.parent.mkdir(parents=True, exist_ok=True)
+    note = repair_journal(path)
+    if note:
+        print(f"lit: {note}", file=sys.stderr)
     try:
         from optuna.storages.journal import JournalFileBackend
     except ImportError:  # Optuna < 4
@@ -202,7 +215,7 @@ def run_search(
     for i, stage in enumerate(stages):
         study = optuna.create_study(
             storage=storage_obj, study_name=f"{study_name}.{i}-{stage.short}", direction="maximize",
-            sampler=optuna.samplers.TPESampler(seed=None if seed is None else seed + 1000 * i),
+            sampler=optuna.samplers.TPESampler() if seed is None else trial_seeded_sampler(seed, i),
             load_if_exists=True,
         )
         if "fixed" not in study.user_attrs:

@@ -8,12 +8,15 @@ the wrong directory."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from ..errors import RunDirError, RunDirExistsError
+from ..io.runlock import LOCK_FILE
 from .distributed import barrier, dist_info
 
-__all__ = ["check_run_dir", "make_run_dir", "prepare_fit_dir", "resolve_path", "run_dir_path"]
+__all__ = ["check_run_dir", "clear_run_dir", "make_run_dir", "prepare_fit_dir", "resolve_path",
+           "run_dir_path"]
 
 
 def resolve_path(path: str | Path, what: str = "--out") -> Path:
@@ -57,7 +60,7 @@ def check_run_dir(run_dir: Path, *, overwrite: bool = False, resume: bool = Fals
                           "written; choose another --out (or make it writable)")
     if resume:
         return
-    if run_dir.is_dir() and any(run_dir.iterdir()) and not overwrite:
+    if run_dir.is_dir() and any(p.name != LOCK_FILE for p in run_dir.iterdir()) and not overwrite:
         raise RunDirExistsError(
             f"run directory {run_dir} already exists and is not empty; pass --overwrite "
             "(overwrite=True) to replace it or --resume (resume=True) to continue it, or choose "
@@ -72,6 +75,18 @@ def make_run_dir(run_dir: Path) -> None:
     except OSError as e:
         raise RunDirError(f"cannot create the run directory {run_dir} ({e.strerror or e}); "
                           "choose another --out") from None
+
+
+def clear_run_dir(run_dir: Path) -> None:
+    """Remove everything in ``run_dir`` but its lock (``--overwrite`` replaces a whole run: a
+    job of the old run left beside the new run's would be read as one of its own)."""
+    for entry in Path(run_dir).iterdir():
+        if entry.name == LOCK_FILE:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def prepare_fit_dir(run_dir: Path, *, resume: bool, overwrite: bool, files: tuple[str, ...],
