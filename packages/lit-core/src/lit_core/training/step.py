@@ -29,6 +29,7 @@ from ..method.staged import require_staged
 from .compile import compile_teacher, compiled, mark_step_begin
 from .config import TrainConfig
 from .distributed import all_reduce_sum, dist_info
+from .optim import OptimizerFactory, build_optimizer
 from .runtime import autocast, resolve_device, to_device
 from .teacher_copy import inference_copy, plan_for
 
@@ -126,8 +127,9 @@ class TrainStep:
 
     ``step(x, y)`` moves the batch to the device, evaluates the phase's objective with
     ``lit.lit_step`` under autocast, records (on the device) whether the loss was finite, then
-    backpropagates the loss (times the phase's ``loss_scale``) and updates the student with SGD
-    (through the gradient scaler for fp16). ``check_finite()`` raises ``NonFiniteLossError``.
+    backpropagates the loss (times the phase's ``loss_scale``) and updates the student with the
+    phase's optimizer (SGD unless ``fit`` was given an optimizer factory; through the gradient
+    scaler for fp16). ``check_finite()`` raises ``NonFiniteLossError``.
 
     ``teacher`` is what runs the teacher's forward (the original teacher, its inference copy, or a
     compiled stand-in; ``make_phase_step`` chooses) and ``teacher_plan`` the phase's plan with
@@ -238,8 +240,10 @@ def make_phase_step(
     scaler: torch.amp.GradScaler,
     inference: nn.Module | None = None,
     teacher_cache: Any = None,
+    optimizer: OptimizerFactory | None = None,
 ) -> TrainStep:
-    """Freeze what the phase does not train, wrap for DDP, and build its SGD optimizer.
+    """Freeze what the phase does not train, wrap for DDP, and build its optimizer: SGD, or
+    ``optimizer(params, phase.lr)`` (``lit_core.training.optim``).
 
     ``teacher`` is the original teacher; ``inference`` what runs its forward (``TrainingSetup.
     inference_teacher``; built here with ``inference_teacher`` when not given). With
@@ -257,10 +261,7 @@ def make_phase_step(
             module, device_ids=[device.index] if device.type == "cuda" else None
         )
     params = [p for p in student.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(
-        params, lr=phase.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-        nesterov=cfg.nesterov,
-    )
+    opt = build_optimizer(params, phase.lr, cfg, optimizer)
     runner, teacher_plan = None, phase.plan
     if phase.uses_teacher and teacher is not None:
         runner = inference if inference is not None else inference_teacher(teacher, cfg,
@@ -272,7 +273,7 @@ def make_phase_step(
         if cfg.compile == "teacher":
             runner, teacher_plan = compile_teacher(runner, teacher_plan, device)
     return TrainStep(
-        student, module, runner, phase, frozen, optimizer, scaler, device, cfg.precision,
+        student, module, runner, phase, frozen, opt, scaler, device, cfg.precision,
         channels_last, teacher_plan=teacher_plan, compile=cfg.compile,
         teacher_cache=teacher_cache if runner is not None else None,
     )
