@@ -103,7 +103,7 @@ def compress(
             without one.
         AlignmentError: teacher and student do not line up at a stage boundary.
 
-    Example:
+    Examples:
         >>> import torch
         >>> from lit_core import compress
         >>> result = compress(student, teacher, train_loader, val_loader,
