@@ -35,7 +35,25 @@ class StagedModel(Protocol):
 
 
 def require_staged(model: object, role: str = "model") -> StagedModel:
-    """Return ``model`` if it has the stage interface, else raise one clear ``StageInterfaceError``."""
+    """Return ``model`` if it has the stage interface (``stem``, ``stages``, ``head``).
+
+    Args:
+        model: the model to check.
+        role: what the model is, for the message (``"teacher"``, ``"student"``).
+
+    Returns:
+        ``model`` itself.
+
+    Raises:
+        StageInterfaceError: names the missing attributes and suggests ``as_staged``.
+
+    Examples:
+        >>> import torch.nn as nn
+        >>> require_staged(nn.Linear(2, 2), "teacher")
+        Traceback (most recent call last):
+        ...
+        lit_core.method.staged.StageInterfaceError: the teacher (Linear) lacks the stage interface ...
+    """
     missing = [a for a in ("stem", "stages", "head") if not hasattr(model, a)]
     if missing:
         raise StageInterfaceError(

@@ -105,10 +105,15 @@ def compress(
 
     Examples:
         >>> import torch
-        >>> from lit_core import compress
-        >>> result = compress(student, teacher, train_loader, val_loader,
-        ...                   ir_epochs=5, epochs=5, teacher_epochs=10,
-        ...                   optimizer=torch.optim.AdamW, lr=1e-3, finetune_lr=1e-4)
+        >>> from torch.utils.data import DataLoader, TensorDataset
+        >>> from lit_models import create_model
+        >>> data = TensorDataset(torch.randn(64, 3, 8, 8), torch.randint(0, 10, (64,)))
+        >>> train, val = DataLoader(data, batch_size=16, shuffle=True), DataLoader(data, batch_size=64)
+        >>> teacher, student = create_model("resnet20", img_size=8), create_model("resnet8", img_size=8)
+        >>> result = compress(student, teacher, train, val, teacher_epochs=1, ir_epochs=1, epochs=1,
+        ...                   optimizer=torch.optim.AdamW, lr=1e-3, finetune_lr=1e-4, quiet=True)
+        >>> [r["phase"] for r in result.teacher_fit.history + result.fit.history]
+        ['train', 'ir', 'finetune']
         >>> torch.save(result.student.state_dict(), "student.pt")
     """
     changes = {**settings, **({} if ir_epochs is None else {"ir_epochs": ir_epochs}),

@@ -63,7 +63,16 @@ class DistInfo:
 
 
 def dist_info() -> DistInfo:
-    """The current process group's rank and size (single process if none is initialised)."""
+    """The current process group's rank and size (single process if none is initialised).
+
+    Returns:
+        A ``DistInfo`` (``rank``, ``world_size``, ``local_rank``, ``is_main``, ``enabled``).
+
+    Examples:
+        >>> info = dist_info()
+        >>> info.rank, info.world_size, info.is_main
+        (0, 1, True)
+    """
     if not (dist.is_available() and dist.is_initialized()):
         return DistInfo()
     return DistInfo(
@@ -72,7 +81,18 @@ def dist_info() -> DistInfo:
 
 
 def init_distributed(backend: str | None = None) -> DistInfo:
-    """Join the process group torchrun describes (no-op without ``WORLD_SIZE`` > 1)."""
+    """Join the process group torchrun describes (no-op without ``WORLD_SIZE`` > 1).
+
+    Args:
+        backend: ``"nccl"`` or ``"gloo"``; None picks NCCL when CUDA is available, else Gloo.
+
+    Returns:
+        This process's ``DistInfo`` after joining.
+
+    Examples:
+        >>> init_distributed().world_size  # outside torchrun: a single process
+        1
+    """
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
         return dist_info()
     if backend is None:

@@ -48,7 +48,20 @@ class MetricsLogger:
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    """All per-epoch records of a run, in order."""
+    """All per-epoch records of a run (its ``metrics.jsonl``), in order.
+
+    Args:
+        run_dir: a run directory ``fit`` wrote (one model's: ``best.pt`` sits beside it).
+
+    Returns:
+        One dict per epoch (``phase``, ``epoch``, ``lr``, ``train_loss``, ``val_acc``, …); empty
+        when the run has none yet.
+
+    Examples:
+        >>> MetricsLogger(".").log({"phase": "train", "epoch": 1, "val_acc": 0.5})
+        >>> read_metrics(".")
+        [{'phase': 'train', 'epoch': 1, 'val_acc': 0.5}]
+    """
     path = Path(run_dir) / METRICS_FILE
     if not path.is_file():
         return []

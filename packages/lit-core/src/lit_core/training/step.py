@@ -408,6 +408,31 @@ def make_train_step(
 
     For benchmarks and experiments: the same set-up as ``fit`` (``setup_training``) without the
     alignment check, run directory or schedule.
+
+    Args:
+        student: the staged student (moved to the device; the teacher's stem/head copied in).
+        teacher: the staged teacher, or None for methods without one.
+        method: a method name or ``MethodConfig``.
+        config: training settings (``TrainConfig``; defaults when None).
+        phase: ``"first"`` (LIT's IR phase) or ``"last"`` (the fine-tune).
+
+    Returns:
+        The ``TrainStep``: call ``step(x, y)`` for one optimisation step; it returns the
+        ``LossParts`` and the student's logits.
+
+    Raises:
+        ValueError: ``phase`` is neither ``"first"`` nor ``"last"``.
+
+    Examples:
+        >>> import torch
+        >>> from lit_models import create_model
+        >>> step = make_train_step(create_model("resnet8", img_size=8), create_model("resnet20", img_size=8),
+        ...                        "lit", TrainConfig(device="cpu"))
+        >>> step.phase.name, type(step.optimizer).__name__
+        ('ir', 'SGD')
+        >>> parts, _ = step(torch.randn(4, 3, 8, 8), torch.tensor([0, 1, 2, 3]))
+        >>> parts.total.item() > 0
+        True
     """
     if phase not in ("first", "last"):
         raise ValueError(f"phase must be 'first' or 'last'; got {phase!r}")

@@ -106,9 +106,10 @@ def fit(
     optimizer: OptimizerFactory | None = None,
     scheduler: SchedulerFactory | None = None,
 ) -> FitResult:
-    """Train ``student`` with ``method`` (see ``lit_core.method.methods.METHODS``) and return a result.
+    """Train ``student`` with ``method`` (see ``lit_core.METHODS``) and return a result.
 
-    Phases: ``"ir"`` (methods with an IR phase; ``config.ir_epochs`` at ``config.lr``) or
+    ``lit_core.compress`` is the one-call front end (it also trains the teacher); ``fit``
+    trains one model and can resume. Phases: ``"ir"`` (methods with an IR phase; ``config.ir_epochs`` at ``config.lr``) or
     ``"frozen"`` (``kd_copied``: the end-to-end loss with the copied parts frozen, the same
     budget), then ``"finetune"`` (``config.epochs`` at ``config.finetune_lr``, milestones
     ``finetune_milestones``) or ``"train"`` (single-phase methods; ``config.epochs`` at
@@ -131,20 +132,53 @@ def fit(
     training examples) replaces the teacher's forward; it needs a loader built with
     ``with_indices=True`` and without augmentation.
 
-    Raises ``RunDirExistsError`` (a ``FileExistsError``: non-empty ``run_dir`` without
-    ``overwrite``/``resume``), ``AlignmentError`` / ``ConfigError`` (misaligned teacher/student,
-    bad settings), ``CheckpointError`` (a checkpoint of another architecture) and
-    ``NonFiniteLossError`` (NaN/Inf loss; ``last.pt`` keeps the last good epoch).
-
-    ``callbacks`` (``lit_core.training.callbacks.Callback``) get epoch-, phase- and fit-end
-    events; a ``PrintProgress`` line per epoch (with a run-level ETA) is added unless ``quiet``.
-
     ``optimizer`` and ``scheduler`` are factories called at the start of each phase
     (``lit_core.training.optim``): ``optimizer(params, lr)`` with the parameters the phase trains
     and its learning rate, ``scheduler(optimizer, phase_epochs)`` stepped once per epoch; e.g.
     ``optimizer=torch.optim.AdamW``, ``scheduler=torch.optim.lr_scheduler.CosineAnnealingLR``.
     None: SGD (``momentum``, ``weight_decay``, ``nesterov``) and a step decay (``milestones``,
     ``gamma``), as in the paper. Resuming needs the same factories as the interrupted run.
+
+    Args:
+        student: the staged model to train (in place; moved to ``config.device``).
+        teacher: the trained staged teacher (frozen), or None for ``scratch``.
+        train_loader: a re-iterable of ``(x, y)`` batches.
+        val_loader: the same, for model selection.
+        method: a name in ``lit_core.METHODS`` or a ``MethodConfig``.
+        config: the training settings (``TrainConfig``; defaults when None).
+        run_dir: the run directory, or None to keep the run in memory.
+        test_loader: evaluated once on the selected model.
+        resume: continue from ``run_dir/last.pt``.
+        overwrite: replace a non-empty ``run_dir``.
+        stop_after_epochs: stop after this many epochs in this call (as if killed).
+        meta: stored in ``best.pt`` and ``last.pt`` (model name, preprocessing, …).
+        teacher_cache: a ``TeacherCache`` that replaces the teacher's forward.
+        callbacks: ``lit_core.training.callbacks.Callback`` objects (epoch, phase, fit end).
+        quiet: no ``PrintProgress`` line per epoch (with a run-level ETA) on stderr.
+        optimizer: ``(params, lr) -> Optimizer`` per phase; None: SGD.
+        scheduler: ``(optimizer, phase_epochs) -> LRScheduler`` per phase; None: step decays.
+
+    Returns:
+        A ``FitResult``: best and last validation accuracy, best epoch, test accuracy, the
+        per-epoch ``history``, wall time, the run directory and best checkpoint (None in memory).
+
+    Raises:
+        RunDirExistsError: a non-empty ``run_dir`` without ``overwrite``/``resume`` (a
+            ``FileExistsError``).
+        AlignmentError: teacher and student do not line up at a stage boundary.
+        ConfigError: a bad setting, or ``resume``/``tensorboard`` without a run directory.
+        CheckpointError: resuming from a checkpoint of another method or architecture.
+        NonFiniteLossError: a NaN/Inf loss (``last.pt`` keeps the last good epoch).
+
+    Examples:
+        >>> import torch
+        >>> from lit_models import create_model
+        >>> batches = [(torch.randn(8, 3, 8, 8), torch.randint(0, 10, (8,))) for _ in range(2)]
+        >>> result = fit(create_model("resnet8", img_size=8), create_model("resnet20", img_size=8),
+        ...              batches, batches, method="lit", run_dir="run", quiet=True,
+        ...              config=TrainConfig(ir_epochs=1, epochs=1, device="cpu"))
+        >>> [r["phase"] for r in result.history], result.best_checkpoint
+        (['ir', 'finetune'], 'run/best.pt')
     """
     cfg = (config or TrainConfig()).validate()
     with deterministic_mode(cfg.deterministic):
