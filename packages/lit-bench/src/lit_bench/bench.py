@@ -284,8 +284,26 @@ def run_bench(
 ) -> list[dict]:
     """Run the whole bench for ``cfg`` and return its rows (ok, failed and skipped).
 
-    ``candidates`` (with ``skipped``, the catalog's problems) may be built beforehand, e.g. to
-    evaluate their accuracy first; otherwise they are built from ``cfg``.
+    Every candidate (model × variant) runs on every backend × dtype × batch size; each output
+    is verified against eager fp32 before it is timed.
+
+    Args:
+        cfg: what to run and how long (``BenchConfig``; ``BenchConfig.defaults_for(device)``).
+        candidates: models built beforehand (``build_candidates``), e.g. to evaluate their
+            accuracy first; None builds them from ``cfg``.
+        skipped: the catalog's problems that came with ``candidates`` (reported as rows).
+        log: where progress lines go.
+
+    Returns:
+        One dict per row (``model``, ``variant``, ``backend``, ``batch_size``,
+        ``latency_ms_p50``, ``throughput_items_s``, ``status`` ``ok``/``failed``/``skipped``, …).
+
+    Examples:
+        >>> cfg = BenchConfig(models=("resnet20",), variants=("dense",), backends=("eager",),
+        ...                   batch_sizes=(1,), runs=3, throughput_runs=1, repeats=1, warmup=1)
+        >>> row = run_bench(cfg, log=lambda line: None)[0]
+        >>> row["model"], row["backend"], row["status"], row["latency_ms_p50"] > 0
+        ('resnet20', 'eager', 'ok', True)
     """
     saved = (torch.get_num_threads(), torch.backends.cudnn.benchmark,
              torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)

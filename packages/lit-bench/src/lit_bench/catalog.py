@@ -15,7 +15,7 @@ lit-core's profiler; lit-core is imported lazily (``pip install packages/lit-cor
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -303,9 +303,29 @@ def build_candidates(
     checkpoints: Mapping[str, str | os.PathLike] | None = None,
     spec: InputSpec = InputSpec(),
     unstructured_target: str = "resnet20",
-    log=print,
+    log: Callable[[str], None] = print,
 ) -> tuple[list[Candidate], list[Skipped]]:
-    """Build every requested model × variant (pruned variants for teachers only); never raises."""
+    """Build every requested model × variant (pruned variants for teachers only); never raises.
+
+    Args:
+        models: lit-models names (``"resnet110"``, ``"resnet20"``, …).
+        variants: ``"dense"``, ``"unstructured"``, ``"l1-A"``, ``"l1-B"``, ``"depgraph"``, …
+        checkpoints: ``{model or model/variant: best.pt}`` weights to load (and accuracy to read).
+        spec: the input (channels, image size, classes, sequence length).
+        unstructured_target: the model whose parameter count unstructured pruning matches.
+        log: where progress lines go.
+
+    Returns:
+        ``(candidates, skipped)``: the built ``Candidate`` objects, and a ``Skipped`` (with the
+        reason) for each one that could not be built.
+
+    Examples:
+        >>> built, skipped = build_candidates(["resnet20"], ["dense", "base"], log=lambda line: None)
+        >>> [(c.model, c.variant, c.role) for c in built]
+        [('resnet20', 'dense', 'student')]
+        >>> skipped[0].reason
+        "unknown variant 'base'; valid: dense, unstructured, ..."
+    """
     checkpoints = dict(checkpoints or {})
     variants = list(dict.fromkeys(variants))
     out: list[Candidate] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 from collections.abc import Callable
+from typing import Any
 
 import torch.nn as nn
 
@@ -49,7 +50,7 @@ def register_model(fn: ModelFn) -> ModelFn:
     return _REGISTRY.register(fn)
 
 
-def create_model(name: str, pretrained: bool = False, **kwargs) -> nn.Module:
+def create_model(name: str, pretrained: bool = False, **kwargs: Any) -> nn.Module:
     """Build a registered model by name, e.g. ``create_model("resnet20", num_classes=100)``.
 
     Args:

@@ -90,7 +90,26 @@ _REGISTRY = _Registry()
 
 
 def register_backend(backend: Backend) -> Backend:
-    """Add a backend to the registry (a duplicate name raises ``ValueError``)."""
+    """Add a backend to the registry.
+
+    Args:
+        backend: the ``Backend`` (name, devices, dtypes, ``prepare(model, example) -> run(x)``).
+
+    Returns:
+        ``backend`` itself.
+
+    Raises:
+        ValueError: a backend of that name is already registered.
+
+    Examples:
+        >>> import torch
+        >>> from lit_bench.backends import unregister_backend
+        >>> mine = Backend("my_eager", devices=("cpu",), dtypes=(torch.float32,), folds_bn=False,
+        ...                prepare=lambda model, example: model)  # run(x) = model(x)
+        >>> register_backend(mine).name in list_backends()
+        True
+        >>> unregister_backend("my_eager")
+    """
     return _REGISTRY.add(backend)
 
 
@@ -100,12 +119,35 @@ def unregister_backend(name: str) -> None:
 
 
 def get_backend(name: str) -> Backend:
-    """The registered backend called ``name`` (unknown → ``ValueError`` listing valid names)."""
+    """The registered backend called ``name``.
+
+    Args:
+        name: a name from ``list_backends()``.
+
+    Returns:
+        The ``Backend``.
+
+    Raises:
+        ValueError: an unknown name (the message lists the valid ones).
+
+    Examples:
+        >>> backend = get_backend("eager")
+        >>> backend.devices, backend.folds_bn
+        (('cpu', 'cuda'), False)
+    """
     return _REGISTRY.get(name)
 
 
 def list_backends() -> list[str]:
-    """Registered backend names, in registration order."""
+    """Registered backend names, in registration order.
+
+    Returns:
+        The names (``eager``, ``eager_folded``, ``cuda_graphs``, ``compile``, ``onnxrt``, …).
+
+    Examples:
+        >>> list_backends()[:2]
+        ['eager', 'eager_folded']
+    """
     return _REGISTRY.names()
 
 
