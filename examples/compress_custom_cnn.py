@@ -72,7 +72,7 @@ def main(tiny: bool = False, out: str = "student.pt") -> dict[str, float]:
         teacher_epochs=epochs, ir_epochs=epochs, epochs=epochs,  # teacher, LIT phase, fine-tune
         optimizer=torch.optim.AdamW, lr=3e-3, finetune_lr=1e-3,  # (params, lr) -> optimiser
         scheduler=torch.optim.lr_scheduler.CosineAnnealingLR,    # (optimiser, epochs) -> schedule
-        device="cpu", quiet=tiny,
+        quiet=tiny,  # device="auto" (the default): CUDA when available
     )
     torch.save(unwrap(student).state_dict(), out)  # your class's own keys (group1.0.0.weight, …)
 

@@ -7,7 +7,10 @@ and the head (``avgpool``, ``fc``). The trained student is a plain ``torchvision
 again: its weights load into one with ``load_state_dict``.
 
 The data is scikit-learn's handwritten digits (real 8x8 images, bundled, no download), upscaled
-and repeated to 3 channels as a stand-in for your images; put your own DataLoaders in their place.
+to 16x16 and repeated to 3 channels as a stand-in for your images; put your own DataLoaders in
+their place (and your image size: torchvision's ResNets take any size of 16 pixels or more).
+The optimiser is AdamW (lr 1e-3, fine-tune 1e-4): on this data it trains these ResNets from
+scratch in far fewer epochs than the paper's SGD recipe (the default without ``optimizer=``).
 
 Run: python examples/compress_torchvision_resnet.py [--tiny] [OUT]   (--tiny: seconds on CPU;
 OUT: where the student's weights go, default resnet18_student.pt)
@@ -47,14 +50,15 @@ def digits_loaders(size: int, limit: int | None = None) -> tuple[DataLoader, Dat
 def main(tiny: bool = False, out: str = "resnet18_student.pt") -> dict[str, float]:
     """Train the ResNet-34 teacher, compress it into a ResNet-18; save and reload the student."""
     torch.manual_seed(0)
-    train, val = digits_loaders(size=16 if tiny else 32, limit=160 if tiny else None)
-    epochs = 1 if tiny else 5
+    train, val = digits_loaders(size=16, limit=160 if tiny else None)
+    epochs = 1 if tiny else 3
     example = next(iter(val))[0][:2]
     teacher = as_staged(resnet34(num_classes=10), **STAGES, example_input=example)
     student = as_staged(resnet18(num_classes=10), **STAGES, example_input=example)
 
     result = compress(student, teacher, train, val, teacher_epochs=epochs, ir_epochs=epochs,
-                      epochs=epochs, lr=0.05, finetune_lr=0.01, device="cpu", quiet=tiny)
+                      epochs=epochs, optimizer=torch.optim.AdamW, lr=1e-3, finetune_lr=1e-4,
+                      quiet=tiny)
     torch.save(unwrap(student).state_dict(), out)  # torchvision's own keys (layer1.0.conv1.weight …)
 
     # later, plain torchvision:
