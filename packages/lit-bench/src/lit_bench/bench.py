@@ -60,7 +60,29 @@ STEADY_CALLS = 3  # calls after warm-up whose peak memory is reported
 
 @dataclass
 class BenchConfig:
-    """What to run and how long; ``defaults_for(device)`` gives the GPU or the small CPU setting."""
+    """What to run and how long; ``defaults_for(device)`` gives the GPU or the small CPU setting.
+
+    Attributes:
+        device: ``"cpu"`` or ``"cuda"``.
+        models: lit-models names to bench.
+        variants: ``"dense"`` and the pruned variants (``"unstructured"``, ``"l1-A"``, …).
+        backends: names from ``list_backends()``.
+        dtypes: ``"fp32"``, ``"bf16"``, ``"fp16"``.
+        batch_sizes: batch 1 is timed for latency, larger ones for throughput.
+        runs: timed batch-1 calls per candidate.
+        throughput_runs: timed calls at each larger batch.
+        repeats: groups the timed calls are split into (``spread_pct``, ``noisy``).
+        warmup: untimed calls first.
+        checkpoints: ``{model or model/variant: best.pt}`` weights to load.
+        spec: the input (channels, image size, classes, sequence length).
+        unstructured_target: the model whose parameter count unstructured pruning matches.
+        seed: for the inputs and the pruning.
+        threads: CPU threads for PyTorch and ONNX Runtime (None: leave as is).
+
+    Examples:
+        >>> BenchConfig.defaults_for("cpu").batch_sizes
+        (1, 16, 64)
+    """
 
     device: str = "cpu"
     models: tuple[str, ...] = DEFAULT_MODELS

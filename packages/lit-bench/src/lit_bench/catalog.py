@@ -115,7 +115,24 @@ def example_input(shape: tuple[int, ...], dtype: torch.dtype, batch: int,
 
 @dataclass
 class Candidate:
-    """One model under test (eval mode, CPU, fp32) and its size and accuracy."""
+    """One model under test (eval mode, CPU, fp32) and its size and accuracy; see ``build_candidates``.
+
+    Attributes:
+        model: the lit-models name.
+        variant: ``"dense"`` or a pruned variant.
+        role: ``"teacher"``, ``"student"`` or ``"pruned"``.
+        module: the built model.
+        params: parameter count (nonzero, for unstructured pruning).
+        macs: multiply-accumulates per example.
+        conv_layers: the number of convolution layers.
+        input_shape: one example's shape.
+        input_dtype: the input dtype (int64 for token ids).
+        accuracy: test accuracy from a checkpoint, when known.
+        accuracy_std: its spread over seeds, when known.
+        accuracy_n: the number of seeds behind it.
+        trained: weights came from a checkpoint.
+        note: anything the report should say about it.
+    """
 
     model: str
     variant: str

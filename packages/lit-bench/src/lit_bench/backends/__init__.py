@@ -35,7 +35,23 @@ def _always_available() -> str | None:
 
 @dataclass(frozen=True)
 class Backend:
-    """How to run a model: name, where and in which dtypes, whether BN is folded, and how."""
+    """How to run a model: name, where and in which dtypes, whether BN is folded, and how.
+
+    Attributes:
+        name: the registry name (``"eager"``, ``"onnxrt"``, …).
+        devices: the device types it runs on (``"cpu"``, ``"cuda"``).
+        dtypes: the dtypes it supports.
+        folds_bn: whether it runs the BN-folded model.
+        prepare: ``prepare(model, example) -> run``, where ``run(x)`` returns the outputs.
+        available: returns None when usable here, else why not (a missing package, no GPU).
+        own_memory: it allocates device memory outside PyTorch's allocator.
+        dry_check: what can be checked on CPU for a later run on ``devices``.
+
+    Examples:
+        >>> import torch
+        >>> get_backend("eager").fits("cpu", torch.float32) is None
+        True
+    """
 
     name: str
     devices: tuple[str, ...]

@@ -39,12 +39,16 @@ __all__ = [
 
 @dataclass
 class IRPlan:
-    """Matched teacher/student pieces and where the IR losses (eq. 3) sit.
+    """Matched teacher/student pieces and where the IR losses (eq. 3) sit; built by ``make_plan``.
 
-    ``teacher_pieces[j]`` maps T̃_j to T̃_{j+1}; ``student_pieces[j]`` is the student's
-    counterpart; ``ir_at`` lists the piece indices whose output gets an IR loss (ascending).
-    ``starts`` (with teacher input): the piece each IR segment begins at, fed T̃ of that index;
-    ``None`` chains them (each segment begins right after the previous IR, the first at 0).
+    Attributes:
+        names: a name per piece (``"stage 0"``, …).
+        teacher_pieces: ``teacher_pieces[j]`` maps T̃_j to T̃_{j+1}.
+        student_pieces: the student's counterpart of each teacher piece.
+        ir_at: the piece indices whose output gets an IR loss (ascending).
+        teacher_input: each student segment is fed the teacher's T̃ (LIT).
+        starts: with teacher input, the piece each IR segment begins at, fed T̃ of that index;
+            None chains them (each segment begins right after the previous IR, the first at 0).
     """
 
     names: list[str]
@@ -210,10 +214,26 @@ def teacher_forward(
 class StudentForward(nn.Module):
     """The student's side of one training step as a single ``forward`` (so DDP can wrap it).
 
-    Returns ``(logits or None, [student IR outputs at plan.ir_at])``. With no plan it is just
-    ``student(x)``. ``share_stem=True`` (only valid when the student's stem is a frozen copy of
-    the teacher's, so its output equals T̃_0) reuses the first IR segment's output as the start of
-    the student's own forward instead of computing it twice.
+    ``forward(x, teacher_cuts)`` returns ``(logits or None, [student IR outputs at plan.ir_at])``.
+    With no plan it is just ``student(x)``.
+
+    Args:
+        student: the staged student.
+        plan: the IR plan (``make_plan``), or None for an end-to-end forward.
+        share_stem: only valid when the student's stem is a frozen copy of the teacher's (its
+            output equals T̃_0): reuse the first IR segment's output as the start of the
+            student's own forward instead of computing it twice.
+
+    Examples:
+        >>> from lit_models import create_model
+        >>> teacher, student = create_model("resnet20", img_size=8), create_model("resnet8", img_size=8)
+        >>> import torch
+        >>> plan, x = make_plan(teacher, student), torch.randn(2, 3, 8, 8)
+        >>> with torch.no_grad():
+        ...     cuts, _ = teacher_forward(teacher.eval(), x, plan)
+        >>> logits, irs = StudentForward(student, plan)(x, cuts)  # stage i fed the teacher's T̃_i
+        >>> tuple(logits.shape), [tuple(h.shape[1:]) for h in irs]
+        ((2, 10), [(16, 8, 8), (32, 4, 4), (64, 2, 2)])
     """
 
     def __init__(self, student: nn.Module, plan: IRPlan | None = None, share_stem: bool = False):

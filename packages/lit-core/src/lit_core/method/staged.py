@@ -25,7 +25,21 @@ class StageInterfaceError(LitError, TypeError):
 
 @runtime_checkable
 class StagedModel(Protocol):
-    """A network split at stage boundaries: ``forward(x) == head(stages[-1](…(stem(x))))``."""
+    """A network split at stage boundaries: ``forward(x) == head(stages[-1](…(stem(x))))``.
+
+    What every lit function that takes a teacher or student asks for. lit-models' models have
+    it; ``as_staged`` gives it to any other model.
+
+    Attributes:
+        stem: the modules before the first stage.
+        stages: one module per stage (``stages.0 … stages.N-1``).
+        head: the modules after the last stage (pooling, classifier).
+
+    Examples:
+        >>> from lit_models import create_model
+        >>> isinstance(create_model("resnet20"), StagedModel)
+        True
+    """
 
     stem: nn.Module
     stages: Sequence[nn.Module]

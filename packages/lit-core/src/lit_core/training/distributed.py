@@ -45,7 +45,17 @@ __all__ = [
 
 @dataclass(frozen=True)
 class DistInfo:
-    """This process's place in the job (``world_size == 1`` when not distributed)."""
+    """This process's place in the job (``world_size == 1`` when not distributed).
+
+    Attributes:
+        rank: the global rank (0 on the main process).
+        world_size: the number of processes.
+        local_rank: the rank on this machine (its GPU index under torchrun).
+
+    Examples:
+        >>> DistInfo(rank=1, world_size=4).is_main
+        False
+    """
 
     rank: int = 0
     world_size: int = 1
@@ -127,7 +137,21 @@ def barrier() -> None:
 
 
 class RankSlice:
-    """Yield this rank's contiguous slice of each global ``(x, y)`` batch from ``loader``."""
+    """Yield this rank's contiguous slice of each global ``(x, y)`` batch from ``loader``.
+
+    Every rank iterates the same global batches (same seed) and keeps its own part, so the
+    ranks together see each batch once.
+
+    Args:
+        loader: a re-iterable of global ``(x, y)`` batches.
+        info: the rank and world size; None: ``dist_info()``.
+
+    Examples:
+        >>> import torch
+        >>> batches = [(torch.arange(8), torch.arange(8))]
+        >>> [x.tolist() for x, _ in RankSlice(batches, DistInfo(rank=1, world_size=2))]
+        [[4, 5, 6, 7]]
+    """
 
     def __init__(self, loader: Iterable, info: DistInfo | None = None) -> None:
         self.loader = loader

@@ -16,7 +16,13 @@ __all__ = ["Evaluation", "evaluate"]
 
 
 class Evaluation(NamedTuple):
-    """Mean cross-entropy loss and top-1 accuracy (0-1) over ``count`` samples."""
+    """What ``evaluate`` returns.
+
+    Attributes:
+        loss: the mean cross-entropy.
+        accuracy: top-1 accuracy, 0-1.
+        count: the number of samples.
+    """
 
     loss: float
     accuracy: float

@@ -49,7 +49,11 @@ __all__ = [
 
 
 class NonFiniteLossError(LitError, RuntimeError):
-    """Training stopped on a NaN/Inf loss; the last good checkpoint is left in place."""
+    """Training stopped on a NaN/Inf loss; the last good checkpoint is left in place.
+
+    Raised by ``fit`` and ``TrainStep.check_finite``; the message suggests a lower learning
+    rate, fp32, or checking the data for NaN/Inf.
+    """
 
 
 @dataclass
@@ -135,6 +139,32 @@ class TrainStep:
     compiled stand-in; ``make_phase_step`` chooses) and ``teacher_plan`` the phase's plan with
     its teacher pieces taken from it (``None``: ``phase.plan``). ``compile="step"`` compiles the
     objective (and so its backward) and the SGD update (see ``lit_core.training.compile``).
+
+    Build one with ``make_train_step`` (as ``fit`` would) rather than by hand.
+
+    Args:
+        student: the student being trained.
+        module: what runs the student's side (``StudentForward``, DDP-wrapped when distributed).
+        teacher: what runs the teacher's forward, or None.
+        phase: the phase (its objective, plan, loss scale).
+        frozen: modules kept frozen (and in eval mode) in this phase.
+        optimizer: the phase's optimiser.
+        scaler: the gradient scaler (enabled for fp16).
+        device: where the step runs.
+        precision: ``"fp32"``, ``"bf16"`` or ``"fp16"``.
+        channels_last: image batches in channels-last memory format.
+        teacher_plan: the plan with the teacher pieces of ``teacher`` (None: ``phase.plan``).
+        compile: ``"off"``, ``"teacher"`` or ``"step"``.
+        teacher_cache: precomputed teacher outputs by example index, or None.
+
+    Examples:
+        >>> import torch
+        >>> from lit_core import TrainConfig, make_train_step
+        >>> from lit_models import create_model
+        >>> step = make_train_step(create_model("resnet8", img_size=8), create_model("resnet20", img_size=8),
+        ...                        config=TrainConfig(device="cpu"))
+        >>> parts, logits = step(torch.randn(4, 3, 8, 8), torch.tensor([0, 1, 2, 3]))
+        >>> step.check_finite()
     """
 
     def __init__(

@@ -51,9 +51,21 @@ _RUN_FILES = (METRICS_FILE, LAST_CHECKPOINT, BEST_CHECKPOINT)
 
 @dataclass
 class FitResult:
-    """What ``fit`` returns; ``history`` has one dict per epoch (also in ``metrics.jsonl``).
+    """What ``fit`` returns.
 
-    ``run_dir`` and ``best_checkpoint`` are None for a run kept in memory (``run_dir=None``).
+    Attributes:
+        method: the method's name.
+        best_val_acc: the selected epoch's validation accuracy (0-1).
+        best_epoch: the selected epoch (1-based, across phases).
+        last_val_acc: the last epoch's validation accuracy.
+        test_acc: the selected model's test accuracy, when a test loader was given.
+        wall_time_s: training time, including earlier calls of a resumed run.
+        history: one dict per epoch (``phase``, ``epoch``, ``lr``, ``train_loss``, ``val_acc``,
+            …; also in ``metrics.jsonl``).
+        run_dir: the run directory; None for a run kept in memory (``run_dir=None``).
+        best_checkpoint: the path of ``best.pt``; None in memory.
+        copied: the tensors copied from the teacher (stem, head, …).
+        completed: False when ``stop_after_epochs`` stopped the run early.
     """
 
     method: str
