@@ -136,6 +136,10 @@ def test_a_factory_returning_the_wrong_thing_is_named(tmp_path):
     with pytest.raises(ConfigError, match="optimizer factory returned list"):
         compress(resnet(8, num_classes=2), None, train, val, method="scratch", epochs=1,
                  optimizer=lambda params, lr: list(params), quiet=True, **CPU)
+    with pytest.raises(ConfigError, match="scheduler factory returned float, not a learning-rate "
+                                          "scheduler"):
+        compress(resnet(8, num_classes=2), None, train, val, method="scratch", epochs=1,
+                 scheduler=lambda optimizer, epochs: 0.5, quiet=True, **CPU)
 
 
 def test_fit_in_memory_refuses_resume_and_tensorboard():
