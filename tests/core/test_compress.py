@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lit_core import TrainConfig, compress, evaluate, fit, make_train_step
 from lit_core.errors import ConfigError
+from lit_core.training.callbacks import Callback
 
 
 def loaders(n: int = 32, seed: int = 0) -> tuple[DataLoader, DataLoader]:
@@ -91,6 +92,25 @@ def test_in_memory_mode_writes_nothing_and_keeps_the_best_weights(tmp_path, monk
     assert evaluate(student, val, torch.device("cpu")).accuracy == result.fit.best_val_acc
     best = result.fit.history[result.fit.best_epoch - 1]
     assert best["val_acc"] == result.fit.best_val_acc
+
+
+def test_in_memory_mode_restores_the_best_epoch_not_the_last():
+    train, _ = loaders()
+    g = torch.Generator().manual_seed(3)  # labels unrelated to the images: val acc wanders
+    val = [(torch.randn(32, 3, IMG, IMG, generator=g), torch.randint(0, 2, (32,), generator=g))]
+    student = resnet(8, num_classes=2)
+    snapshots = []
+
+    class Snapshot(Callback):
+        def on_epoch_end(self, event):
+            snapshots.append({k: v.clone() for k, v in student.state_dict().items()})
+
+    result = compress(student, None, train, val, method="scratch", epochs=5, lr=0.05,
+                      callbacks=[Snapshot()], quiet=True, **CPU)
+    assert result.fit.best_epoch < len(result.fit.history)  # this seed's best is not the last
+    best = snapshots[result.fit.best_epoch - 1]
+    assert all(torch.equal(v, best[k]) for k, v in student.state_dict().items())
+    assert not all(torch.equal(v, snapshots[-1][k]) for k, v in student.state_dict().items())
 
 
 def test_teacher_is_trained_first_and_the_student_learns_from_the_trained_one():
