@@ -4,6 +4,7 @@ parser accepts, and docs/getting-started.md's ten lines run (with one epoch per 
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import shlex
 from pathlib import Path
@@ -49,6 +50,8 @@ def test_getting_started_snippet_runs(tmp_path, monkeypatch, capsys):
     fast = re.sub(r"(teacher_epochs|ir_epochs|epochs)=\d+", r"\1=1", code)
     assert fast != code
     monkeypatch.chdir(tmp_path)
+    # a `lit` command run earlier in this process leaves its stdout log handler on lit_core
+    monkeypatch.setattr(logging.getLogger("lit_core"), "handlers", [])
     exec(compile(fast, "getting-started.md", "exec"), {})
     teacher_acc, student_acc = map(float, capsys.readouterr().out.split())
     assert 0 <= student_acc <= 1 and 0 <= teacher_acc <= 1

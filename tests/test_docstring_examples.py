@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import doctest
 import inspect
+import logging
 
 import pytest
 
@@ -47,6 +48,8 @@ def test_public_function_documents_args_returns_and_an_example(module, name):
 @pytest.mark.parametrize(("module", "name"), WITH_EXAMPLES, ids=_ids(WITH_EXAMPLES))
 def test_docstring_example_runs(module, name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    # a `lit` command run earlier in this process leaves its stdout log handler on lit_core
+    monkeypatch.setattr(logging.getLogger("lit_core"), "handlers", [])
     monkeypatch.setenv("LIT_DISABLE_EXT", "1")  # fuse_model's example: the reference path, no build
     obj = getattr(module, name)
     globs = {k: getattr(module, k) for k in module.__all__}
