@@ -60,7 +60,29 @@ STEADY_CALLS = 3  # calls after warm-up whose peak memory is reported
 
 @dataclass
 class BenchConfig:
-    """What to run and how long; ``defaults_for(device)`` gives the GPU or the small CPU setting."""
+    """What to run and how long; ``defaults_for(device)`` gives the GPU or the small CPU setting.
+
+    Attributes:
+        device: ``"cpu"`` or ``"cuda"``.
+        models: lit-models names to bench.
+        variants: ``"dense"`` and the pruned variants (``"unstructured"``, ``"l1-A"``, …).
+        backends: names from ``list_backends()``.
+        dtypes: ``"fp32"``, ``"bf16"``, ``"fp16"``.
+        batch_sizes: batch 1 is timed for latency, larger ones for throughput.
+        runs: timed batch-1 calls per candidate.
+        throughput_runs: timed calls at each larger batch.
+        repeats: groups the timed calls are split into (``spread_pct``, ``noisy``).
+        warmup: untimed calls first.
+        checkpoints: ``{model or model/variant: best.pt}`` weights to load.
+        spec: the input (channels, image size, classes, sequence length).
+        unstructured_target: the model whose parameter count unstructured pruning matches.
+        seed: for the inputs and the pruning.
+        threads: CPU threads for PyTorch and ONNX Runtime (None: leave as is).
+
+    Examples:
+        >>> BenchConfig.defaults_for("cpu").batch_sizes
+        (1, 16, 64)
+    """
 
     device: str = "cpu"
     models: tuple[str, ...] = DEFAULT_MODELS
@@ -284,8 +306,26 @@ def run_bench(
 ) -> list[dict]:
     """Run the whole bench for ``cfg`` and return its rows (ok, failed and skipped).
 
-    ``candidates`` (with ``skipped``, the catalog's problems) may be built beforehand, e.g. to
-    evaluate their accuracy first; otherwise they are built from ``cfg``.
+    Every candidate (model × variant) runs on every backend × dtype × batch size; each output
+    is verified against eager fp32 before it is timed.
+
+    Args:
+        cfg: what to run and how long (``BenchConfig``; ``BenchConfig.defaults_for(device)``).
+        candidates: models built beforehand (``build_candidates``), e.g. to evaluate their
+            accuracy first; None builds them from ``cfg``.
+        skipped: the catalog's problems that came with ``candidates`` (reported as rows).
+        log: where progress lines go.
+
+    Returns:
+        One dict per row (``model``, ``variant``, ``backend``, ``batch_size``,
+        ``latency_ms_p50``, ``throughput_items_s``, ``status`` ``ok``/``failed``/``skipped``, …).
+
+    Examples:
+        >>> cfg = BenchConfig(models=("resnet20",), variants=("dense",), backends=("eager",),
+        ...                   batch_sizes=(1,), runs=3, throughput_runs=1, repeats=1, warmup=1)
+        >>> row = run_bench(cfg, log=lambda line: None)[0]
+        >>> row["model"], row["backend"], row["status"], row["latency_ms_p50"] > 0
+        ('resnet20', 'eager', 'ok', True)
     """
     saved = (torch.get_num_threads(), torch.backends.cudnn.benchmark,
              torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)

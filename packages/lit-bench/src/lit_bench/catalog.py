@@ -15,7 +15,7 @@ lit-core's profiler; lit-core is imported lazily (``pip install packages/lit-cor
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,7 +115,24 @@ def example_input(shape: tuple[int, ...], dtype: torch.dtype, batch: int,
 
 @dataclass
 class Candidate:
-    """One model under test (eval mode, CPU, fp32) and its size and accuracy."""
+    """One model under test (eval mode, CPU, fp32) and its size and accuracy; see ``build_candidates``.
+
+    Attributes:
+        model: the lit-models name.
+        variant: ``"dense"`` or a pruned variant.
+        role: ``"teacher"``, ``"student"`` or ``"pruned"``.
+        module: the built model.
+        params: parameter count (nonzero, for unstructured pruning).
+        macs: multiply-accumulates per example.
+        conv_layers: the number of convolution layers.
+        input_shape: one example's shape.
+        input_dtype: the input dtype (int64 for token ids).
+        accuracy: test accuracy from a checkpoint, when known.
+        accuracy_std: its spread over seeds, when known.
+        accuracy_n: the number of seeds behind it.
+        trained: weights came from a checkpoint.
+        note: anything the report should say about it.
+    """
 
     model: str
     variant: str
@@ -303,9 +320,29 @@ def build_candidates(
     checkpoints: Mapping[str, str | os.PathLike] | None = None,
     spec: InputSpec = InputSpec(),
     unstructured_target: str = "resnet20",
-    log=print,
+    log: Callable[[str], None] = print,
 ) -> tuple[list[Candidate], list[Skipped]]:
-    """Build every requested model × variant (pruned variants for teachers only); never raises."""
+    """Build every requested model × variant (pruned variants for teachers only); never raises.
+
+    Args:
+        models: lit-models names (``"resnet110"``, ``"resnet20"``, …).
+        variants: ``"dense"``, ``"unstructured"``, ``"l1-A"``, ``"l1-B"``, ``"depgraph"``, …
+        checkpoints: ``{model or model/variant: best.pt}`` weights to load (and accuracy to read).
+        spec: the input (channels, image size, classes, sequence length).
+        unstructured_target: the model whose parameter count unstructured pruning matches.
+        log: where progress lines go.
+
+    Returns:
+        ``(candidates, skipped)``: the built ``Candidate`` objects, and a ``Skipped`` (with the
+        reason) for each one that could not be built.
+
+    Examples:
+        >>> built, skipped = build_candidates(["resnet20"], ["dense", "base"], log=lambda line: None)
+        >>> [(c.model, c.variant, c.role) for c in built]
+        [('resnet20', 'dense', 'student')]
+        >>> skipped[0].reason
+        "unknown variant 'base'; valid: dense, unstructured, ..."
+    """
     checkpoints = dict(checkpoints or {})
     variants = list(dict.fromkeys(variants))
     out: list[Candidate] = []

@@ -20,6 +20,19 @@ def count_nonzero_params(model: nn.Module) -> int:
     """Number of parameter elements that are not exactly zero (what unstructured pruning cuts).
 
     ``lit_core.models.pruning.count_nonzero``: masked (still-hooked) weights count their zeros too.
+
+    Args:
+        model: any module.
+
+    Returns:
+        The count of nonzero parameter elements.
+
+    Examples:
+        >>> import torch.nn as nn
+        >>> layer = nn.Linear(4, 2)
+        >>> _ = layer.weight.data[0].zero_()
+        >>> count_nonzero_params(layer)  # 8 weights, 4 zeroed, 2 biases
+        6
     """
     from lit_core.models import count_nonzero
 

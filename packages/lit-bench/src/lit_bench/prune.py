@@ -44,6 +44,19 @@ def unstructured_prune(model: nn.Module, target_nonzero: int) -> nn.Module:
 
     One mechanism for the project: this is ``lit_core.models.pruning.prune_to_nonzero`` (global
     magnitude masks over every conv and linear weight, made permanent).
+
+    Args:
+        model: the model to prune.
+        target_nonzero: how many nonzero parameter elements to keep.
+
+    Returns:
+        The pruned model (dense tensors with zeros).
+
+    Examples:
+        >>> from lit_models import create_model
+        >>> pruned = unstructured_prune(create_model("resnet20"), 100_000)
+        >>> count_nonzero_params(pruned)
+        100000
     """
     from lit_core.models import prune_to_nonzero
 
@@ -93,7 +106,24 @@ def _basic_blocks(model: nn.Module) -> list[tuple[int, nn.Module]]:
 
 @torch.no_grad()
 def l1_filter_prune(model: nn.Module, config: L1FilterConfig) -> nn.Module:
-    """Remove the smallest-L1 filters of each block's first conv, as ``config`` prescribes."""
+    """Remove the smallest-L1 filters of each block's first conv, as ``config`` prescribes.
+
+    Li et al. (2017), "Pruning Filters for Efficient ConvNets"; ``LI2017_CONFIGS`` holds their
+    ResNet-56/110 settings A and B. Needs Torch-Pruning (``torch_pruning``).
+
+    Args:
+        model: a CIFAR ResNet (unchanged).
+        config: the layers to skip and the ratio per stage (an ``L1FilterConfig``).
+
+    Returns:
+        A pruned deep copy, with narrower first convs in the pruned blocks.
+
+    Examples:
+        >>> from lit_models import create_model
+        >>> pruned = l1_filter_prune(create_model("resnet56"), LI2017_CONFIGS["resnet56"]["A"])
+        >>> pruned.stages[0][0].conv1.out_channels  # 16 filters, 10% cut
+        14
+    """
     import torch_pruning as tp
 
     pruned = copy.deepcopy(model)
@@ -128,7 +158,29 @@ def depgraph_prune(
     max_ratio: float = 0.9,
     input_size: tuple[int, ...] = (3, 32, 32),
 ) -> nn.Module:
-    """DepGraph (Torch-Pruning) global L1 pruning of block-internal channels to MACs/``speedup``."""
+    """DepGraph (Torch-Pruning) global L1 pruning of block-internal channels to MACs/``speedup``.
+
+    Args:
+        model: a CIFAR ResNet (unchanged).
+        speedup: the target MAC reduction (> 1): prune until MACs <= base MACs / ``speedup``.
+        round_to: round every pruned layer's channel count to a multiple of this (e.g. 8).
+        steps: iterative pruning steps.
+        max_ratio: the most any one layer may lose (a fraction of its channels).
+        input_size: the input shape (without batch) to count MACs on.
+
+    Returns:
+        A pruned deep copy.
+
+    Raises:
+        ValueError: ``speedup`` <= 1.
+
+    Examples:
+        >>> from lit_models import create_model
+        >>> model = create_model("resnet20")
+        >>> pruned = depgraph_prune(model, speedup=2.0)
+        >>> count_nonzero_params(pruned) < count_nonzero_params(model)
+        True
+    """
     import torch_pruning as tp
 
     if speedup <= 1:

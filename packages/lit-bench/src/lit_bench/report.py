@@ -406,8 +406,28 @@ def write_report(
 ) -> dict[str, Path]:
     """Write results.json, report.md and the plots into ``out_dir``; returns their paths.
 
-    Same call as ``lit_core.app.report.write_report``: raises ``FileExistsError`` (naming the file) if a
-    report is already there and not ``overwrite``; nothing is written in that case.
+    Same call as ``lit_core.app.report.write_report``.
+
+    Args:
+        out_dir: the report directory (created).
+        rows: the rows ``run_bench`` returned.
+        title: the report's heading.
+        meta: extra facts for results.json (command, host, …).
+        overwrite: replace an existing report.
+
+    Returns:
+        ``{"json": results.json, "markdown": report.md, <plot name>: png}`` paths.
+
+    Raises:
+        FileExistsError: a report is already there and not ``overwrite`` (the file is named);
+            nothing is written then.
+
+    Examples:
+        >>> cfg = BenchConfig(models=("resnet20",), variants=("dense",), backends=("eager",),
+        ...                   batch_sizes=(1,), runs=3, throughput_runs=1, repeats=1, warmup=1)
+        >>> paths = write_report("report", run_bench(cfg, log=lambda line: None))
+        >>> paths["json"].name, paths["markdown"].name
+        ('results.json', 'report.md')
     """
     out = Path(out_dir)
     meta = dict(meta or {})

@@ -21,6 +21,7 @@ from .method.methods import METHODS, MethodConfig, get_method, student_architect
 from .method.staged import StagedModel, require_staged
 from .method.wrap import StagedWrapper, as_staged, unwrap
 from .models.build import build_model
+from .training.compress import CompressResult, compress
 from .training.config import TrainConfig
 from .training.distributed import DistInfo, RankSlice, dist_info, init_distributed
 from .training.metrics import MetricsLogger, read_metrics
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "METHODS",
+    "CompressResult",
     "DistInfo",
     "Evaluation",
     "FitResult",
@@ -54,6 +56,7 @@ __all__ = [
     "as_staged",
     "build_model",
     "check_alignment",
+    "compress",
     "copy_stem_and_head",
     "deterministic_mode",
     "dist_info",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 from collections.abc import Callable
+from typing import Any
 
 import torch.nn as nn
 
@@ -49,11 +50,25 @@ def register_model(fn: ModelFn) -> ModelFn:
     return _REGISTRY.register(fn)
 
 
-def create_model(name: str, pretrained: bool = False, **kwargs) -> nn.Module:
+def create_model(name: str, pretrained: bool = False, **kwargs: Any) -> nn.Module:
     """Build a registered model by name, e.g. ``create_model("resnet20", num_classes=100)``.
 
-    ``pretrained`` is accepted for timm/torchvision-style calls; lit-models publishes no weights,
-    so ``pretrained=True`` raises and says how to get a trained teacher instead.
+    Args:
+        name: a name from ``list_models()`` (``"resnet20"``, ``"resnet110"``, ``"vdcnn29"``, …).
+        pretrained: accepted for timm/torchvision-style calls; lit-models publishes no weights,
+            so True raises and says how to get a trained teacher instead.
+        **kwargs: the builder's keyword arguments (``num_classes``, ``in_chans``, ``img_size``, …).
+
+    Returns:
+        The model, with the stage interface (``stem``, ``stages``, ``head``, ``feature_info``).
+
+    Raises:
+        ValueError: an unknown name, or ``pretrained=True``.
+
+    Examples:
+        >>> model = create_model("resnet20", num_classes=100)
+        >>> [info["num_chs"] for info in model.feature_info], model.num_classes
+        ([16, 32, 64], 100)
     """
     builder = _REGISTRY.get(name)
     if pretrained:
@@ -65,7 +80,18 @@ def create_model(name: str, pretrained: bool = False, **kwargs) -> nn.Module:
 
 
 def list_models(pattern: str = "*") -> list[str]:
-    """Sorted registered model names matching a shell-style ``pattern``."""
+    """Sorted registered model names matching a shell-style ``pattern``.
+
+    Args:
+        pattern: an ``fnmatch`` pattern (``"*"``: every model).
+
+    Returns:
+        The matching names, sorted.
+
+    Examples:
+        >>> list_models("vdcnn*")
+        ['vdcnn', 'vdcnn17', 'vdcnn29', 'vdcnn49', 'vdcnn9']
+    """
     return _REGISTRY.names(pattern)
 
 

@@ -30,6 +30,15 @@ def as_staged(model: nn.Module, **kwargs: Any) -> nn.Module:
 
     Raises:
         ImportError: lit-core is not installed.
+
+    Examples:
+        >>> import torch, torchvision
+        >>> staged = as_staged(torchvision.models.resnet18(num_classes=10),
+        ...                    stem=["conv1", "bn1", "relu", "maxpool"],
+        ...                    stages=["layer1", "layer2", "layer3", "layer4"], head=["avgpool", "fc"],
+        ...                    example_input=torch.randn(2, 3, 32, 32))
+        >>> [info["num_chs"] for info in staged.feature_info]
+        [64, 128, 256, 512]
     """
     found = entry_points(group=ENTRY_POINT_GROUP, name="as_staged")
     if not found:

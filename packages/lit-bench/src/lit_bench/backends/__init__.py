@@ -35,7 +35,23 @@ def _always_available() -> str | None:
 
 @dataclass(frozen=True)
 class Backend:
-    """How to run a model: name, where and in which dtypes, whether BN is folded, and how."""
+    """How to run a model: name, where and in which dtypes, whether BN is folded, and how.
+
+    Attributes:
+        name: the registry name (``"eager"``, ``"onnxrt"``, …).
+        devices: the device types it runs on (``"cpu"``, ``"cuda"``).
+        dtypes: the dtypes it supports.
+        folds_bn: whether it runs the BN-folded model.
+        prepare: ``prepare(model, example) -> run``, where ``run(x)`` returns the outputs.
+        available: returns None when usable here, else why not (a missing package, no GPU).
+        own_memory: it allocates device memory outside PyTorch's allocator.
+        dry_check: what can be checked on CPU for a later run on ``devices``.
+
+    Examples:
+        >>> import torch
+        >>> get_backend("eager").fits("cpu", torch.float32) is None
+        True
+    """
 
     name: str
     devices: tuple[str, ...]
@@ -90,7 +106,26 @@ _REGISTRY = _Registry()
 
 
 def register_backend(backend: Backend) -> Backend:
-    """Add a backend to the registry (a duplicate name raises ``ValueError``)."""
+    """Add a backend to the registry.
+
+    Args:
+        backend: the ``Backend`` (name, devices, dtypes, ``prepare(model, example) -> run(x)``).
+
+    Returns:
+        ``backend`` itself.
+
+    Raises:
+        ValueError: a backend of that name is already registered.
+
+    Examples:
+        >>> import torch
+        >>> from lit_bench.backends import unregister_backend
+        >>> mine = Backend("my_eager", devices=("cpu",), dtypes=(torch.float32,), folds_bn=False,
+        ...                prepare=lambda model, example: model)  # run(x) = model(x)
+        >>> register_backend(mine).name in list_backends()
+        True
+        >>> unregister_backend("my_eager")
+    """
     return _REGISTRY.add(backend)
 
 
@@ -100,12 +135,35 @@ def unregister_backend(name: str) -> None:
 
 
 def get_backend(name: str) -> Backend:
-    """The registered backend called ``name`` (unknown → ``ValueError`` listing valid names)."""
+    """The registered backend called ``name``.
+
+    Args:
+        name: a name from ``list_backends()``.
+
+    Returns:
+        The ``Backend``.
+
+    Raises:
+        ValueError: an unknown name (the message lists the valid ones).
+
+    Examples:
+        >>> backend = get_backend("eager")
+        >>> backend.devices, backend.folds_bn
+        (('cpu', 'cuda'), False)
+    """
     return _REGISTRY.get(name)
 
 
 def list_backends() -> list[str]:
-    """Registered backend names, in registration order."""
+    """Registered backend names, in registration order.
+
+    Returns:
+        The names (``eager``, ``eager_folded``, ``cuda_graphs``, ``compile``, ``onnxrt``, …).
+
+    Examples:
+        >>> list_backends()[:2]
+        ['eager', 'eager_folded']
+    """
     return _REGISTRY.names()
 
 

@@ -54,8 +54,23 @@ class _KeepWriteError:
 
 
 def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temp file in the same directory, then ``os.replace`` it into place
-    (a full disk is a ``WriteError`` and leaves the previous file as it was)."""
+    """``torch.save`` to a temp file in the same directory, then ``os.replace`` it into place.
+
+    A reader never sees a half-written file, and a crash or a full disk (a ``WriteError``)
+    leaves the old file intact.
+
+    Args:
+        obj: what to save (tensors and plain types, so it loads with ``weights_only=True``).
+        path: the destination file.
+
+    Returns:
+        The path written.
+
+    Examples:
+        >>> import torch
+        >>> save_atomic({"model": {"w": torch.zeros(2)}}, "ckpt.pt").name
+        'ckpt.pt'
+    """
     def write(f: Any) -> None:
         out = _KeepWriteError(f)
         try:
@@ -71,8 +86,23 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     """Read a checkpoint without executing code (``weights_only=True``).
 
-    Raises ``CheckpointError`` (one line naming the file) when it is missing, not a file, empty,
-    truncated, not a torch checkpoint, holds anything but tensors and plain types, or is not a dict.
+    Args:
+        path: the checkpoint file (``best.pt``, ``last.pt``).
+        map_location: where to put its tensors.
+
+    Returns:
+        The checkpoint dict (a lit checkpoint has ``model``, ``method``, ``config``, ``meta``).
+
+    Raises:
+        CheckpointError: one line naming the file when it is missing, not a file, empty,
+            truncated, not a torch checkpoint, holds anything but tensors and plain types, or is
+            not a dict.
+
+    Examples:
+        >>> import torch
+        >>> torch.save({"model": {"w": torch.ones(2)}}, "ckpt.pt")
+        >>> load_checkpoint("ckpt.pt")["model"]["w"]
+        tensor([1., 1.])
     """
     path = Path(path)
     if not path.is_file():
@@ -104,7 +134,26 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
 
 def load_state_into(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
-    """Load a state dict, raising ``CheckpointError`` naming the first tensor that does not fit."""
+    """Load a state dict into ``model``, naming the first tensor that does not fit.
+
+    Args:
+        model: the model to load into (changed in place).
+        state: a state dict (e.g. a checkpoint's ``"model"``).
+
+    Returns:
+        None.
+
+    Raises:
+        CheckpointError: a missing, unexpected or differently shaped tensor, named.
+
+    Examples:
+        >>> import torch.nn as nn
+        >>> load_state_into(nn.Linear(2, 3), nn.Linear(2, 3).state_dict())
+        >>> load_state_into(nn.Linear(2, 3), nn.Linear(2, 4).state_dict())
+        Traceback (most recent call last):
+        ...
+        lit_core.errors.CheckpointError: checkpoint does not match the model: tensor 'weight' has shape (4, 2) ...
+    """
     check_state_fits(model, state)
     model.load_state_dict(state)
 
@@ -146,7 +195,24 @@ def check_state_fits(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
 
 
 def load_model_weights(model: nn.Module, path: str | os.PathLike) -> dict:
-    """Load a checkpoint's model weights into ``model``; returns the whole checkpoint dict."""
+    """Load a checkpoint's model weights (its ``"model"`` entry) into ``model``.
+
+    Args:
+        model: the model to load into (changed in place).
+        path: a checkpoint file written by lit (or any dict with a ``"model"`` state dict).
+
+    Returns:
+        The whole checkpoint dict (``meta`` holds the model name and preprocessing).
+
+    Raises:
+        CheckpointError: an unreadable file, no ``"model"`` entry, or tensors that do not fit.
+
+    Examples:
+        >>> import torch, torch.nn as nn
+        >>> torch.save({"model": nn.Linear(2, 3).state_dict(), "meta": {}}, "best.pt")
+        >>> sorted(load_model_weights(nn.Linear(2, 3), "best.pt"))
+        ['meta', 'model']
+    """
     ckpt = load_checkpoint(path)
     if not isinstance(ckpt.get("model"), dict):
         raise CheckpointError(f"{path} is not a lit checkpoint (no 'model' state dict)")

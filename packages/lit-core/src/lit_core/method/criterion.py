@@ -25,11 +25,17 @@ class LITCriterion(nn.Module):
         ir_at: where the IR losses sit ("all", "last", "middle", "blocks", "last_stage").
 
     Examples:
+        >>> import torch
+        >>> from lit_models import create_model
+        >>> teacher, student = create_model("resnet20", img_size=8), create_model("resnet8", img_size=8)
         >>> crit = LITCriterion(teacher, student)
         >>> opt = torch.optim.AdamW(crit.student.parameters(), lr=1e-3)
+        >>> loader = [(torch.randn(8, 3, 8, 8), torch.randint(0, 10, (8,)))]
         >>> for x, y in loader:
         ...     loss = crit(x, y)
         ...     opt.zero_grad(); loss.backward(); opt.step()
+        >>> crit.parts._fields
+        ('total', 'kd', 'ir')
     """
 
     def __init__(

@@ -39,12 +39,16 @@ __all__ = [
 
 @dataclass
 class IRPlan:
-    """Matched teacher/student pieces and where the IR losses (eq. 3) sit.
+    """Matched teacher/student pieces and where the IR losses (eq. 3) sit; built by ``make_plan``.
 
-    ``teacher_pieces[j]`` maps T̃_j to T̃_{j+1}; ``student_pieces[j]`` is the student's
-    counterpart; ``ir_at`` lists the piece indices whose output gets an IR loss (ascending).
-    ``starts`` (with teacher input): the piece each IR segment begins at, fed T̃ of that index;
-    ``None`` chains them (each segment begins right after the previous IR, the first at 0).
+    Attributes:
+        names: a name per piece (``"stage 0"``, …).
+        teacher_pieces: ``teacher_pieces[j]`` maps T̃_j to T̃_{j+1}.
+        student_pieces: the student's counterpart of each teacher piece.
+        ir_at: the piece indices whose output gets an IR loss (ascending).
+        teacher_input: each student segment is fed the teacher's T̃ (LIT).
+        starts: with teacher input, the piece each IR segment begins at, fed T̃ of that index;
+            None chains them (each segment begins right after the previous IR, the first at 0).
     """
 
     names: list[str]
@@ -64,8 +68,30 @@ class IRPlan:
 def make_plan(
     teacher: nn.Module, student: nn.Module, ir_at: str = "all", teacher_input: bool = True
 ) -> IRPlan:
-    """Build the IR plan for a method (``ir_at``: "all", "last", "middle" stage, "blocks", or
-    "last_stage": one IR segment, the last stage alone, fed the teacher's T̃_{k−1})."""
+    """Build the IR plan: which teacher/student pieces are paired and where the IR losses sit.
+
+    Args:
+        teacher: a staged model (``stem``, ``stages``, ``head``).
+        student: a staged model with as many stages as the teacher.
+        ir_at: ``"all"`` (LIT: an IR loss after every stage), ``"last"`` or ``"middle"`` (one
+            stage), ``"blocks"`` (after every residual block), or ``"last_stage"`` (one IR
+            segment, the last stage alone, fed the teacher's T̃_{k−1}).
+        teacher_input: each student segment starts from the teacher's output of the previous
+            stage (LIT); False chains the student's own outputs.
+
+    Returns:
+        The ``IRPlan``.
+
+    Raises:
+        AlignmentError: the stage counts differ.
+        ConfigError: an unknown ``ir_at``.
+
+    Examples:
+        >>> from lit_models import create_model
+        >>> plan = make_plan(create_model("resnet20", img_size=8), create_model("resnet8", img_size=8))
+        >>> plan.names, plan.ir_at
+        (['stage 0', 'stage 1', 'stage 2'], [0, 1, 2])
+    """
     teacher = require_staged(teacher, "teacher")
     student = require_staged(student, "student")
     if ir_at not in IR_POSITIONS:
@@ -115,9 +141,23 @@ def _same_tensors(a: nn.Module, b: nn.Module) -> bool:
 
 
 def copy_stem_and_head(teacher: nn.Module, student: nn.Module) -> list[str]:
-    """Copy the teacher's stem and head into the student where all shapes match.
+    """Copy the teacher's stem and head into the student where all shapes match (LIT's start).
 
-    Each part is copied whole or not at all; returns the copied tensor names (``stem.0.weight``…).
+    Each part is copied whole or not at all.
+
+    Args:
+        teacher: the staged teacher.
+        student: the staged student (changed in place).
+
+    Returns:
+        The names of the copied tensors (``stem.0.weight``, …, ``head.1.bias``).
+
+    Examples:
+        >>> from lit_models import create_model
+        >>> copied = copy_stem_and_head(create_model("resnet20", img_size=8),
+        ...                             create_model("resnet8", img_size=8))
+        >>> copied[0], copied[-1]
+        ('stem.0.weight', 'head.2.bias')
     """
     copied: list[str] = []
     for part in ("stem", "head"):
@@ -140,7 +180,27 @@ def stem_is_shared(teacher: nn.Module, student: nn.Module) -> bool:
 def teacher_forward(
     teacher: nn.Module, x: torch.Tensor, plan: IRPlan | None
 ) -> tuple[list[torch.Tensor] | None, torch.Tensor]:
-    """The teacher's cuts T̃_0 (stem output) … T̃_n and its logits; call under ``no_grad``."""
+    """The teacher's cuts T̃_0 (stem output) … T̃_n and its logits; call under ``no_grad``.
+
+    Args:
+        teacher: the staged teacher.
+        x: an input batch.
+        plan: the IR plan (``make_plan``); None returns only the logits.
+
+    Returns:
+        ``(cuts, logits)``: the stem output and each piece's output (None without a plan), and
+        the teacher's logits.
+
+    Examples:
+        >>> import torch
+        >>> from lit_models import create_model
+        >>> teacher = create_model("resnet20", img_size=8).eval()
+        >>> plan = make_plan(teacher, create_model("resnet8", img_size=8))
+        >>> with torch.no_grad():
+        ...     cuts, logits = teacher_forward(teacher, torch.randn(2, 3, 8, 8), plan)
+        >>> [tuple(c.shape[1:]) for c in cuts], tuple(logits.shape)
+        ([(16, 8, 8), (16, 8, 8), (32, 4, 4), (64, 2, 2)], (2, 10))
+    """
     if plan is None:
         return None, teacher(x)
     h = teacher.stem(x)
@@ -154,10 +214,26 @@ def teacher_forward(
 class StudentForward(nn.Module):
     """The student's side of one training step as a single ``forward`` (so DDP can wrap it).
 
-    Returns ``(logits or None, [student IR outputs at plan.ir_at])``. With no plan it is just
-    ``student(x)``. ``share_stem=True`` (only valid when the student's stem is a frozen copy of
-    the teacher's, so its output equals T̃_0) reuses the first IR segment's output as the start of
-    the student's own forward instead of computing it twice.
+    ``forward(x, teacher_cuts)`` returns ``(logits or None, [student IR outputs at plan.ir_at])``.
+    With no plan it is just ``student(x)``.
+
+    Args:
+        student: the staged student.
+        plan: the IR plan (``make_plan``), or None for an end-to-end forward.
+        share_stem: only valid when the student's stem is a frozen copy of the teacher's (its
+            output equals T̃_0): reuse the first IR segment's output as the start of the
+            student's own forward instead of computing it twice.
+
+    Examples:
+        >>> from lit_models import create_model
+        >>> teacher, student = create_model("resnet20", img_size=8), create_model("resnet8", img_size=8)
+        >>> import torch
+        >>> plan, x = make_plan(teacher, student), torch.randn(2, 3, 8, 8)
+        >>> with torch.no_grad():
+        ...     cuts, _ = teacher_forward(teacher.eval(), x, plan)
+        >>> logits, irs = StudentForward(student, plan)(x, cuts)  # stage i fed the teacher's T̃_i
+        >>> tuple(logits.shape), [tuple(h.shape[1:]) for h in irs]
+        ((2, 10), [(16, 8, 8), (32, 4, 4), (64, 2, 2)])
     """
 
     def __init__(self, student: nn.Module, plan: IRPlan | None = None, share_stem: bool = False):
@@ -216,8 +292,29 @@ def lit_step(
     """One LIT objective on a batch (eqs. 1-3); returns the loss parts and the student logits.
 
     With ``plan=None`` and β = 1 it is a KD step (eq. 2); with no teacher and α = 1, a CE step.
-    ``teacher_out``: the teacher's ``(cuts, logits)`` for this batch, precomputed (a
-    ``TeacherCache``); the teacher is then not run.
+
+    Args:
+        teacher: the frozen teacher (None for cross-entropy only).
+        student_forward: ``StudentForward(student, plan)``: the student's IR outputs and logits.
+        plan: the IR plan (``make_plan``), or None for an end-to-end step.
+        objective: the ``LITLoss`` (α, τ, β and the IR distance).
+        x: an input batch.
+        y: its labels.
+        teacher_out: the teacher's ``(cuts, logits)`` for this batch, precomputed (a
+            ``TeacherCache``); the teacher is then not run.
+
+    Returns:
+        ``(parts, logits)``: the ``LossParts`` (``total`` to backpropagate, ``kd``, ``ir``) and
+        the student's logits (None when the objective does not need them).
+
+    Examples:
+        >>> import torch
+        >>> from lit_models import create_model
+        >>> teacher, student = create_model("resnet20", img_size=8), create_model("resnet8", img_size=8)
+        >>> plan = make_plan(teacher, student)
+        >>> parts, logits = lit_step(teacher.eval(), StudentForward(student, plan), plan, LITLoss(),
+        ...                          torch.randn(4, 3, 8, 8), torch.tensor([0, 1, 2, 3]))
+        >>> parts.total.backward()
     """
     t_cuts, t_logits = teacher_out if teacher_out is not None else (None, None)
     if teacher is not None and teacher_out is None:
@@ -276,5 +373,23 @@ def _mismatch(where: str, t: torch.Tensor, s: torch.Tensor) -> str:
 
 
 def check_alignment(teacher: nn.Module, student: nn.Module, x: torch.Tensor) -> None:
-    """Check that stem, every stage and the logits of teacher and student have equal shapes."""
+    """Check that stem, every stage and the logits of teacher and student have equal shapes.
+
+    Args:
+        teacher: the staged teacher.
+        student: the staged student.
+        x: an input batch (two examples are enough); nothing is trained.
+
+    Returns:
+        None; raises instead when the pair does not line up.
+
+    Raises:
+        AlignmentError: names the first stage (or the logits) whose shapes differ.
+
+    Examples:
+        >>> import torch
+        >>> from lit_models import create_model
+        >>> check_alignment(create_model("resnet20", img_size=8), create_model("resnet8", img_size=8),
+        ...                 torch.randn(2, 3, 8, 8))
+    """
     check_plan_alignment(teacher, student, make_plan(teacher, student, "all", True), x)

@@ -62,7 +62,19 @@ def check_temperature(value: float) -> float:
 class KDLoss(nn.Module):
     """Knowledge distillation, eq. 2; α weights the hard (label) term, as in the paper's code.
 
+    ``loss(student_logits, teacher_logits, target) = α·CE(student, target) + (1−α)·τ²·H(q_τ, p_τ)``.
     With ``alpha == 1`` it is plain cross-entropy and ``teacher_logits`` may be ``None``.
+
+    Args:
+        alpha: the weight of the hard-label term, in [0, 1] (the paper: 0.95).
+        temperature: τ > 0 of the softened distributions (the paper: 6).
+
+    Examples:
+        >>> import torch
+        >>> kd = KDLoss(alpha=0.5, temperature=4.0)
+        >>> loss = kd(torch.randn(8, 10), torch.randn(8, 10), torch.randint(0, 10, (8,)))
+        >>> loss.shape
+        torch.Size([])
     """
 
     def __init__(self, alpha: float = DEFAULT_ALPHA, temperature: float = DEFAULT_TEMPERATURE) -> None:
@@ -86,7 +98,16 @@ class KDLoss(nn.Module):
 
 
 class IRLoss(nn.Module):
-    """Intermediate-representation loss l(student, teacher) (Table 5); ``l2`` is the MSE mean."""
+    """Intermediate-representation loss l(student, teacher) (Table 5); ``l2`` is the MSE mean.
+
+    Args:
+        kind: ``"l2"`` (mean squared error), ``"l1"`` or ``"smooth_l1"``.
+
+    Examples:
+        >>> import torch
+        >>> IRLoss("l1")(torch.zeros(2, 4), torch.ones(2, 4))
+        tensor(1.)
+    """
 
     def __init__(self, kind: str = "l2") -> None:
         super().__init__()
@@ -115,7 +136,13 @@ class LogitLoss(nn.Module):
 
 
 class LossParts(NamedTuple):
-    """A training objective's value and its two terms (for logging); ``kd``/``ir`` may be 0."""
+    """A training objective's value and its two terms (for logging).
+
+    Attributes:
+        total: the loss to backpropagate (eq. 1).
+        kd: the KD (or other logit-loss) term, 0 when unused.
+        ir: the summed IR terms (eq. 3), 0 when unused.
+    """
 
     total: torch.Tensor
     kd: torch.Tensor
@@ -128,6 +155,18 @@ class LITLoss(nn.Module):
     ``beta == 1`` is plain KD (no IR term needed); ``beta == 0`` is IR only (no logits needed),
     which is the FitNets hint objective. ``logit`` replaces KD by another logit loss with KD's
     signature (``DKDLoss``, ``DISTLoss``).
+
+    Args:
+        alpha: KD's hard-label weight (eq. 2; the paper: 0.95).
+        temperature: KD's τ (the paper: 6).
+        beta: the KD term's weight against the IR terms (the paper: 0.75).
+        ir_kind: the IR distance l (``IRLoss``: ``"l2"``, ``"l1"``, ``"smooth_l1"``).
+        logit: a logit loss in KD's place (``forward(student, teacher, target)``), or None.
+
+    Examples:
+        >>> loss = LITLoss(beta=0.75)
+        >>> loss.beta, loss.kd.alpha, loss.kd.temperature
+        (0.75, 0.95, 6.0)
     """
 
     def __init__(

@@ -142,7 +142,22 @@ METHODS: dict[str, MethodConfig] = {
 
 
 def get_method(method: str | MethodConfig) -> MethodConfig:
-    """Look a method up by name (a ``MethodConfig`` passes through); unknown → ``ValueError``."""
+    """Look a training method up by name (a ``MethodConfig`` passes through).
+
+    Args:
+        method: a name in ``METHODS`` (``"lit"``, ``"kd"``, ``"scratch"``, …) or a ``MethodConfig``.
+
+    Returns:
+        The ``MethodConfig``.
+
+    Raises:
+        ConfigError: an unknown name (a ``ValueError``; the message lists the valid ones).
+
+    Examples:
+        >>> m = get_method("lit")
+        >>> m.ir_phase, m.final_loss
+        (True, 'kd')
+    """
     if isinstance(method, MethodConfig):
         return method
     if method not in METHODS:
@@ -151,5 +166,20 @@ def get_method(method: str | MethodConfig) -> MethodConfig:
 
 
 def student_architecture(method: str | MethodConfig, teacher: str, student: str) -> str:
-    """The student model name to build for ``method`` (born-again uses the teacher's)."""
+    """The student model name to build for ``method`` (born-again uses the teacher's).
+
+    Args:
+        method: a method name or ``MethodConfig``.
+        teacher: the teacher's model name.
+        student: the student's model name.
+
+    Returns:
+        ``teacher`` for methods that train a copy of the teacher's architecture, else ``student``.
+
+    Examples:
+        >>> student_architecture("lit", "resnet110", "resnet20")
+        'resnet20'
+        >>> student_architecture("born_again", "resnet110", "resnet20")
+        'resnet110'
+    """
     return teacher if get_method(method).same_architecture else student

@@ -30,7 +30,21 @@ class StageInterfaceError(LitError, TypeError):
 
 @runtime_checkable
 class StagedModel(Protocol):
-    """A network split at stage boundaries: ``forward(x) == head(stages[-1](…(stem(x))))``."""
+    """A network split at stage boundaries: ``forward(x) == head(stages[-1](…(stem(x))))``.
+
+    What every lit function that takes a teacher or student asks for. lit-models' models have
+    it; ``as_staged`` gives it to any other model.
+
+    Attributes:
+        stem: the modules before the first stage.
+        stages: one module per stage (``stages.0 … stages.N-1``).
+        head: the modules after the last stage (pooling, classifier).
+
+    Examples:
+        >>> from lit_models import create_model
+        >>> isinstance(create_model("resnet20"), StagedModel)
+        True
+    """
 
     stem: nn.Module
     stages: Sequence[nn.Module]
@@ -40,7 +54,25 @@ class StagedModel(Protocol):
 
 
 def require_staged(model: object, role: str = "model") -> StagedModel:
-    """Return ``model`` if it has the stage interface, else raise one clear ``StageInterfaceError``."""
+    """Return ``model`` if it has the stage interface (``stem``, ``stages``, ``head``).
+
+    Args:
+        model: the model to check.
+        role: what the model is, for the message (``"teacher"``, ``"student"``).
+
+    Returns:
+        ``model`` itself.
+
+    Raises:
+        StageInterfaceError: names the missing attributes and suggests ``as_staged``.
+
+    Examples:
+        >>> import torch.nn as nn
+        >>> require_staged(nn.Linear(2, 2), "teacher")
+        Traceback (most recent call last):
+        ...
+        lit_core.method.staged.StageInterfaceError: the teacher (Linear) lacks the stage interface ...
+    """
     missing = [a for a in ("stem", "stages", "head") if not hasattr(model, a)]
     if missing:
         raise StageInterfaceError(

@@ -93,6 +93,21 @@ class StagedWrapper(nn.Module):
     Built by ``as_staged``. ``forward(x) == head(stages[-1](…stages[0](stem(x))))``;
     ``state_dict()``/``load_state_dict()`` speak the original model's keys; ``unwrap()`` is the
     original model (its modules are the wrapper's, so it holds whatever the wrapper was trained to).
+
+    Args:
+        model: the original model.
+        stem: its stem modules, composed.
+        stages: its stage modules, composed per stage.
+        head: its head modules, composed.
+        feature_info: ``{num_chs, reduction, module}`` per stage.
+        example: the example batch given to ``as_staged``, or None.
+
+    Examples:
+        >>> import torchvision
+        >>> staged = as_staged(torchvision.models.resnet18(), stem=["conv1", "bn1", "relu", "maxpool"],
+        ...                    stages=["layer1", "layer2", "layer3", "layer4"], head=["avgpool", "fc"])
+        >>> isinstance(staged, StagedWrapper), len(staged.stages), next(iter(staged.state_dict()))
+        (True, 4, 'conv1.weight')
     """
 
     def __init__(self, model: nn.Module, stem: nn.Module, stages: Sequence[nn.Module],

@@ -29,10 +29,26 @@ def is_import_path(name: str) -> bool:
 def build_model(name: str, *, allow_import: bool = True, **kwargs: Any) -> nn.Module:
     """Build ``name`` through the ``lit.model_factories`` entry points (e.g. lit-models).
 
-    ``"package.module:function"`` imports and calls that function with ``kwargs`` instead (a
-    user's model) — only when ``allow_import`` (never for names read from a checkpoint). A builder
-    that rejects the keyword arguments, or returns something that is not an ``nn.Module``, raises
-    ``ConfigError`` naming the model.
+    Args:
+        name: a registered model name (``"resnet20"``), or ``"package.module:function"`` to
+            import and call that function (a user's model builder).
+        allow_import: allow the ``package.module:function`` form (never for names read from a
+            checkpoint: a file could run code that way).
+        **kwargs: passed to the builder (``num_classes=100``, ``img_size=8``, …).
+
+    Returns:
+        The built ``nn.Module``.
+
+    Raises:
+        ConfigError: an unknown name, a refused import path, a builder that rejects the keyword
+            arguments, or one that returns something other than an ``nn.Module``.
+
+    Examples:
+        >>> model = build_model("resnet8", num_classes=100)  # needs lit-models installed
+        >>> model.head[-1].out_features
+        100
+        >>> build_model("torchvision.models:resnet18", num_classes=10).fc.out_features
+        10
     """
     if not isinstance(name, str) or not name:
         raise ConfigError(f"a model name must be a non-empty string; got {name!r}")

@@ -1,13 +1,15 @@
 """Training machinery: ``fit``, one optimisation step, and what a run executes on.
 
-``config`` (``TrainConfig``), ``trainer`` (the two-phase ``fit``), ``step`` (one step of a phase),
-``compile``, ``teacher_cache`` and ``teacher_copy`` (the frozen teacher, fast), ``distributed``
+``config`` (``TrainConfig``), ``trainer`` (the two-phase ``fit``), ``compress`` (the one call:
+teacher training when asked, then ``fit``), ``optim`` (optimiser and schedule factories),
+``step`` (one step of a phase), ``compile``, ``teacher_cache`` and ``teacher_copy`` (the frozen teacher, fast), ``distributed``
 (DDP), ``evaluation``, ``metrics``, ``runtime`` (device, precision, seeds, determinism) and
 ``rundir`` (the run-directory policy ``fit`` follows). Builds on ``lit_core.method``,
 ``lit_core.data``, ``lit_core.models`` and ``lit_core.io``; never on the application above it.
 """
 
 from .compile import COMPILE_MODES, compile_options, compile_teacher, compiled, mark_step_begin
+from .compress import CompressResult, compress
 from .config import PRECISIONS, TrainConfig
 from .distributed import (
     DistInfo,
@@ -20,6 +22,7 @@ from .distributed import (
 )
 from .evaluation import Evaluation, evaluate
 from .metrics import METRICS_FILE, MetricsLogger, read_metrics
+from .optim import OptimizerFactory, SchedulerFactory, build_optimizer, build_scheduler
 from .rundir import check_run_dir, prepare_fit_dir, resolve_path, run_dir_path
 from .runtime import autocast, deterministic_mode, resolve_device, seed_everything, to_device
 from .step import (
@@ -48,13 +51,16 @@ __all__ = [
     "LAST_CHECKPOINT",
     "METRICS_FILE",
     "PRECISIONS",
+    "CompressResult",
     "DistInfo",
     "Evaluation",
     "FitResult",
     "MetricsLogger",
     "NonFiniteLossError",
+    "OptimizerFactory",
     "Phase",
     "RankSlice",
+    "SchedulerFactory",
     "TeacherCache",
     "TrainConfig",
     "TrainStep",
@@ -62,12 +68,15 @@ __all__ = [
     "all_reduce_sum",
     "autocast",
     "barrier",
+    "build_optimizer",
     "build_phases",
+    "build_scheduler",
     "check_pair",
     "check_run_dir",
     "compile_options",
     "compile_teacher",
     "compiled",
+    "compress",
     "deterministic_mode",
     "dist_info",
     "evaluate",

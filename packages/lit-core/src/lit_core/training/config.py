@@ -48,7 +48,19 @@ class TrainConfig:
     or ``"step"`` (the whole step; not under DDP), see ``lit_core.training.compile``.
     ``device="auto"`` picks CUDA when available. ``progress=None`` shows the progress bar
     only when stderr is a terminal. ``batch_size`` is read by whoever builds the loaders (the
-    CLI); the trainer takes loaders as given.
+    CLI); the trainer takes loaders as given. Every field is checked on construction: a
+    mistyped or out-of-range value raises one ``ConfigError`` naming it.
+
+    Examples:
+        >>> cfg = TrainConfig(ir_epochs=5, epochs=5, lr=0.05)
+        >>> cfg.milestone_epochs(cfg.ir_epochs)  # milestones (0.5, 0.75) of a 5-epoch phase
+        [2, 4]
+        >>> cfg.replace(lr=0.1).lr, TrainConfig.from_dict({"epochs": 3}).epochs
+        (0.1, 3)
+        >>> TrainConfig(alpha=2.0)
+        Traceback (most recent call last):
+        ...
+        lit_core.errors.ConfigError: alpha must be in [0, 1]; got 2.0
     """
 
     # schedule

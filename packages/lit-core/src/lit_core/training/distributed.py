@@ -45,7 +45,17 @@ __all__ = [
 
 @dataclass(frozen=True)
 class DistInfo:
-    """This process's place in the job (``world_size == 1`` when not distributed)."""
+    """This process's place in the job (``world_size == 1`` when not distributed).
+
+    Attributes:
+        rank: the global rank (0 on the main process).
+        world_size: the number of processes.
+        local_rank: the rank on this machine (its GPU index under torchrun).
+
+    Examples:
+        >>> DistInfo(rank=1, world_size=4).is_main
+        False
+    """
 
     rank: int = 0
     world_size: int = 1
@@ -63,7 +73,16 @@ class DistInfo:
 
 
 def dist_info() -> DistInfo:
-    """The current process group's rank and size (single process if none is initialised)."""
+    """The current process group's rank and size (single process if none is initialised).
+
+    Returns:
+        A ``DistInfo`` (``rank``, ``world_size``, ``local_rank``, ``is_main``, ``enabled``).
+
+    Examples:
+        >>> info = dist_info()
+        >>> info.rank, info.world_size, info.is_main
+        (0, 1, True)
+    """
     if not (dist.is_available() and dist.is_initialized()):
         return DistInfo()
     return DistInfo(
@@ -72,7 +91,18 @@ def dist_info() -> DistInfo:
 
 
 def init_distributed(backend: str | None = None) -> DistInfo:
-    """Join the process group torchrun describes (no-op without ``WORLD_SIZE`` > 1)."""
+    """Join the process group torchrun describes (no-op without ``WORLD_SIZE`` > 1).
+
+    Args:
+        backend: ``"nccl"`` or ``"gloo"``; None picks NCCL when CUDA is available, else Gloo.
+
+    Returns:
+        This process's ``DistInfo`` after joining.
+
+    Examples:
+        >>> init_distributed().world_size  # outside torchrun: a single process
+        1
+    """
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
         return dist_info()
     if backend is None:
@@ -107,7 +137,21 @@ def barrier() -> None:
 
 
 class RankSlice:
-    """Yield this rank's contiguous slice of each global ``(x, y)`` batch from ``loader``."""
+    """Yield this rank's contiguous slice of each global ``(x, y)`` batch from ``loader``.
+
+    Every rank iterates the same global batches (same seed) and keeps its own part, so the
+    ranks together see each batch once.
+
+    Args:
+        loader: a re-iterable of global ``(x, y)`` batches.
+        info: the rank and world size; None: ``dist_info()``.
+
+    Examples:
+        >>> import torch
+        >>> batches = [(torch.arange(8), torch.arange(8))]
+        >>> [x.tolist() for x, _ in RankSlice(batches, DistInfo(rank=1, world_size=2))]
+        [[4, 5, 6, 7]]
+    """
 
     def __init__(self, loader: Iterable, info: DistInfo | None = None) -> None:
         self.loader = loader

@@ -16,7 +16,13 @@ __all__ = ["Evaluation", "evaluate"]
 
 
 class Evaluation(NamedTuple):
-    """Mean cross-entropy loss and top-1 accuracy (0-1) over ``count`` samples."""
+    """What ``evaluate`` returns.
+
+    Attributes:
+        loss: the mean cross-entropy.
+        accuracy: top-1 accuracy, 0-1.
+        count: the number of samples.
+    """
 
     loss: float
     accuracy: float
@@ -31,7 +37,30 @@ def evaluate(
     precision: str = "fp32",
     channels_last: bool = False,
 ) -> Evaluation:
-    """Cross-entropy and top-1 accuracy of ``model`` on ``loader`` (summed over DDP ranks)."""
+    """Cross-entropy and top-1 accuracy of ``model`` on ``loader`` (summed over DDP ranks).
+
+    The model runs in eval mode, under ``no_grad``; its train/eval mode is restored afterwards.
+
+    Args:
+        model: any classifier returning logits.
+        loader: a re-iterable of ``(x, y)`` batches.
+        device: where to run; None: the device of the model's parameters.
+        precision: ``"fp32"``, ``"bf16"`` or ``"fp16"`` (autocast).
+        channels_last: image batches in channels-last memory format.
+
+    Returns:
+        An ``Evaluation``: mean ``loss``, top-1 ``accuracy`` (0-1) and the sample ``count``.
+
+    Raises:
+        ValueError: the loader yielded no samples.
+
+    Examples:
+        >>> import torch, torch.nn as nn
+        >>> model = nn.Linear(4, 3)
+        >>> result = evaluate(model, [(torch.randn(8, 4), torch.randint(0, 3, (8,)))])
+        >>> result.count, 0 <= result.accuracy <= 1
+        (8, True)
+    """
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training
     model.eval()

@@ -14,7 +14,20 @@ METRICS_FILE = "metrics.jsonl"
 
 
 class MetricsLogger:
-    """Append one JSON object per epoch; with ``tensorboard=True`` also write scalars to ``tb/``."""
+    """Append one JSON object per epoch; with ``tensorboard=True`` also write scalars to ``tb/``.
+
+    Args:
+        run_dir: the directory of ``metrics.jsonl`` (and ``tb/``).
+        tensorboard: also write TensorBoard scalars (needs the tensorboard package).
+        enabled: False writes nothing (ranks other than 0, a run kept in memory).
+
+    Examples:
+        >>> logger = MetricsLogger(".")
+        >>> logger.log({"phase": "train", "epoch": 1, "val_acc": 0.5})
+        >>> logger.close()
+        >>> open("metrics.jsonl").read()
+        '{"phase": "train", "epoch": 1, "val_acc": 0.5}\\n'
+    """
 
     def __init__(self, run_dir: str | Path, tensorboard: bool = False, enabled: bool = True):
         self.path = Path(run_dir) / METRICS_FILE
@@ -49,7 +62,20 @@ class MetricsLogger:
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    """All per-epoch records of a run, in order."""
+    """All per-epoch records of a run (its ``metrics.jsonl``), in order.
+
+    Args:
+        run_dir: a run directory ``fit`` wrote (one model's: ``best.pt`` sits beside it).
+
+    Returns:
+        One dict per epoch (``phase``, ``epoch``, ``lr``, ``train_loss``, ``val_acc``, …); empty
+        when the run has none yet.
+
+    Examples:
+        >>> MetricsLogger(".").log({"phase": "train", "epoch": 1, "val_acc": 0.5})
+        >>> read_metrics(".")
+        [{'phase': 'train', 'epoch': 1, 'val_acc': 0.5}]
+    """
     path = Path(run_dir) / METRICS_FILE
     if not path.is_file():
         return []

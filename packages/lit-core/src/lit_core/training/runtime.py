@@ -17,7 +17,20 @@ __all__ = ["autocast", "check_device_usable", "deterministic_mode", "resolve_dev
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (CPU and CUDA)."""
+    """Seed Python, NumPy and torch (CPU and CUDA).
+
+    Args:
+        seed: the seed (NumPy gets it modulo 2**32).
+
+    Returns:
+        None.
+
+    Examples:
+        >>> import torch
+        >>> seed_everything(0); a = torch.rand(2)
+        >>> seed_everything(0); torch.equal(a, torch.rand(2))
+        True
+    """
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -26,7 +39,23 @@ def seed_everything(seed: int) -> None:
 @contextlib.contextmanager
 def deterministic_mode(enabled: bool = True) -> Iterator[None]:
     """Deterministic algorithms and cuDNN settings inside the block; restored afterwards.
-    Not deterministic: cuDNN autotuning (``cudnn.benchmark``) on, since shapes are fixed."""
+
+    Not deterministic: cuDNN autotuning (``cudnn.benchmark``) on, since shapes are fixed.
+
+    Args:
+        enabled: True for deterministic algorithms; False for autotuned (faster) ones.
+
+    Returns:
+        A context manager.
+
+    Examples:
+        >>> import torch
+        >>> with deterministic_mode():
+        ...     torch.are_deterministic_algorithms_enabled()
+        True
+        >>> torch.are_deterministic_algorithms_enabled()
+        False
+    """
     if not enabled:
         prev_benchmark = torch.backends.cudnn.benchmark
         torch.backends.cudnn.benchmark = True
@@ -51,9 +80,23 @@ def deterministic_mode(enabled: bool = True) -> Iterator[None]:
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """``"auto"`` → this rank's CUDA device if available, else CPU; ``"cuda"`` → this rank's GPU;
-    otherwise ``torch.device(name)``. Under torchrun an explicit index (``cuda:0``) would put every
-    rank on one GPU, so it is refused."""
+    """The device a name stands for, for this process.
+
+    Args:
+        name: ``"auto"`` (this rank's CUDA device if available, else CPU), ``"cuda"`` (this
+            rank's GPU) or any ``torch.device`` name (``"cpu"``, ``"cuda:1"``, ``"mps"``).
+
+    Returns:
+        The ``torch.device``.
+
+    Raises:
+        ConfigError: an unknown device name, or an explicit CUDA index under torchrun (it would
+            put every rank on one GPU).
+
+    Examples:
+        >>> resolve_device("cpu")
+        device(type='cpu')
+    """
     local_rank = int(os.environ.get("LOCAL_RANK", dist_info().local_rank))
     several = int(os.environ.get("WORLD_SIZE", "1")) > 1 or dist_info().enabled
     if name == "auto":

@@ -29,6 +29,7 @@ from ..method.staged import require_staged
 from .compile import compile_teacher, compiled, mark_step_begin
 from .config import TrainConfig
 from .distributed import all_reduce_sum, dist_info
+from .optim import OptimizerFactory, build_optimizer
 from .runtime import autocast, resolve_device, to_device
 from .teacher_copy import inference_copy, plan_for
 
@@ -48,7 +49,11 @@ __all__ = [
 
 
 class NonFiniteLossError(LitError, RuntimeError):
-    """Training stopped on a NaN/Inf loss; the last good checkpoint is left in place."""
+    """Training stopped on a NaN/Inf loss; the last good checkpoint is left in place.
+
+    Raised by ``fit`` and ``TrainStep.check_finite``; the message suggests a lower learning
+    rate, fp32, or checking the data for NaN/Inf.
+    """
 
 
 @dataclass
@@ -126,13 +131,40 @@ class TrainStep:
 
     ``step(x, y)`` moves the batch to the device, evaluates the phase's objective with
     ``lit.lit_step`` under autocast, records (on the device) whether the loss was finite, then
-    backpropagates the loss (times the phase's ``loss_scale``) and updates the student with SGD
-    (through the gradient scaler for fp16). ``check_finite()`` raises ``NonFiniteLossError``.
+    backpropagates the loss (times the phase's ``loss_scale``) and updates the student with the
+    phase's optimizer (SGD unless ``fit`` was given an optimizer factory; through the gradient
+    scaler for fp16). ``check_finite()`` raises ``NonFiniteLossError``.
 
     ``teacher`` is what runs the teacher's forward (the original teacher, its inference copy, or a
     compiled stand-in; ``make_phase_step`` chooses) and ``teacher_plan`` the phase's plan with
     its teacher pieces taken from it (``None``: ``phase.plan``). ``compile="step"`` compiles the
     objective (and so its backward) and the SGD update (see ``lit_core.training.compile``).
+
+    Build one with ``make_train_step`` (as ``fit`` would) rather than by hand.
+
+    Args:
+        student: the student being trained.
+        module: what runs the student's side (``StudentForward``, DDP-wrapped when distributed).
+        teacher: what runs the teacher's forward, or None.
+        phase: the phase (its objective, plan, loss scale).
+        frozen: modules kept frozen (and in eval mode) in this phase.
+        optimizer: the phase's optimiser.
+        scaler: the gradient scaler (enabled for fp16).
+        device: where the step runs.
+        precision: ``"fp32"``, ``"bf16"`` or ``"fp16"``.
+        channels_last: image batches in channels-last memory format.
+        teacher_plan: the plan with the teacher pieces of ``teacher`` (None: ``phase.plan``).
+        compile: ``"off"``, ``"teacher"`` or ``"step"``.
+        teacher_cache: precomputed teacher outputs by example index, or None.
+
+    Examples:
+        >>> import torch
+        >>> from lit_core import TrainConfig, make_train_step
+        >>> from lit_models import create_model
+        >>> step = make_train_step(create_model("resnet8", img_size=8), create_model("resnet20", img_size=8),
+        ...                        config=TrainConfig(device="cpu"))
+        >>> parts, logits = step(torch.randn(4, 3, 8, 8), torch.tensor([0, 1, 2, 3]))
+        >>> step.check_finite()
     """
 
     def __init__(
@@ -238,8 +270,10 @@ def make_phase_step(
     scaler: torch.amp.GradScaler,
     inference: nn.Module | None = None,
     teacher_cache: Any = None,
+    optimizer: OptimizerFactory | None = None,
 ) -> TrainStep:
-    """Freeze what the phase does not train, wrap for DDP, and build its SGD optimizer.
+    """Freeze what the phase does not train, wrap for DDP, and build its optimizer: SGD, or
+    ``optimizer(params, phase.lr)`` (``lit_core.training.optim``).
 
     ``teacher`` is the original teacher; ``inference`` what runs its forward (``TrainingSetup.
     inference_teacher``; built here with ``inference_teacher`` when not given). With
@@ -257,10 +291,7 @@ def make_phase_step(
             module, device_ids=[device.index] if device.type == "cuda" else None
         )
     params = [p for p in student.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(
-        params, lr=phase.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay,
-        nesterov=cfg.nesterov,
-    )
+    opt = build_optimizer(params, phase.lr, cfg, optimizer)
     runner, teacher_plan = None, phase.plan
     if phase.uses_teacher and teacher is not None:
         runner = inference if inference is not None else inference_teacher(teacher, cfg,
@@ -272,7 +303,7 @@ def make_phase_step(
         if cfg.compile == "teacher":
             runner, teacher_plan = compile_teacher(runner, teacher_plan, device)
     return TrainStep(
-        student, module, runner, phase, frozen, optimizer, scaler, device, cfg.precision,
+        student, module, runner, phase, frozen, opt, scaler, device, cfg.precision,
         channels_last, teacher_plan=teacher_plan, compile=cfg.compile,
         teacher_cache=teacher_cache if runner is not None else None,
     )
@@ -407,6 +438,31 @@ def make_train_step(
 
     For benchmarks and experiments: the same set-up as ``fit`` (``setup_training``) without the
     alignment check, run directory or schedule.
+
+    Args:
+        student: the staged student (moved to the device; the teacher's stem/head copied in).
+        teacher: the staged teacher, or None for methods without one.
+        method: a method name or ``MethodConfig``.
+        config: training settings (``TrainConfig``; defaults when None).
+        phase: ``"first"`` (LIT's IR phase) or ``"last"`` (the fine-tune).
+
+    Returns:
+        The ``TrainStep``: call ``step(x, y)`` for one optimisation step; it returns the
+        ``LossParts`` and the student's logits.
+
+    Raises:
+        ValueError: ``phase`` is neither ``"first"`` nor ``"last"``.
+
+    Examples:
+        >>> import torch
+        >>> from lit_models import create_model
+        >>> step = make_train_step(create_model("resnet8", img_size=8), create_model("resnet20", img_size=8),
+        ...                        "lit", TrainConfig(device="cpu"))
+        >>> step.phase.name, type(step.optimizer).__name__
+        ('ir', 'SGD')
+        >>> parts, _ = step(torch.randn(4, 3, 8, 8), torch.tensor([0, 1, 2, 3]))
+        >>> parts.total.item() > 0
+        True
     """
     if phase not in ("first", "last"):
         raise ValueError(f"phase must be 'first' or 'last'; got {phase!r}")

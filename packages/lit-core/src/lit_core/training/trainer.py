@@ -1,6 +1,6 @@
 """The two-phase trainer: an optional IR phase (LIT / hint / ablations), then end-to-end training.
 
-``fit`` reads top to bottom: prepare the run directory and device, check teacher/student
+``fit`` reads top to bottom: prepare the run directory (none in memory) and device, check teacher/student
 alignment on one batch, copy the teacher's stem and head, then for each phase build the optimizer
 and schedule, train epoch by epoch (``step.TrainStep`` runs ``lit.lit_step`` on every batch),
 evaluate on the validation split, write metrics and checkpoints. Model selection uses the validation split only; the test
@@ -36,6 +36,7 @@ from .config import TrainConfig
 from .distributed import all_reduce_sum, barrier, dist_info
 from .evaluation import Evaluation, evaluate
 from .metrics import METRICS_FILE, MetricsLogger
+from .optim import OptimizerFactory, SchedulerFactory, build_scheduler
 from .rundir import prepare_fit_dir
 from .runtime import deterministic_mode, seed_everything
 from .step import TrainingSetup, TrainStep, make_phase_step, setup_training
@@ -50,7 +51,22 @@ _RUN_FILES = (METRICS_FILE, LAST_CHECKPOINT, BEST_CHECKPOINT)
 
 @dataclass
 class FitResult:
-    """What ``fit`` returns; ``history`` has one dict per epoch (also in ``metrics.jsonl``)."""
+    """What ``fit`` returns.
+
+    Attributes:
+        method: the method's name.
+        best_val_acc: the selected epoch's validation accuracy (0-1).
+        best_epoch: the selected epoch (1-based, across phases).
+        last_val_acc: the last epoch's validation accuracy.
+        test_acc: the selected model's test accuracy, when a test loader was given.
+        wall_time_s: training time, including earlier calls of a resumed run.
+        history: one dict per epoch (``phase``, ``epoch``, ``lr``, ``train_loss``, ``val_acc``,
+            …; also in ``metrics.jsonl``).
+        run_dir: the run directory; None for a run kept in memory (``run_dir=None``).
+        best_checkpoint: the path of ``best.pt``; None in memory.
+        copied: the tensors copied from the teacher (stem, head, …).
+        completed: False when ``stop_after_epochs`` stopped the run early.
+    """
 
     method: str
     best_val_acc: float
@@ -59,8 +75,8 @@ class FitResult:
     test_acc: float | None
     wall_time_s: float
     history: list[dict[str, Any]]
-    run_dir: str
-    best_checkpoint: str
+    run_dir: str | None
+    best_checkpoint: str | None
     copied: list[str] = field(default_factory=list)
     completed: bool = True
 
@@ -90,7 +106,7 @@ def fit(
     *,
     method: str | MethodConfig = "lit",
     config: TrainConfig | None = None,
-    run_dir: str | os.PathLike,
+    run_dir: str | os.PathLike | None,
     test_loader: Iterable | None = None,
     resume: bool = False,
     overwrite: bool = False,
@@ -99,10 +115,13 @@ def fit(
     teacher_cache: Any = None,
     callbacks: list[Callback] | None = None,
     quiet: bool = False,
+    optimizer: OptimizerFactory | None = None,
+    scheduler: SchedulerFactory | None = None,
 ) -> FitResult:
-    """Train ``student`` with ``method`` (see ``lit_core.method.methods.METHODS``) and return a result.
+    """Train ``student`` with ``method`` (see ``lit_core.METHODS``) and return a result.
 
-    Phases: ``"ir"`` (methods with an IR phase; ``config.ir_epochs`` at ``config.lr``) or
+    ``lit_core.compress`` is the one-call front end (it also trains the teacher); ``fit``
+    trains one model and can resume. Phases: ``"ir"`` (methods with an IR phase; ``config.ir_epochs`` at ``config.lr``) or
     ``"frozen"`` (``kd_copied``: the end-to-end loss with the copied parts frozen, the same
     budget), then ``"finetune"`` (``config.epochs`` at ``config.finetune_lr``, milestones
     ``finetune_milestones``) or ``"train"`` (single-phase methods; ``config.epochs`` at
@@ -118,26 +137,69 @@ def fit(
     the selected weights, evaluated once on ``test_loader`` if given. ``run_dir`` receives
     ``metrics.jsonl`` (one record per epoch), ``last.pt`` (resumable), ``best.pt`` (selected
     weights + ``meta``); ``FitResult.to_dict()`` is JSON-ready for the caller to store.
+    ``run_dir=None`` keeps the run in memory: nothing is written, the selected weights are kept
+    as a copy of the state dict, and ``resume`` and ``config.tensorboard`` are refused.
     ``stop_after_epochs`` stops after that many epochs in this call (as if killed);
     ``resume=True`` continues from ``last.pt``. ``teacher_cache`` (a ``TeacherCache`` of the
     training examples) replaces the teacher's forward; it needs a loader built with
     ``with_indices=True`` and without augmentation.
 
-    Raises ``RunDirExistsError`` (a ``FileExistsError``: non-empty ``run_dir`` without
-    ``overwrite``/``resume``), ``AlignmentError`` / ``ConfigError`` (misaligned teacher/student,
-    bad settings), ``CheckpointError`` (a checkpoint of another architecture) and
-    ``NonFiniteLossError`` (NaN/Inf loss; ``last.pt`` keeps the last good epoch).
+    ``optimizer`` and ``scheduler`` are factories called at the start of each phase
+    (``lit_core.training.optim``): ``optimizer(params, lr)`` with the parameters the phase trains
+    and its learning rate, ``scheduler(optimizer, phase_epochs)`` stepped once per epoch; e.g.
+    ``optimizer=torch.optim.AdamW``, ``scheduler=torch.optim.lr_scheduler.CosineAnnealingLR``.
+    None: SGD (``momentum``, ``weight_decay``, ``nesterov``) and a step decay (``milestones``,
+    ``gamma``), as in the paper. Resuming needs the same factories as the interrupted run.
 
-    ``callbacks`` (``lit_core.training.callbacks.Callback``) get epoch-, phase- and fit-end
-    events; a ``PrintProgress`` line per epoch (with a run-level ETA) is added unless ``quiet``.
+    Args:
+        student: the staged model to train (in place; moved to ``config.device``).
+        teacher: the trained staged teacher (frozen), or None for ``scratch``.
+        train_loader: a re-iterable of ``(x, y)`` batches.
+        val_loader: the same, for model selection.
+        method: a name in ``lit_core.METHODS`` or a ``MethodConfig``.
+        config: the training settings (``TrainConfig``; defaults when None).
+        run_dir: the run directory, or None to keep the run in memory.
+        test_loader: evaluated once on the selected model.
+        resume: continue from ``run_dir/last.pt``.
+        overwrite: replace a non-empty ``run_dir``.
+        stop_after_epochs: stop after this many epochs in this call (as if killed).
+        meta: stored in ``best.pt`` and ``last.pt`` (model name, preprocessing, …).
+        teacher_cache: a ``TeacherCache`` that replaces the teacher's forward.
+        callbacks: ``lit_core.training.callbacks.Callback`` objects (epoch, phase, fit end).
+        quiet: no ``PrintProgress`` line per epoch (with a run-level ETA) on stderr.
+        optimizer: ``(params, lr) -> Optimizer`` per phase; None: SGD.
+        scheduler: ``(optimizer, phase_epochs) -> LRScheduler`` per phase; None: step decays.
+
+    Returns:
+        A ``FitResult``: best and last validation accuracy, best epoch, test accuracy, the
+        per-epoch ``history``, wall time, the run directory and best checkpoint (None in memory).
+
+    Raises:
+        RunDirExistsError: a non-empty ``run_dir`` without ``overwrite``/``resume`` (a
+            ``FileExistsError``).
+        AlignmentError: teacher and student do not line up at a stage boundary.
+        ConfigError: a bad setting, or ``resume``/``tensorboard`` without a run directory.
+        CheckpointError: resuming from a checkpoint of another method or architecture.
+        NonFiniteLossError: a NaN/Inf loss (``last.pt`` keeps the last good epoch).
+
+    Examples:
+        >>> import torch
+        >>> from lit_models import create_model
+        >>> batches = [(torch.randn(8, 3, 8, 8), torch.randint(0, 10, (8,))) for _ in range(2)]
+        >>> result = fit(create_model("resnet8", img_size=8), create_model("resnet20", img_size=8),
+        ...              batches, batches, method="lit", run_dir="run", quiet=True,
+        ...              config=TrainConfig(ir_epochs=1, epochs=1, device="cpu"))
+        >>> [r["phase"] for r in result.history], result.best_checkpoint
+        (['ir', 'finetune'], 'run/best.pt')
     """
     cfg = (config or TrainConfig()).validate()
     with deterministic_mode(cfg.deterministic):
         seed_everything(cfg.seed)
         return _fit(
-            student, teacher, train_loader, val_loader, get_method(method), cfg, Path(run_dir),
-            test_loader, resume, overwrite, stop_after_epochs, meta, teacher_cache,
-            [*(callbacks or []), *([] if quiet else [PrintProgress()])],
+            student, teacher, train_loader, val_loader, get_method(method), cfg,
+            None if run_dir is None else Path(run_dir), test_loader, resume, overwrite,
+            stop_after_epochs, meta, teacher_cache,
+            [*(callbacks or []), *([] if quiet else [PrintProgress()])], (optimizer, scheduler),
         )
 
 
@@ -151,6 +213,7 @@ class _Progress:
     history: list[dict[str, Any]] = field(default_factory=list)
     best: dict[str, Any] = field(default_factory=lambda: {"val_acc": -1.0, "epoch": 0})
     elapsed_s: float = 0.0
+    best_state: dict[str, torch.Tensor] | None = None  # the selected weights of a run in memory
 
 
 def _restore(run_dir: Path, method: MethodConfig, student: nn.Module) -> tuple[_Progress, dict]:
@@ -179,7 +242,7 @@ def _fit(
     val_loader: Iterable,
     method: MethodConfig,
     cfg: TrainConfig,
-    run_dir: Path,
+    run_dir: Path | None,
     test_loader: Iterable | None,
     resume: bool,
     overwrite: bool,
@@ -187,6 +250,7 @@ def _fit(
     meta: dict[str, Any] | None,
     teacher_cache: Any = None,
     callbacks: list[Callback] | None = None,
+    factories: tuple[OptimizerFactory | None, SchedulerFactory | None] = (None, None),
 ) -> FitResult:
     if teacher_cache is not None:
         augment = getattr(train_loader, "augment", None)
@@ -195,16 +259,23 @@ def _fit(
                               "(set data.augment = false)")
         if not getattr(train_loader, "with_indices", False):
             raise ValueError("a teacher cache needs BatchLoader(..., with_indices=True)")
+    if run_dir is None and resume:
+        raise ConfigError("resume needs the run directory of the interrupted run; pass run_dir=...")
+    if run_dir is None and cfg.tensorboard:
+        raise ConfigError("tensorboard = true writes to the run directory; pass run_dir=... or "
+                          "set tensorboard = false")
     start_time = time.perf_counter()
     info = dist_info()
     # Everything that can fail on the inputs fails here, before the run directory is touched.
     setup = setup_training(student, teacher, method, cfg, _sample_batch(train_loader))
     student, teacher, device = setup.student, setup.teacher, setup.device
-    prepare_fit_dir(run_dir, resume=resume, overwrite=overwrite, files=_RUN_FILES,
-                    last=LAST_CHECKPOINT)
+    if run_dir is not None:
+        prepare_fit_dir(run_dir, resume=resume, overwrite=overwrite, files=_RUN_FILES,
+                        last=LAST_CHECKPOINT)
     progress, ckpt = _restore(run_dir, method, student) if resume else (_Progress(), None)
 
-    logger = MetricsLogger(run_dir, cfg.tensorboard, enabled=info.is_main)
+    logger = MetricsLogger(run_dir or ".", cfg.tensorboard,
+                           enabled=info.is_main and run_dir is not None)
     show_bar = info.is_main and (cfg.progress if cfg.progress is not None else sys.stderr.isatty())
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
     budget = _EpochBudget(stop_after_epochs)
@@ -216,10 +287,9 @@ def _fit(
                 continue
             train_step = make_phase_step(student, teacher, phase, setup.copied_parts, cfg, device,
                                          setup.channels_last, scaler, setup.inference_teacher,
-                                         teacher_cache)
-            milestones = cfg.milestone_epochs(phase.epochs, finetune=phase.name == "finetune")
-            scheduler = torch.optim.lr_scheduler.MultiStepLR(train_step.optimizer, milestones,
-                                                             cfg.gamma)
+                                         teacher_cache, factories[0])
+            scheduler = build_scheduler(train_step.optimizer, phase.epochs, cfg,
+                                        finetune=phase.name == "finetune", factory=factories[1])
             first_epoch = 0
             if ckpt is not None:  # continue the interrupted phase exactly where it stopped
                 if pi == progress.phase:
@@ -242,8 +312,11 @@ def _fit(
 
     barrier()
     test_acc = None
-    if budget.completed and (run_dir / BEST_CHECKPOINT).is_file():
-        load_state_into(student, load_checkpoint(run_dir / BEST_CHECKPOINT)["model"])
+    best = progress.best_state if run_dir is None else (
+        load_checkpoint(run_dir / BEST_CHECKPOINT)["model"]
+        if (run_dir / BEST_CHECKPOINT).is_file() else None)
+    if budget.completed and best is not None:
+        load_state_into(student, best)
         if test_loader is not None:
             test_acc = evaluate(student, test_loader, device, cfg.precision,
                                 setup.channels_last).accuracy
@@ -257,8 +330,8 @@ def _fit(
         test_acc=test_acc,
         wall_time_s=progress.elapsed_s + time.perf_counter() - start_time,
         history=history,
-        run_dir=str(run_dir),
-        best_checkpoint=str(run_dir / BEST_CHECKPOINT),
+        run_dir=None if run_dir is None else str(run_dir),
+        best_checkpoint=None if run_dir is None else str(run_dir / BEST_CHECKPOINT),
         copied=setup.copied,
         completed=budget.completed,
     )
@@ -289,7 +362,7 @@ class _PhaseRun:
     train_step: TrainStep
     scheduler: Any
     cfg: TrainConfig
-    run_dir: Path
+    run_dir: Path | None
     meta: dict[str, Any] | None
     logger: MetricsLogger
     show_bar: bool
@@ -325,10 +398,14 @@ class _PhaseRun:
             progress.history.append(record)
             if self.index == len(phases) - 1 and val.accuracy > progress.best["val_acc"]:
                 progress.best = {"val_acc": val.accuracy, "epoch": global_epoch + 1}
-                if is_main:
+                if self.run_dir is None:  # every rank keeps its own copy
+                    progress.best_state = {k: v.detach().clone()
+                                           for k, v in self.setup.student.state_dict().items()}
+                elif is_main:
                     self._save_best(progress)
             last_of_phase = epoch + 1 == phase.epochs
-            if is_main and ((epoch + 1) % self.cfg.checkpoint_every == 0 or last_of_phase):
+            due = (epoch + 1) % self.cfg.checkpoint_every == 0 or last_of_phase
+            if is_main and self.run_dir is not None and due:
                 self._save_last(progress, epoch + 1)
             self.logger.log(record)
             if is_main:
