@@ -52,7 +52,7 @@ def test_tiny_cpu_bench_writes_json_markdown_and_plots_and_reports_bad_names(tmp
     assert data["meta"]["command"].startswith("python -m lit_bench --device cpu")
 
     md = (out / "report.md").read_text()
-    assert "| resnet56 | l1-B | onnxrt | fp32 |" in md and "sync. images/s" in md
+    assert "| resnet56 | l1-B | onnxrt | fp32 |" in md and "| images/s |" in md
     assert "- **input per item**: `(3, 32, 32) float32`; a batch of b stacks b of them" in md
     assert "## Failed and skipped" in md and "resnet_nope" in md
     for name in ("latency_vs_conv_layers", "latency_vs_macs", "throughput_vs_batch"):
