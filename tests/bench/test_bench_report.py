@@ -197,3 +197,15 @@ def test_a_compile_row_says_cuda_graphs_only_when_inductor_graphed_it():
     assert backend_label(graphed) == "compile+CUDA graphs" and backend_label(skipped) == "compile"
     md = markdown([graphed, skipped | {"dtype": "bf16"}], {"notes": []})
     assert "| resnet20 | dense | compile+CUDA graphs | fp32 |" in md and "| resnet20 | dense | compile | bf16 |" in md
+
+
+def test_without_matplotlib_the_report_is_written_and_says_why_there_are_no_plots(tmp_path, monkeypatch):
+    import sys
+
+    from lit_bench.report import write_report
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    paths = write_report(tmp_path, [_row("resnet20", 1.0), _row("resnet110", 5.0)], meta={"notes": []})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md", "results.json"]
+    md = paths["markdown"].read_text()
+    assert "`latency_vs_macs.png` not drawn: matplotlib is not installed (pip install matplotlib)" in md

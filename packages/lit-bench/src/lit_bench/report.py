@@ -268,8 +268,20 @@ def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") 
     return "\n".join(lines)
 
 
+def _matplotlib_problem() -> str | None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return "matplotlib is not installed (pip install matplotlib); the tables above hold every number"
+    return None
+
+
 def plot_plan(rows: Sequence[dict]) -> dict[str, str | None]:
-    """Per plot in ``PLOTS``: None when it is drawn, else why it is left out (it would be empty)."""
+    """Per plot in ``PLOTS``: None when it is drawn, else why it is left out (it would be empty,
+    or matplotlib is missing, as on the prepared GPU check's machine)."""
+    missing = _matplotlib_problem()
+    if missing:
+        return dict.fromkeys(PLOTS, missing)
     b1 = _ok(rows, 1)
     no_acc = "no row has an accuracy (pass --run DIR or --checkpoint MODEL=PATH)"
     no_b1 = "no batch-1 row was timed"
@@ -397,7 +409,10 @@ def figures(rows: Sequence[dict], title: str = "") -> dict[str, Any]:
 
 
 def plot_all(rows: Sequence[dict], out_dir: Path, title: str = "") -> list[Path]:
-    """Write the PNG plots that are not empty (``plot_plan``) into ``out_dir``; returns their paths."""
+    """Write the PNG plots that are not empty (``plot_plan``) into ``out_dir``; returns their paths
+    (none without matplotlib: the report says why)."""
+    if _matplotlib_problem():
+        return []
     import matplotlib.pyplot as plt
 
     paths = []
