@@ -101,12 +101,16 @@ def test_full_dry_run_prints_the_whole_matrix_and_its_estimate(capsys):
     assert "(full plan)" in out and "plan: 1540 rows; 210 torch.compile compiles" in out and "estimate: " in out
 
 
-def test_check_without_dry_run_is_one_error_line(capsys, tmp_path):
+@pytest.mark.parametrize(("args", "message"), [
+    (["--check"], "--check goes with --dry-run (it checks exports and traces instead of timing)"),
+    (["--full"], "--full is the GPU matrix (--device cuda); on the CPU choose --models, --variants, --backends "
+                 "and --batch-sizes instead"),
+])
+def test_plan_flags_out_of_place_are_one_error_line(capsys, tmp_path, args, message):
     from lit_bench.cli import main
 
-    assert main(["--device", "cpu", "--check", "--out", str(tmp_path / "o")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["lit-bench: error: --check goes with --dry-run (it checks exports and traces instead of timing)"]
+    assert main(["--device", "cpu", *args, "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"lit-bench: error: {message}"]
     assert not (tmp_path / "o").exists()
 
 

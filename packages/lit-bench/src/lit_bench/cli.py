@@ -161,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _config(args: argparse.Namespace, device: str) -> BenchConfig:
     if args.check and not args.dry_run:
         raise ValueError("--check goes with --dry-run (it checks exports and traces instead of timing)")
+    if args.full and device != "cuda":
+        raise ValueError("--full is the GPU matrix (--device cuda); on the CPU choose --models, --variants, "
+                         "--backends and --batch-sizes instead")
     cfg = BenchConfig.defaults_for(device, full=args.full)
     cfg.models, cfg.variants = args.models or cfg.models, args.variants or cfg.variants
     if args.dtypes is not None:
