@@ -150,3 +150,62 @@ def test_the_input_shape_is_stated_per_group_of_models():
     md = markdown([_row("vdcnn9", 1.0)], {"inputs": {"(64,) int64": ["vdcnn9/dense"], "(3, 32, 32) float32": ["a/b"]}})
     assert "- **input per item**: `(64,) int64` (vdcnn9/dense); a batch of b stacks b of them" in md
     assert "- **input per item**: `(3, 32, 32) float32` (a/b)" in md
+
+
+def test_a_student_is_never_called_a_pruned_baseline():
+    rows = [_row("resnet20", 1.0), _row("resnet20", 0.9, variant="lit", role="student"),
+            _row("resnet110", 3.0, variant="l1-B", role="pruned"), _row("resnet110", 5.0, role="teacher")]
+    text = " ".join(findings(rows))
+    assert "resnet20/lit" not in text  # faster than resnet20/dense, but a student, not a pruned baseline
+    assert "resnet20 (1 ms) is faster than every pruned baseline" in text
+
+
+def _overlaps(fig) -> list[tuple[str, str]]:
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    out = []
+    for ax in fig.axes:
+        texts = [t for t in ax.texts if t.get_visible() and t.get_text()]
+        boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
+        for i, (a, box_a) in enumerate(boxes):
+            out += [(a, b) for b, box_b in boxes[i + 1:] if box_a.overlaps(box_b)]
+    return out
+
+
+def test_plot_labels_do_not_overlap_even_where_points_do():
+    import matplotlib.pyplot as plt
+
+    from lit_bench.report import figures
+
+    # three models and two backends at (almost) the same latency, MACs and depth
+    rows = [_row(m, 1.0 + 0.001 * i, backend=b) for i, m in enumerate(("resnet20", "resnet32", "resnet56"))
+            for b in ("eager", "compile")]
+    figs = figures(rows)
+    try:
+        assert figs and all(_overlaps(fig) == [] for fig in figs.values())
+    finally:
+        for fig in figs.values():
+            plt.close(fig)
+
+
+def test_a_compile_row_says_cuda_graphs_only_when_inductor_graphed_it():
+    from lit_bench.report import backend_label
+
+    graphed = _row("resnet20", 1.0, backend="compile") | {"note": "torch.compile mode=reduce-overhead, with CUDA graphs"}
+    skipped = _row("resnet20", 1.0, backend="compile") | {
+        "note": "torch.compile mode=max-autotune, CUDA graphs skipped by Inductor (plain compile)"}
+    assert backend_label(graphed) == "compile+CUDA graphs" and backend_label(skipped) == "compile"
+    md = markdown([graphed, skipped | {"dtype": "bf16"}], {"notes": []})
+    assert "| resnet20 | dense | compile+CUDA graphs | fp32 |" in md and "| resnet20 | dense | compile | bf16 |" in md
+
+
+def test_without_matplotlib_the_report_is_written_and_says_why_there_are_no_plots(tmp_path, monkeypatch):
+    import sys
+
+    from lit_bench.report import write_report
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    paths = write_report(tmp_path, [_row("resnet20", 1.0), _row("resnet110", 5.0)], meta={"notes": []})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md", "results.json"]
+    md = paths["markdown"].read_text()
+    assert "`latency_vs_macs.png` not drawn: matplotlib is not installed (pip install matplotlib)" in md

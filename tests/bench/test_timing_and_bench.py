@@ -16,13 +16,53 @@ from lit_bench.timing import parse_smi_state, summarise, time_interleaved
 pytest.importorskip("lit_models")
 
 
-def test_candidates_are_interleaved_round_robin():
+def test_candidates_are_interleaved_block_by_block():
     calls: list[str] = []
     runs = [lambda n=n: calls.append(n) for n in "abc"]
-    samples = time_interleaved(runs, repetitions=3, warmup=2, device=torch.device("cpu"))
+    samples = time_interleaved(runs, repetitions=6, warmup=2, device=torch.device("cpu"), blocks=3)
     assert calls[:6] == list("aabbcc")  # warm-up, one candidate after another
-    assert calls[6:] == list("abcabcabc")  # timed: round-robin
-    assert [len(s) for s in samples] == [3, 3, 3]
+    assert calls[6:] == list("aabbcc") * 3  # timed: blocks of 2 back-to-back calls, round-robin
+    assert [len(s.seconds) for s in samples] == [6, 6, 6] and samples[0].calls_per_sample == 1
+
+
+def test_block_means_are_one_sample_per_block_and_count_every_call():
+    calls: list[int] = []
+    samples = time_interleaved([lambda: calls.append(1)], repetitions=23, warmup=1, device=torch.device("cpu"),
+                               per_call=False, blocks=5)
+    (s,) = samples
+    assert len(s.seconds) == 5 and s.calls_per_sample == 4  # equal blocks: 3 leftover calls dropped
+    assert len(calls) == 1 + 20
+    st = summarise(s.seconds, 8, s.calls_per_sample)
+    assert st.runs == 20 and st.p99_ms is None  # p99 only from per-call samples
+
+
+def test_time_block_marks_every_call_or_only_the_ends():
+    from lit_bench.timing import HostClock, time_block
+
+    class Counting(HostClock):
+        marks = 0
+
+        def mark(self):
+            Counting.marks += 1
+            return super().mark()
+
+    clock = Counting()
+    per_call = time_block(lambda: sum(range(2000)), 10, clock, per_call=True)
+    assert len(per_call) == 10 and all(t > 0 for t in per_call) and Counting.marks == 11
+    Counting.marks = 0
+    (mean,) = time_block(lambda: sum(range(2000)), 10, clock, per_call=False)
+    assert mean > 0 and Counting.marks == 2
+    with pytest.raises(ValueError):
+        time_block(lambda: None, 0, clock, per_call=True)
+
+
+def test_per_call_samples_where_p99_needs_them_or_on_the_host():
+    from lit_bench.timing import wants_per_call
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert wants_per_call(cuda, 1, 1000) and not wants_per_call(cuda, 1, 999)
+    assert not wants_per_call(cuda, 1024, 5000)
+    assert wants_per_call(cpu, 1024, 10)
 
 
 def test_summarise_gives_percentiles_and_throughput():
@@ -140,11 +180,11 @@ def test_ten_models_compile_in_one_run_without_hitting_dynamos_recompile_limit()
     cfg = BenchConfig(backends=("compile",), batch_sizes=(1, 2), runs=2, throughput_runs=2, warmup=1)
     rows = run_bench(cfg, candidates=cands, log=lambda _: None)
     assert [(r["model"], r["batch_size"], r["status"], r["reason"]) for r in rows] == [
-        (c.model, b, "ok", "") for c in cands for b in (1, 2)]
+        (c.model, b, "ok", "") for b in (1, 2) for c in cands]  # one group of all 10 models per batch
     assert all(r["max_rel_error"] <= 1e-4 and r["note"] == "torch.compile default mode" for r in rows)
 
 
-def test_each_model_is_timed_on_its_own_with_its_backends_interleaved():
+def test_models_and_backends_are_timed_interleaved_in_one_group_per_batch():
     calls: list[tuple[str, str]] = []
 
     def recording(tag: str):
@@ -164,10 +204,9 @@ def test_each_model_is_timed_on_its_own_with_its_backends_interleaved():
     finally:
         for n in names:
             unregister_backend(n)
-    widths = [w for w, _ in calls]
-    assert widths == sorted(widths)  # model 4 done before model 5 starts
-    timed = [tag for w, tag in calls if w == 4][-6:]
-    assert timed == ["test_rec_a", "test_rec_b"] * 3  # round-robin within the model
+    timed = calls[-12:]  # 3 timed blocks (1 call each) of 2 models × 2 backends
+    assert timed[-4:] == [(4, "test_rec_a"), (4, "test_rec_b"), (5, "test_rec_a"), (5, "test_rec_b")]
+    assert timed[:4] == timed[4:8] == timed[8:]  # round-robin across models and backends, every block
 
 
 def _workspace_prepare(model, x):

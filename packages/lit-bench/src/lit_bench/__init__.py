@@ -3,7 +3,8 @@
 Importing this package is light: it compiles nothing and does not initialise CUDA. The pieces:
 ``catalog`` (models under test), ``prune`` (pruned baselines), ``fold`` (BN folding), ``backends``
 (eager, CUDA graphs, torch.compile, ONNX Runtime, …), ``bench`` (verify then time), ``timing``,
-``report``, ``dryrun`` and ``cli`` (``python -m lit_bench``).
+``report``, ``plan`` (a run's rows and their estimated GPU time), ``dryrun`` and ``cli``
+(``python -m lit_bench``).
 """
 
 from .backends import Backend, get_backend, list_backends, register_backend

@@ -5,10 +5,18 @@ stops the run but a bug: an unknown model, variant or backend, a checkpoint that
 export that fails, a backend whose output is off, an out-of-memory batch — each becomes a row with
 ``status`` "failed" or "skipped" and a one-line ``reason``, and everything else still runs.
 
-Order: one model/variant at a time; for each batch size its backends × dtypes are prepared,
-verified and timed interleaved (see ``lit_bench.timing``), then ``torch.compiler.reset()`` empties
-Dynamo's cache before the next group (every zoo model shares one ``forward``, so without it the
-9th compiled version hits Dynamo's recompile limit, and long caches slow every call's guards).
+Order: one batch size at a time (ascending); at each, a group of up to ``GROUP_MODELS`` models
+(all of the quick plan's) with all their backends × dtypes is prepared, verified and timed
+interleaved block by block (see ``lit_bench.timing``), so the teacher, the students and the pruned
+teachers are timed under the same conditions, not one after another; then
+``torch.compiler.reset()`` frees the group's compiled versions (each compile has its own Dynamo
+cache, see ``lit_bench.backends.torch_compile``). Runs of shape-agnostic backends (eager,
+eager_folded, fused: ``Backend.shape_agnostic``) are prepared once and reused at every batch size;
+the others (CUDA graphs, Inductor with ``dynamic=False``, static ONNX / TensorRT engines) are
+prepared per batch size. Each row records ``prepare_s``, the seconds its preparation took (what
+``lit_bench.plan``'s cost model estimates), and a per-call input step (``timed_call``: the copy
+into a CUDA graph's static input, the NHWC conversion of half-precision rows) is timed apart and
+stated in the row's note, not in its latency.
 
 Verification: before timing, the prepared backend runs on a seeded random input of the timed
 batch size and its output is compared with the unfolded model in eager fp32 on the same device.
@@ -22,12 +30,13 @@ from __future__ import annotations
 
 import copy
 import gc
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import torch
 
-from .backends import Backend, get_backend, list_backends
+from .backends import Backend, get_backend, timed_call
 from .catalog import (
     DEFAULT_MODELS,
     VARIANTS,
@@ -38,7 +47,17 @@ from .catalog import (
     example_input,
 )
 from .fold import fold_bn
-from .timing import MemoryProbe, environment, gpu_state, is_oom, noise, summarise, time_interleaved
+from .timing import (
+    MemoryProbe,
+    environment,
+    gpu_state,
+    is_oom,
+    noise,
+    summarise,
+    time_interleaved,
+    time_mean,
+    wants_per_call,
+)
 
 __all__ = ["DTYPES", "ROW_FIELDS", "TOLERANCE", "BenchConfig", "relative_error", "run_bench"]
 
@@ -50,12 +69,14 @@ ROW_FIELDS = (
     "latency_ms_p50", "latency_ms_p90", "latency_ms_p99", "throughput_items_s", "runs",
     "repeats", "spread_pct", "noisy",
     "peak_mem_bytes", "params", "macs", "conv_layers", "accuracy", "accuracy_std", "accuracy_n",
-    "max_rel_error",
+    "max_rel_error", "prepare_s",
     "device_name", "threads", "torch", "onnxruntime", "cuda", "driver", "git_sha", "gpu_state",
     "status", "reason", "note",
 )
 CPU_BACKENDS = ("eager", "eager_folded", "compile", "onnxrt")
 STEADY_CALLS = 3  # calls after warm-up whose peak memory is reported
+GROUP_MODELS = 8  # models prepared and timed together at one batch size (memory bounds it)
+INPUT_STEP_CALLS = 50  # calls that time a per-call input step (reported beside the latency)
 
 
 @dataclass
@@ -99,18 +120,32 @@ class BenchConfig:
     unstructured_target: str = "resnet20"
     seed: int = 0
     threads: int | None = 1  # CPU threads for PyTorch and ONNX Runtime (None: leave as is)
+    #: backend → the dtypes it runs in (instead of ``dtypes``), e.g. the quick plan's one dtype
+    #: for the backends that compile or build an engine per row
+    backend_dtypes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: backend → the only models (``model/variant`` keys) it runs, e.g. the quick plan's TensorRT
+    #: rows for the teacher and the student only (an engine build per row)
+    backend_models: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: backend → keyword options for its ``prepare`` (e.g. ``{"compile": {"mode": ...}}``)
+    options: dict[str, dict] = field(default_factory=dict)
+    plan: str = "cpu"  # "quick" (the GPU default), "full" (the whole GPU matrix) or "cpu"
 
     @staticmethod
-    def defaults_for(device: str) -> BenchConfig:
-        """Full GPU setting, or the small CPU one (fewer runs, small batches, CPU backends)."""
+    def defaults_for(device: str, full: bool = False) -> BenchConfig:
+        """The quick GPU plan (``full``: the whole GPU matrix), or the small CPU setting."""
         if device == "cuda":
-            return BenchConfig(
-                device="cuda", backends=tuple(b for b in list_backends() if "cuda" in get_backend(b).devices),
-                dtypes=("fp32", "bf16", "fp16"),
-                batch_sizes=(1, 64, 256, 1024, 4096), runs=1000, throughput_runs=20, warmup=20,
-                threads=None,
-            )
+            from .plan import full_gpu_config, quick_gpu_config
+
+            return full_gpu_config() if full else quick_gpu_config()
         return BenchConfig()
+
+    def dtypes_of(self, backend: str) -> tuple[str, ...]:
+        """The dtypes ``backend`` runs in under this config."""
+        return self.backend_dtypes.get(backend, self.dtypes)
+
+    def runs_model(self, backend: str, key: str) -> bool:
+        """Whether ``backend`` runs the model ``key`` (``model/variant``) under this config."""
+        return backend not in self.backend_models or key in self.backend_models[backend]
 
 
 def relative_error(y: torch.Tensor, ref: torch.Tensor) -> float:
@@ -132,6 +167,7 @@ class _Combo:
     backend: Backend
     dtype: torch.dtype
     oom_at: int | None = None
+    reused: tuple[Callable, int] | None = None  # a shape-agnostic run and its model's tensor bytes
 
 
 class _Rows:
@@ -165,14 +201,12 @@ class _Rows:
 
 def _resolve_backends(cfg: BenchConfig, rows: _Rows, log: Callable[[str], None]) -> list[tuple[Backend, torch.dtype]]:
     pairs = []
-    dtypes = []
-    for name in cfg.dtypes:
+    wanted = dict.fromkeys(d for b in dict.fromkeys(cfg.backends) for d in cfg.dtypes_of(b))
+    for name in wanted:
         if name not in DTYPES:
             msg = f"unknown dtype {name!r}; valid: {', '.join(DTYPES)}"
             log(f"lit-bench: skipping dtype {name}: {msg}")
             rows.add(model="*", variant="*", dtype=name, status="skipped", reason=msg)
-        else:
-            dtypes.append(DTYPES[name])
     for name in dict.fromkeys(cfg.backends):
         try:
             backend = get_backend(name)
@@ -180,7 +214,7 @@ def _resolve_backends(cfg: BenchConfig, rows: _Rows, log: Callable[[str], None])
             log(f"lit-bench: skipping backend {name}: {exc}")
             rows.skipped(Skipped("*", "*", str(exc), backend=name))
             continue
-        for dtype in dtypes:
+        for dtype in (DTYPES[d] for d in cfg.dtypes_of(name) if d in DTYPES):
             why = backend.supports(cfg.device, dtype)
             if why:
                 log(f"lit-bench: skipping {name} {_dtype_name(dtype)}: {why}")
@@ -200,21 +234,46 @@ def _cast(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return x.to(dtype) if x.dtype.is_floating_point else x
 
 
-def _prepare(c: _Combo, x: torch.Tensor, device: torch.device) -> tuple[Callable, int | None]:
+def _tensor_bytes(model: torch.nn.Module) -> int:
+    return sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
+
+
+def _prepare(c: _Combo, x: torch.Tensor, device: torch.device, options: dict) -> tuple[Callable, int | None]:
     """Fold (or copy), move, prepare and warm up; then the steady-state peak memory of a few calls
-    (weights and activations, not the one-time autotuning or export peaks; the input excluded)."""
-    with MemoryProbe(device) as probe:
-        model = fold_bn(c.cand.module) if c.backend.folds_bn else copy.deepcopy(c.cand.module)
-        model = model.eval().to(device=device, dtype=c.dtype)
-        with torch.inference_mode():
-            run = c.backend.prepare(model, x)
+    (weights and activations, not the one-time autotuning or export peaks; the input excluded).
+    A shape-agnostic backend's run is prepared once and reused (its peak: the activations of
+    these calls plus its model's weights and buffers)."""
+    if c.reused is not None:
+        run, weights = c.reused
+        with MemoryProbe(device) as probe, torch.inference_mode():
             run(x)
             probe.reset_peak()
             for _ in range(STEADY_CALLS):
                 run(x)
+        peak = None if probe.peak_bytes is None else probe.peak_bytes + weights
+        return run, peak
+    with MemoryProbe(device) as probe:
+        model = fold_bn(c.cand.module) if c.backend.folds_bn else copy.deepcopy(c.cand.module)
+        model = model.eval().to(device=device, dtype=c.dtype)
+        with torch.inference_mode():
+            run = c.backend.prepare(model, x, **options) if options else c.backend.prepare(model, x)
+            run(x)
+            probe.reset_peak()
+            for _ in range(STEADY_CALLS):
+                run(x)
+    if c.backend.shape_agnostic:
+        c.reused = (run, _tensor_bytes(model))
     if device.type == "cuda" and c.backend.own_memory:
         return run, None  # its own allocator: invisible to torch.cuda's peak
     return run, probe.peak_bytes
+
+
+def _input_step_note(step: Callable[[], object] | None, what: str | None, device: torch.device) -> str:
+    """The per-call input step's time, for the row's note (it is not in the latency)."""
+    if step is None:
+        return ""
+    ms = time_mean(step, INPUT_STEP_CALLS, device) * 1e3
+    return f"{what}: {ms:.4g} ms per call, timed apart (not in the latency)"
 
 
 def _run_group(
@@ -238,9 +297,15 @@ def _run_group(
                 del ref_model
             x_check, ref = refs[id(c.cand)]
             x = _cast(example_input(c.cand.input_shape, c.cand.input_dtype, batch, gen).to(device), c.dtype)
-            run, peak = _prepare(c, x, device)
+            t0 = time.perf_counter()
+            run, peak = _prepare(c, x, device, cfg.options.get(c.backend.name, {}))
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            prepare_s = time.perf_counter() - t0
             with torch.inference_mode():
                 err = relative_error(run(_cast(x_check, c.dtype)), ref)
+                call, step, what = timed_call(run, x)
+                step_note = _input_step_note(step, what, device)
         except Exception as exc:
             if is_oom(exc):
                 c.oom_at = batch
@@ -259,15 +324,16 @@ def _run_group(
         info = getattr(run, "info", None)  # e.g. which ONNX Runtime provider really ran
         if device.type == "cuda" and c.backend.own_memory:
             info = "; ".join(filter(None, [info, "peak memory not measured (ORT's own CUDA arena)"]))
-        ready.append((c, run, x, peak, err, info))
+        info = "; ".join(filter(None, [info, step_note]))
+        ready.append((c, call, peak, err, info, prepare_s))
     if not ready:
         return
     reps = cfg.runs if batch == 1 else cfg.throughput_runs
     state_before = gpu_state(device)
     try:
         samples = time_interleaved(
-            [(lambda run=run, x=x: run(x)) for _, run, x, *_ in ready],
-            repetitions=reps, warmup=cfg.warmup, device=device,
+            [call for _, call, *_ in ready], repetitions=reps, warmup=cfg.warmup, device=device,
+            per_call=wants_per_call(device, batch, reps),
         )
     except Exception as exc:
         reason = "timing failed: " + _one_line(exc)
@@ -275,26 +341,30 @@ def _run_group(
             rows.for_combo(c, batch, status="failed", reason=reason)
         return
     state = state_before and f"{state_before} → {gpu_state(device)}"
-    for (c, _, _, peak, err, info), s in zip(ready, samples, strict=True):
-        st = summarise(s, batch)
-        nz = noise(s, cfg.repeats)
+    for (c, _, peak, err, info, prepare_s), s in zip(ready, samples, strict=True):
+        st = summarise(s.seconds, batch, s.calls_per_sample)
+        nz = noise(s.seconds, cfg.repeats)
         row = rows.for_combo(
             c, batch, status="ok", reason="", latency_ms_p50=st.p50_ms, latency_ms_p90=st.p90_ms,
             latency_ms_p99=st.p99_ms, throughput_items_s=st.throughput, runs=st.runs,
-            repeats=nz.repeats, spread_pct=nz.spread_pct, noisy=nz.noisy, peak_mem_bytes=peak, max_rel_error=err, gpu_state=state,
+            repeats=nz.repeats, spread_pct=nz.spread_pct, noisy=nz.noisy, peak_mem_bytes=peak, max_rel_error=err,
+            prepare_s=round(prepare_s, 3), gpu_state=state,
         )
         if info:
             row["note"] = "; ".join(filter(None, [row["note"], str(info)]))
 
 
 def _groups(combos: list[_Combo], batches: Iterable[int]) -> Iterable[tuple[list[_Combo], int]]:
-    """One model/variant at a time; for each of its batch sizes (ascending) its backends × dtypes."""
+    """For each batch size (ascending), groups of up to ``GROUP_MODELS`` models with all their
+    backends × dtypes (timed interleaved across models and backends)."""
     by_cand: dict[int, list[_Combo]] = {}
     for c in combos:
         by_cand.setdefault(id(c.cand), []).append(c)
-    for group in by_cand.values():
-        for batch in sorted(set(batches)):
-            yield group, batch
+    per_model = list(by_cand.values())
+    chunks = [per_model[i:i + GROUP_MODELS] for i in range(0, len(per_model), GROUP_MODELS)]
+    for batch in sorted(set(batches)):
+        for chunk in chunks:
+            yield [c for model in chunk for c in model], batch
 
 
 def run_bench(
@@ -359,15 +429,13 @@ def _run_bench(
     bad = [b for b in cfg.batch_sizes if b < 1]
     if bad:
         raise ValueError(f"batch sizes must be ≥ 1, got {bad[0]}")
-    combos = [_Combo(cand, b, dt) for cand in candidates for b, dt in pairs]
+    combos = [_Combo(cand, b, dt) for cand in candidates for b, dt in pairs if cfg.runs_model(b.name, cand.key)]
     log(f"lit-bench: {len(candidates)} models × {len(pairs)} backend/dtype pairs × "
         f"{len(set(cfg.batch_sizes))} batch sizes on {cfg.device}")
-    current = None
     for group, batch in _groups(combos, cfg.batch_sizes):
-        if group[0].cand is not current:
-            current = group[0].cand
-            log(f"lit-bench: {current.key}")
-        torch.compiler.reset()  # Dynamo's cache holds this group's compiled versions only
+        keys = list(dict.fromkeys(c.cand.key for c in group))
+        log(f"lit-bench: batch {batch}: {', '.join(keys)}")
+        torch.compiler.reset()  # frees the previous group's compiled versions
         _run_group(group, batch, cfg, rows, log)
         gc.collect()
         if cfg.device == "cuda":

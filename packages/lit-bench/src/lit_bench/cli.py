@@ -60,24 +60,30 @@ def _checkpoint(text: str) -> tuple[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface (every choice documented in --help)."""
-    gpu, cpu = BenchConfig.defaults_for("cuda"), BenchConfig.defaults_for("cpu")
+    gpu, full, cpu = (BenchConfig.defaults_for("cuda"), BenchConfig.defaults_for("cuda", full=True),
+                      BenchConfig.defaults_for("cpu"))
     p = _Parser(
         prog="python -m lit_bench",
         description=(
-            "Time LIT students (resnet20/32/56) against their teachers (resnet56/110) and pruned "
-            "baselines of the teachers, in several inference backends. Every backend's output is "
+            "Time LIT students (resnet20/32/56) against their teachers (resnet56/110) and the "
+            "teachers' pruned baselines, in several inference backends. Every backend's output is "
             "checked against eager fp32 before it is timed; failures and skips are reported, "
             "never fatal. Writes results.json, report.md and PNG plots to --out."
         ),
         epilog=(
-            f"Defaults with a GPU: backends {','.join(gpu.backends)}; dtypes {','.join(gpu.dtypes)}; "
-            f"batches {','.join(map(str, gpu.batch_sizes))}; {gpu.runs} batch-1 runs. Without one "
+            f"Defaults with a GPU (the quick plan, <= 10 min on one H100/H200): models "
+            f"{','.join(gpu.models)}, variants {','.join(gpu.variants)}; backends {','.join(gpu.backends)} "
+            f"(compile in bf16 with mode reduce-overhead, ORT in fp16, the others in fp32,bf16); "
+            f"batches {','.join(map(str, gpu.batch_sizes))}; {gpu.runs} batch-1 runs. --full: models "
+            f"{','.join(full.models)}, variants {','.join(full.variants)}, dtypes {','.join(full.dtypes)}, "
+            f"batches {','.join(map(str, full.batch_sizes))}, compile with max-autotune. Without a GPU "
             f"(small CPU setting): backends {','.join(cpu.backends)}; dtypes fp32; batches "
             f"{','.join(map(str, cpu.batch_sizes))}; {cpu.runs} runs; {cpu.threads} thread. "
             "Exit status 2, with one error line and nothing written, for a bad argument or a "
             "--checkpoint file that is not a checkpoint; exit status 2 with the report written when "
             "a requested model, variant, backend, dtype or checkpoint was unusable. Try a GPU run's "
-            "plan first: --dry-run --device cuda (works without a GPU)."
+            "plan first: --dry-run --device cuda (works without a GPU, in seconds; prints the "
+            "estimated minutes)."
         ),
     )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -92,9 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "training split (default 2; 0: not fine-tuned)")
     p.add_argument("--finetune-lr", type=float, default=0.01, metavar="LR",
                    help="with --run: the fine-tuning learning rate (SGD, momentum 0.9, batch 64; default 0.01)")
+    p.add_argument("--full", action="store_true",
+                   help="on a GPU: the whole matrix (every model, variant, backend, dtype; batches "
+                        f"{','.join(map(str, full.batch_sizes))}) instead of the quick plan; prints its "
+                        "estimate first (hours)")
     p.add_argument("--models", type=_csv, default=None,
-                   help=f"comma-separated lit-models names (default {','.join(DEFAULT_MODELS)}); "
-                        "resnet110/resnet56 are teachers, the others students")
+                   help=f"comma-separated lit-models names (default {','.join(DEFAULT_MODELS)}; GPU quick plan "
+                        f"{','.join(gpu.models)}); resnet110/resnet56 are teachers, the others students")
     p.add_argument("--variants", type=_csv, default=None,
                    help=f"comma-separated, from {','.join(VARIANTS + EXTRA_VARIANTS)} (default: all but "
                         "depgraph-matched; with --run: dense,unstructured,depgraph,depgraph-matched, plus "
@@ -103,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "parameter count; l1-A/l1-B = Li et al. 2017 ResNet-56/110-A/B filter pruning; "
                         "depgraph[-r8] = Torch-Pruning DepGraph, ~2x fewer MACs[, channels multiple of 8]; "
                         "depgraph-matched = DepGraph down to the student's MACs. "
-                        "Pruned variants apply to the teachers")
+                        "Pruned variants apply to the teachers; GPU quick plan: "
+                        f"{','.join(gpu.variants)}")
     p.add_argument("--backends", type=_csv, default=None,
                    help=f"comma-separated, from {','.join(list_backends())} (default: all on GPU, "
                         f"{','.join(cpu.backends)} on CPU)")
@@ -138,15 +149,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing report in --out")
     p.add_argument("--list", action="store_true", help="list models, variants, backends and dtypes, then exit")
     p.add_argument("--dry-run", action="store_true",
-                   help="build every candidate, export to ONNX and trace for torch.compile on the CPU, print "
-                        "the plan (rows, compiles, exports, timed calls) and exit; works with --device cuda "
-                        "on a machine without a GPU")
+                   help="print the plan (rows, compiles, exports, engine builds, calls) and, for --device "
+                        "cuda, its estimated minutes on one H100/H200, then exit; builds nothing expensive "
+                        "(seconds); works with --device cuda on a machine without a GPU")
+    p.add_argument("--check", action="store_true",
+                   help="with --dry-run: also build every candidate (pruning included), export to ONNX and "
+                        "trace for torch.compile on the CPU (minutes)")
     return p
 
 
 def _config(args: argparse.Namespace, device: str) -> BenchConfig:
-    cfg = BenchConfig.defaults_for(device)
-    cfg.models, cfg.variants = args.models or DEFAULT_MODELS, args.variants or VARIANTS
+    if args.check and not args.dry_run:
+        raise ValueError("--check goes with --dry-run (it checks exports and traces instead of timing)")
+    if args.full and device != "cuda":
+        raise ValueError("--full is the GPU matrix (--device cuda); on the CPU choose --models, --variants, "
+                         "--backends and --batch-sizes instead")
+    cfg = BenchConfig.defaults_for(device, full=args.full)
+    cfg.models, cfg.variants = args.models or cfg.models, args.variants or cfg.variants
+    if args.dtypes is not None:
+        cfg.backend_dtypes = {}  # the dtypes asked for, for every backend
+    if args.models is not None or args.variants is not None:
+        cfg.backend_models = {}  # the models asked for, in every backend
     for name in ("backends", "dtypes", "batch_sizes", "runs", "throughput_runs", "repeats", "warmup", "threads"):
         value = getattr(args, name)
         if value is not None:
@@ -290,6 +313,17 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:
             print(f"lit-bench: no accuracy: cannot load data set {args.data!r}: {exc}", file=sys.stderr)
             notes.append(f"No accuracy: data set {args.data!r} could not be loaded ({exc}).")
+    if args.dry_run and run is None and not args.check:
+        from .dryrun import dry_run
+
+        plan = dry_run(cfg)
+        return EXIT_BAD_INPUT if plan.problems else 0
+    if device == "cuda" and run is None and not args.dry_run:
+        from .plan import make_plan, minutes
+
+        estimate = make_plan(cfg).estimate_s()
+        print(f"lit-bench: {cfg.plan} plan, estimated {minutes(estimate)} on one H100/H200 "
+              "(--dry-run prints its rows)")
     if run is None:
         candidates, skipped = build_candidates(
             cfg.models, cfg.variants, checkpoints=cfg.checkpoints, spec=cfg.spec,
@@ -298,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         from .dryrun import dry_run
 
-        plan = dry_run(cfg, candidates, skipped)
+        plan = dry_run(cfg, candidates, list(skipped))
         return EXIT_BAD_INPUT if plan.problems else 0
     if splits is not None:
         from .accuracy import evaluate_candidates

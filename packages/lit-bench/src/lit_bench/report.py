@@ -13,7 +13,7 @@ from typing import Any
 from .timing import NOISY_SPREAD_PCT, P99_MIN_SAMPLES
 
 __all__ = [
-    "PLOTS", "REPORT_FILES", "PlotStyle", "figures", "findings", "markdown", "plot_all", "plot_plan", "unproven",
+    "PLOTS", "REPORT_FILES", "PlotStyle", "backend_label", "figures", "findings", "markdown", "plot_all", "plot_plan", "unproven",
     "write_report",
 ]
 
@@ -36,8 +36,16 @@ def _label(r: dict) -> str:
     return f"{r['model']}/{r['variant']}"
 
 
+def backend_label(r: dict) -> str:
+    """The row's backend as reports name it: a compile row is "compile+CUDA graphs" only when
+    Inductor reported it graphed (its note says "with CUDA graphs"), else plain "compile"."""
+    if r.get("backend") == "compile" and "with CUDA graphs" in (r.get("note") or ""):
+        return "compile+CUDA graphs"
+    return str(r.get("backend"))
+
+
 def _run_label(r: dict) -> str:
-    return f"{r['backend']} {r['dtype']}"
+    return f"{backend_label(r)} {r['dtype']}"
 
 
 def _acc(r: dict) -> str:
@@ -115,7 +123,9 @@ def findings(rows: Sequence[dict]) -> list[str]:
                            f"speed ({u_ms:.3g} ms vs {t_ms:.3g} ms) — dense kernels skip no zeros.")
         if student:
             s_ms = student["latency_ms_p50"]
-            pruned = [r for (m, v, bb, dd), r in sorted(lat.items()) if (bb, dd) == (b, d) and v != "dense"]
+            # pruned teachers only: a student (e.g. a lit run's resnet20/lit) is never a pruned baseline
+            pruned = [r for (m, v, bb, dd), r in sorted(lat.items()) if (bb, dd) == (b, d) and v != "dense"
+                      and r.get("role") in (None, "pruned")]
             tied = [r for r in pruned if unproven(r, student)]
             faster = [r for r in pruned if r not in tied and r["latency_ms_p50"] <= s_ms]
             if faster:
@@ -189,19 +199,19 @@ def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") 
         lines.append(f"- {note}")
     lines += ["", "## Batch-1 latency", ""]
     lines += [
-        "| model | variant | backend | dtype | params | M MACs | conv layers | accuracy % | p50 ms | p90 ms | p99 ms | spread % | sync. images/s | peak MiB | max rel err |",
+        "| model | variant | backend | dtype | params | M MACs | conv layers | accuracy % | p50 ms | p90 ms | p99 ms | spread % | images/s | peak MiB | max rel err |",
         "|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in sorted(_ok(rows, 1), key=lambda r: (r["backend"], r["dtype"], r["latency_ms_p50"])):
         lines.append(
-            f"| {r['model']} | {r['variant']} | {r['backend']} | {r['dtype']} | {r['params']:,} | "
+            f"| {r['model']} | {r['variant']} | {backend_label(r)} | {r['dtype']} | {r['params']:,} | "
             f"{r['macs'] / 1e6:.2f} | {r['conv_layers']} | {_acc(r)} | "
             f"{_fmt(r['latency_ms_p50'])} | {_fmt(r['latency_ms_p90'])} | {_fmt(r['latency_ms_p99'])} | "
             f"{_spread(r)} | {_fmt(r['throughput_items_s'], '.4g')} | {_mib(r['peak_mem_bytes'])} | {_fmt(r['max_rel_error'], '.1e')} |"
         )
     batches = sorted({r["batch_size"] for r in _ok(rows) if r["batch_size"] != 1})
     if batches:
-        lines += ["", "## Synchronous throughput (images/s) by batch size", ""]
+        lines += ["", "## Throughput (images/s) by batch size", ""]
         lines.append("| model | variant | backend | dtype | " + " | ".join(f"b={b}" for b in batches) + " |")
         lines.append("|---|---|---|---|" + "--:|" * len(batches))
         table: dict[tuple, dict[int, str]] = {}
@@ -240,10 +250,14 @@ def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") 
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p, why in plan.items() if why is None]
     lines += [f"- `{p}` not drawn: {why}." for p, why in plan.items() if why is not None]
     lines += ["", "Columns: params = parameters (nonzero ones for unstructured pruning); M MACs = millions of conv+linear "
-              "multiply-adds per image (Li et al. 2017 convention, lit_core.models.profile); latency = wall time of "
-              "one synchronised call; p99 only from "
-              f"{P99_MIN_SAMPLES} samples on (else –); sync. images/s = synchronous throughput = batch / "
-              "median latency (one call in flight, no pipelining); spread % = how far the medians of the row's "
+              "multiply-adds per image (Li et al. 2017 convention, lit_core.models.profile); latency = time per call "
+              "in blocks of back-to-back calls (CPU: host clock per call; GPU: CUDA events, per call where p99 is "
+              "reported, else per block), models and backends of one batch size interleaved block by block; a "
+              "per-call input step (NHWC conversion, copy into a CUDA graph's input) is timed apart and stated "
+              "in the notes, not in the latency; compile+CUDA graphs = Inductor reported its CUDA graphs "
+              "(else plain compile); p99 only from "
+              f"{P99_MIN_SAMPLES} per-call samples on (else –); images/s = batch / median time per call (one "
+              "model's calls back to back, one call in flight on CPU); spread % = how far the medians of the row's "
               "`repeats` timing groups spread, (max − min) / median × 100 (— where not measured), in brackets in "
               f"the throughput table; **noisy** = spread over {NOISY_SPREAD_PCT:g} %, and no finding states a "
               "speed-up from a noisy row or from two rows whose medians differ by less than their spreads added; "
@@ -254,8 +268,20 @@ def markdown(rows: Sequence[dict], meta: dict, title: str = "lit-bench report") 
     return "\n".join(lines)
 
 
+def _matplotlib_problem() -> str | None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return "matplotlib is not installed (pip install matplotlib); the tables above hold every number"
+    return None
+
+
 def plot_plan(rows: Sequence[dict]) -> dict[str, str | None]:
-    """Per plot in ``PLOTS``: None when it is drawn, else why it is left out (it would be empty)."""
+    """Per plot in ``PLOTS``: None when it is drawn, else why it is left out (it would be empty,
+    or matplotlib is missing, as on the prepared GPU check's machine)."""
+    missing = _matplotlib_problem()
+    if missing:
+        return dict.fromkeys(PLOTS, missing)
     b1 = _ok(rows, 1)
     no_acc = "no row has an accuracy (pass --run DIR or --checkpoint MODEL=PATH)"
     no_b1 = "no batch-1 row was timed"
@@ -314,7 +340,6 @@ def _scatter(ax, rows: Sequence[dict], xkey: str, xlabel: str, style: PlotStyle)
     for r in rows:
         ax.scatter([r[xkey] * scale], [r["latency_ms_p50"]], s=25, color=style.colors[_label(r)],
                    marker=style.markers[_run_label(r)])
-        ax.annotate(_label(r), (r[xkey] * scale, r["latency_ms_p50"]), fontsize=6, alpha=0.7)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("batch-1 latency, median (ms)")
     ax.grid(alpha=0.3)
@@ -326,7 +351,6 @@ def _accuracy_scatter(ax, rows: Sequence[dict], xkey: str, style: PlotStyle) -> 
     for r in rows:
         ax.errorbar([r[xkey]], [100 * r["accuracy"]], yerr=[100 * (r.get("accuracy_std") or 0.0)], ms=5, capsize=3,
                     color=style.colors[_label(r)], marker=style.markers[_run_label(r)], linestyle="none")
-        ax.annotate(_label(r), (r[xkey], 100 * r["accuracy"]), fontsize=6, alpha=0.7)
     ax.set_ylabel("test accuracy, % (error bars: std over seeds)")
     ax.grid(alpha=0.3)
     style.legends(ax, rows)
@@ -355,7 +379,7 @@ def figures(rows: Sequence[dict], title: str = "") -> dict[str, Any]:
         fig, ax = plt.subplots(figsize=(8, 5))
         largest = [r for r in _best_throughput(rows).values() if r["accuracy"] is not None]
         _accuracy_scatter(ax, largest, "throughput_items_s", style)
-        ax.set_xlabel("synchronous throughput at the largest batch timed (images/s)")
+        ax.set_xlabel("throughput at the largest batch timed (images/s)")
         ax.set_title(f"Throughput vs accuracy {title}".strip())
         figs[PLOTS[1]] = fig
     for name, key, xlabel in ((PLOTS[2], "conv_layers", "conv layers (depth)"), (PLOTS[3], "macs", "M MACs per image")):
@@ -385,7 +409,10 @@ def figures(rows: Sequence[dict], title: str = "") -> dict[str, Any]:
 
 
 def plot_all(rows: Sequence[dict], out_dir: Path, title: str = "") -> list[Path]:
-    """Write the PNG plots that are not empty (``plot_plan``) into ``out_dir``; returns their paths."""
+    """Write the PNG plots that are not empty (``plot_plan``) into ``out_dir``; returns their paths
+    (none without matplotlib: the report says why)."""
+    if _matplotlib_problem():
+        return []
     import matplotlib.pyplot as plt
 
     paths = []

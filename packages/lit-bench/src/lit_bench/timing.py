@@ -1,14 +1,23 @@
 """Timing: interleaved latency/throughput of prepared runs, peak memory, environment facts.
 
-Each timed call is synchronised (``torch.cuda.synchronize`` on GPU) and measured with
-``time.perf_counter``, so a sample is the end-to-end time a caller waits for one result, and
-throughput = batch / median latency is *synchronous* throughput (one call in flight, no
-pipelining). The candidates of one group (the backends × dtypes of one model at one batch size)
-are interleaved: repetition r runs candidate 0, 1, …, n-1 once each, so clock drift and thermal or
-neighbour load hit every candidate alike, while the working set stays one model's. Python's
-garbage collector is off while timing. p99 is reported only from ``P99_MIN_SAMPLES`` samples on
-(fewer make it the 2nd-largest sample). On GPU, ``gpu_state`` records SM/memory clocks,
-temperature and throttle reasons (NVML, else ``nvidia-smi``) before and after each group.
+One clock interface for both devices (``clock_for``): ``HostClock`` (``time.perf_counter``) on
+CPU, where a call returns when its work is done, and ``CudaClock`` on GPU, CUDA events
+(``torch.cuda.Event(enable_timing=True)``) recorded on the current stream between calls that are
+queued back to back, with one synchronisation per block of calls instead of two per call (a host
+timer plus two device-wide syncs costs ~10–20 µs, 5–15 % of a 0.1–0.3 ms CUDA-graph call).
+``time_block`` times ``calls`` back-to-back calls of one run: one sample per call (an event
+or host mark after every call; used where p99 needs per-call samples, and always on CPU, where
+marks cost ~0.1 µs) or one sample per block, the block's mean (GPU rows without p99). A GPU
+sample is therefore the time per call in a stream of calls (launch overhead overlapped with the
+previous call's kernels where the GPU is the bottleneck), not an isolated host round trip.
+
+The candidates of one group are interleaved block by block: block r runs candidate 0's block,
+candidate 1's, …, so clock drift and thermal or neighbour load hit every candidate alike. The
+bench's groups span models (every model and backend × dtype at one batch size), so a speed-up of
+one model over another is measured under the same conditions. Python's garbage collector is off
+while timing. p99 is reported only from ``P99_MIN_SAMPLES`` per-call samples on (fewer make it the
+2nd-largest sample). On GPU, ``gpu_state`` records SM/memory clocks, temperature and throttle
+reasons (NVML, else ``nvidia-smi``) before and after each group.
 
 Peak memory is steady state: ``MemoryProbe`` starts before the model is copied and prepared,
 ``reset_peak()`` after warm-up drops one-time peaks (autotuning, workspaces, export), and the peak
@@ -24,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import itertools
 import platform
 import statistics
 import subprocess
@@ -36,19 +46,28 @@ import torch
 
 P99_MIN_SAMPLES = 1000
 NOISY_SPREAD_PCT = 10.0  # a row whose per-repeat medians spread more than this is ``noisy``
+BLOCKS = 10  # blocks each candidate's timed calls are split into (the unit of interleaving)
 
 __all__ = [
+    "BLOCKS",
     "NOISY_SPREAD_PCT",
     "P99_MIN_SAMPLES",
+    "CudaClock",
+    "HostClock",
     "LatencyStats",
     "MemoryProbe",
     "Noise",
+    "Samples",
+    "clock_for",
     "environment",
     "gpu_state",
     "is_oom",
     "noise",
     "summarise",
+    "time_block",
     "time_interleaved",
+    "time_mean",
+    "wants_per_call",
 ]
 
 
@@ -78,13 +97,15 @@ def _percentile(sorted_xs: Sequence[float], q: float) -> float:
     return sorted_xs[lo] + (sorted_xs[hi] - sorted_xs[lo]) * (pos - lo)
 
 
-def summarise(samples_s: Sequence[float], batch_size: int) -> LatencyStats:
-    """Percentiles of per-call times given in seconds (p99 only from ``P99_MIN_SAMPLES`` samples)."""
+def summarise(samples_s: Sequence[float], batch_size: int, calls_per_sample: int = 1) -> LatencyStats:
+    """Percentiles of per-call times given in seconds (p99 only from ``P99_MIN_SAMPLES`` per-call
+    samples); ``calls_per_sample`` > 1: each sample is a block's mean, ``runs`` counts calls."""
     xs = sorted(s * 1e3 for s in samples_s)
+    per_call = calls_per_sample == 1
     return LatencyStats(
         p50_ms=statistics.median(xs), p90_ms=_percentile(xs, 90),
-        p99_ms=_percentile(xs, 99) if len(xs) >= P99_MIN_SAMPLES else None,
-        runs=len(xs), batch_size=batch_size,
+        p99_ms=_percentile(xs, 99) if per_call and len(xs) >= P99_MIN_SAMPLES else None,
+        runs=len(xs) * calls_per_sample, batch_size=batch_size,
     )
 
 
@@ -118,9 +139,80 @@ def noise(samples_s: Sequence[float], repeats: int) -> Noise:
     return Noise(repeats=k, spread_pct=spread, noisy=spread > NOISY_SPREAD_PCT)
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+class HostClock:
+    """Host wall clock (CPU: a call returns when its work is done)."""
+
+    def mark(self) -> float:
+        """A point in time."""
+        return time.perf_counter()
+
+    def seconds(self, start: float, end: float) -> float:
+        """Seconds between two marks."""
+        return end - start
+
+    def settle(self) -> None:
+        """Wait until every mark so far can be read (nothing to wait for on the host)."""
+
+
+class CudaClock:
+    """CUDA events on the current stream: marks are queued with the work, read after one sync."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+
+    def mark(self) -> torch.cuda.Event:
+        """An event recorded on the current stream after the work queued so far."""
+        event = torch.cuda.Event(enable_timing=True)
+        event.record()
+        return event
+
+    def seconds(self, start: torch.cuda.Event, end: torch.cuda.Event) -> float:
+        """Seconds between two recorded events (after ``settle``)."""
+        return start.elapsed_time(end) / 1e3
+
+    def settle(self) -> None:
+        """Wait for the device, so that every event recorded so far has a time."""
+        torch.cuda.synchronize(self.device)
+
+
+def clock_for(device: torch.device) -> HostClock | CudaClock:
+    """CUDA events on a GPU, the host clock on a CPU."""
+    return CudaClock(device) if device.type == "cuda" else HostClock()
+
+
+def time_block(run: Callable[[], object], calls: int, clock: HostClock | CudaClock, *, per_call: bool) -> list[float]:
+    """Seconds per call of ``calls`` back-to-back calls of ``run``: one sample per call
+    (``per_call``: a mark after every call) or one sample, the block's mean; one ``settle``."""
+    if calls < 1:
+        raise ValueError(f"a block needs at least one call, got {calls}")
+    marks = [clock.mark()]
+    for _ in range(calls):
+        run()
+        if per_call:
+            marks.append(clock.mark())
+    if not per_call:
+        marks.append(clock.mark())
+    clock.settle()
+    if per_call:
+        return [clock.seconds(a, b) for a, b in itertools.pairwise(marks)]
+    return [clock.seconds(marks[0], marks[1]) / calls]
+
+
+@dataclass(frozen=True)
+class Samples:
+    """One candidate's timing: seconds per call, in timing order (``calls_per_sample`` = 1), or
+    per-block means of ``calls_per_sample`` calls."""
+
+    seconds: list[float]
+    calls_per_sample: int
+
+
+def _block_sizes(repetitions: int, blocks: int, equal: bool) -> list[int]:
+    """``repetitions`` calls split into at most ``blocks`` blocks; ``equal``: all of one size (the
+    remainder, < ``blocks`` calls, is dropped, so every block mean weighs the same)."""
+    k = max(1, min(blocks, repetitions))
+    size, extra = divmod(repetitions, k)
+    return [size + (0 if equal or i >= extra else 1) for i in range(k)]
 
 
 def time_interleaved(
@@ -129,30 +221,46 @@ def time_interleaved(
     repetitions: int,
     warmup: int,
     device: torch.device,
-) -> list[list[float]]:
-    """Seconds per call for each zero-argument ``run``, round-robin over ``runs`` each repetition
-    (warm-up first, one candidate after another; the garbage collector off while timing)."""
+    per_call: bool = True,
+    blocks: int = BLOCKS,
+) -> list[Samples]:
+    """Time ``repetitions`` calls of each zero-argument ``run``: warm-up first (one candidate after
+    another), then ``blocks`` rounds, each a block of back-to-back calls per candidate in turn
+    (``time_block``; the garbage collector off). ``per_call`` False: one sample per block, its
+    mean (the bench's choice on GPU where no p99 is reported; see ``wants_per_call``)."""
+    clock = clock_for(device)
+    sizes = _block_sizes(repetitions, blocks, equal=not per_call)
     samples: list[list[float]] = [[] for _ in runs]
     with torch.inference_mode():
         for run in runs:
             for _ in range(warmup):
                 run()
-        _sync(device)
+        clock.settle()
         gc.collect()
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            for _ in range(repetitions):
+            for size in sizes:
                 for i, run in enumerate(runs):
-                    _sync(device)
-                    t0 = time.perf_counter()
-                    run()
-                    _sync(device)
-                    samples[i].append(time.perf_counter() - t0)
+                    samples[i].extend(time_block(run, size, clock, per_call=per_call))
         finally:
             if was_enabled:
                 gc.enable()
-    return samples
+    return [Samples(s, 1 if per_call else sizes[0]) for s in samples]
+
+
+def wants_per_call(device: torch.device, batch_size: int, repetitions: int) -> bool:
+    """Per-call samples where they are free (CPU) or where p99 needs them (batch 1 with at least
+    ``P99_MIN_SAMPLES`` calls); otherwise block means (a GPU event per call costs a few µs)."""
+    return device.type != "cuda" or (batch_size == 1 and repetitions >= P99_MIN_SAMPLES)
+
+
+def time_mean(run: Callable[[], object], calls: int, device: torch.device) -> float:
+    """Seconds per call of ``run`` over ``calls`` back-to-back calls (e.g. a per-call input step
+    reported beside the latency, not in it)."""
+    with torch.inference_mode():
+        run()
+        return time_block(run, calls, clock_for(device), per_call=False)[0]
 
 
 def is_oom(exc: BaseException) -> bool:

@@ -3,7 +3,11 @@
 A backend turns an eval-mode model (already on its device and dtype, BN folded when
 ``folds_bn``) and an example input into a ``run(x) -> y`` callable; the harness verifies ``run``
 against eager fp32 before it times it. ``run.info`` (optional) is a note for the row (e.g. the
-execution provider that really ran). ``dry_check`` (optional) is what can be checked of the backend
+execution provider that really ran). ``run.staged`` (optional) = ``(stage, core, what)`` with
+``run(x) == core(stage(x))``: ``stage`` is a per-call input step (an NCHW → NHWC conversion, the
+copy into a CUDA graph's static input) that the bench times on its own and reports beside the
+latency, while the latency is ``core`` on the staged input (``timed_call``). ``prepare`` may take
+keyword options (``BenchConfig.options``; e.g. ``mode`` for ``compile``). ``dry_check`` (optional) is what can be checked of the backend
 without its device (export, trace), for ``python -m lit_bench --dry-run``.
 
 Backends register themselves on import; the imports at the bottom of this file are the complete list.
@@ -23,6 +27,7 @@ __all__ = [
     "get_backend",
     "list_backends",
     "register_backend",
+    "timed_call",
     "unregister_backend",
 ]
 
@@ -63,6 +68,11 @@ class Backend:
     own_memory: bool = False
     #: what can be checked on CPU for a later run on ``devices`` (returns a one-line summary)
     dry_check: Callable[[nn.Module, torch.Tensor], str] | None = None
+    #: a prepared run takes any batch size (nothing specialised to the example's shape), so the
+    #: bench prepares it once and reuses it across batch sizes (eager, fused); the others — CUDA
+    #: graphs, Inductor with ``dynamic=False``, static-shape ONNX / TensorRT engines — are
+    #: prepared once per batch size
+    shape_agnostic: bool = False
 
     def fits(self, device: str, dtype: torch.dtype) -> str | None:
         """None if this backend is made for ``device`` and ``dtype``, else why not (static)."""
@@ -165,6 +175,17 @@ def list_backends() -> list[str]:
         ['eager', 'eager_folded']
     """
     return _REGISTRY.names()
+
+
+def timed_call(run: RunFn, x: torch.Tensor) -> tuple[Callable[[], object], Callable[[], object] | None, str | None]:
+    """What the bench times for ``run(x)``: the call without its per-call input step, that step
+    (None if ``run`` has none) and what the step is (see the module docstring)."""
+    staged = getattr(run, "staged", None)
+    if staged is None:
+        return (lambda: run(x)), None, None
+    stage, core, what = staged
+    xs = stage(x)
+    return (lambda: core(xs)), (lambda: stage(x)), what
 
 
 # --- backend modules (each registers itself on import; order = listing order) -----------------

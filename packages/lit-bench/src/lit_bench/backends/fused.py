@@ -93,6 +93,7 @@ FUSED = register_backend(
         folds_bn=True,
         prepare=prepare_fused,
         available=_always_none,
+        shape_agnostic=True,
     )
 )
 
