@@ -105,6 +105,20 @@ def test_evaluate_a_broken_checkpoint_is_one_line(tmp_path, capsys, kind):
     assert str(path) in one_line_error(capsys)
 
 
+@pytest.mark.parametrize(("kind", "says"), [
+    ("json", "is not a torch checkpoint (not a torch.save file)"),
+    ("pickled-object", "plain types (it holds torch.nn.modules.activation.ReLU) and was not loaded"),
+])
+def test_a_foreign_checkpoint_is_named_and_never_advises_unsafe_loading(tmp_path, capsys, kind, says):
+    path = tmp_path / "job.json"
+    path.write_text('{"row": {"job": "kd"}}\n')  # e.g. a job record given for best.pt
+    path = path if kind == "json" else _bad_checkpoints(tmp_path)[kind]
+    assert main(["evaluate", str(path), *TINY]) == 2
+    err = one_line_error(capsys)
+    assert says in err
+    assert "weights_only" not in err and "\x1b" not in err  # torch's text: load unsafely; ANSI codes
+
+
 def test_resume_with_a_broken_last_checkpoint_is_one_line(tmp_path, capsys):
     args = ["compress", "--method", "scratch", "--student", "resnet8", "--out", str(tmp_path),
             "--run-name", "r", "--set", "train.scratch.epochs=1", *TINY]

@@ -82,3 +82,22 @@ def test_text_csv_cache_files_get_the_umask_mode(tmp_path, umask):
     assert not cached and np.asarray(labels).tolist() == [0, 1]
     modes = _modes(tmp_path / "cache")
     assert modes and set(modes.values()) == {0o640}, modes
+
+
+@pytest.mark.parametrize("seeds", [[], ["--seeds", "0"]], ids=["compare", "seeds"])
+def test_every_file_of_a_study_with_loggers_gets_the_umask_mode(tmp_path, capsys, umask, seeds):
+    """summary.* (compare) or the study ledger and seeds.* (--seeds), each job's job.json, best.pt,
+    last.pt, metrics.jsonl and the CSV logger's metrics.csv: all 0640 under umask 027."""
+    umask(0o027)
+    rc = main(["compare", "--methods", "kd", *seeds, "--out", str(tmp_path), "--run-name", "r",
+               "--teacher", "resnet8", "--student", "resnet8", "--logger", "csv",
+               "--set", "train.teacher.epochs=1", "--set", "train.kd.epochs=1", *TINY])
+    assert rc == 0, capsys.readouterr().err
+    modes = _modes(tmp_path / "r")
+    expected = {"config.json", "teacher/job.json", "teacher/best.pt", "teacher/last.pt",
+                "teacher/metrics.jsonl", "teacher/metrics.csv"}
+    expected |= {"state.json", "seeds.json", "seeds.md"} if seeds else {"summary.json", "summary.md"}
+    student = next(p.parent for p in (tmp_path / "r").rglob("job.json") if p.parent.name != "teacher")
+    expected |= {str((student / n).relative_to(tmp_path / "r")) for n in ("job.json", "best.pt", "metrics.csv")}
+    assert expected <= set(modes), sorted(expected - set(modes))
+    assert {n: oct(m) for n, m in modes.items() if m != 0o640} == {}

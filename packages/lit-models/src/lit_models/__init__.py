@@ -20,7 +20,7 @@ from .cifar_resnet import BasicBlock, CifarResNet
 from .resnext import CifarResNeXt, ResNeXtBottleneck
 from .staged import as_staged
 from .stargan import StarGANDiscriminator, StarGANGenerator, tile_domain
-from .torchvision_resnet import TorchvisionResNet
+from .torchvision_resnet import TorchvisionResNet, torchvision_state_dict
 from .vdcnn import ALPHABET, VDCNN, KMaxPool1d, encode_text
 
 __version__ = "0.1.0"
@@ -46,4 +46,5 @@ __all__ = [
     "model_family",
     "register_model",
     "tile_domain",
+    "torchvision_state_dict",
 ]

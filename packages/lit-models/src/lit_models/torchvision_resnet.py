@@ -10,15 +10,17 @@ student line up (same stage widths 256/512/1024/2048, reductions 4/8/16/32).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 
+import torch
 import torch.nn as nn
 import torchvision.models.resnet as tvr
 
 from ._base import IMAGENET_MEAN, IMAGENET_STD, ClassifierNet, feature_info_entry, image_stats
 from ._registry import register_model
 
-__all__ = ["TorchvisionResNet", "tv_resnet"]
+__all__ = ["TorchvisionResNet", "torchvision_state_dict", "tv_resnet"]
 
 _BLOCKS = {"basic": tvr.BasicBlock, "bottleneck": tvr.Bottleneck}
 
@@ -40,6 +42,43 @@ class TorchvisionResNet(ClassifierNet):
         super().__init__(stem, stages, head, info, input_size=(in_chans, img_size, img_size),
                          **image_stats(in_chans, IMAGENET_MEAN, IMAGENET_STD))
 
+
+# stem = (conv1, bn1, relu, maxpool), stages.i = layer{i+1}, head = (avgpool, Flatten, fc)
+_TV_KEYS = ((re.compile(r"stem\.0\."), "conv1."), (re.compile(r"stem\.1\."), "bn1."),
+            (re.compile(r"head\.2\."), "fc."))
+
+
+def torchvision_state_dict(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A ``TorchvisionResNet`` state dict (e.g. a lit checkpoint's ``"model"``) under torchvision's
+    own keys, for ``torchvision.models.resnet18(num_classes=N).load_state_dict(...)``.
+
+    Args:
+        state: keys ``stem.0.*``, ``stem.1.*``, ``stages.<i>.*``, ``head.2.*``, as ``state_dict()``
+            of a ``TorchvisionResNet`` (``resnet18`` … ``wide_resnet101_2``, ``tv_resnet``) has them.
+
+    Returns:
+        The same tensors keyed ``conv1.*``, ``bn1.*``, ``layer<i+1>.*``, ``fc.*``.
+
+    Raises:
+        ValueError: a key that is not one of a ``TorchvisionResNet``'s.
+
+    Example:
+        >>> ckpt = torch.load("run/lit/best.pt", weights_only=True)  # doctest: +SKIP
+        >>> torchvision.models.resnet18(num_classes=10).load_state_dict(
+        ...     torchvision_state_dict(ckpt["model"]))  # doctest: +SKIP
+    """
+    out: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        stage = re.match(r"stages\.(\d+)\.", key)
+        if stage:
+            new = f"layer{int(stage.group(1)) + 1}." + key[stage.end():]
+        else:
+            new = next((rep + key[m.end():] for pat, rep in _TV_KEYS if (m := pat.match(key))), None)
+        if new is None:
+            raise ValueError(f"{key!r} is not a key of a TorchvisionResNet state dict (stem.0/stem.1/"
+                             "stages.<i>/head.2); give the 'model' entry of a torchvision-ResNet checkpoint")
+        out[new] = value
+    return out
 
 def _set_in_chans(resnet: tvr.ResNet, in_chans: int) -> None:
     if in_chans != 3:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import re
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -115,10 +117,15 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             warnings.filterwarnings("ignore", message="Validating sparse tensor invariants")
             ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; this is some other file
+            raise CheckpointError(f"checkpoint {path} is not a torch checkpoint (not a torch.save file); "
+                                  "give the path of a .pt file lit wrote") from None
+        # torch's own text advises weights_only=False; name only the object it refused
+        found = re.search(r"GLOBAL ([\w.]+)", str(e))
+        named = f" (it holds {found.group(1)})" if found else ""
         raise CheckpointError(
-            f"checkpoint {path} holds something other than tensors and plain types and was not "
-            f"loaded (loading never runs code): {first}"
+            f"checkpoint {path} holds something other than tensors and plain types{named} and was "
+            "not loaded (loading never runs code); save a state dict, not a module or object"
         ) from None
     except Exception as e:
         raise CheckpointError(

@@ -62,16 +62,27 @@ class TensorBoardLogger(Callback):
 
 @dataclass
 class MLflowLogger(Callback):
-    """Logs each epoch's numeric metrics to the active (or a new) MLflow run."""
+    """Logs each epoch's numeric metrics to the active MLflow run; with none active, to a run it
+    starts at the first epoch (named ``run_name``) and ends with the fit, so each fit is one run."""
 
+    run_name: str | None = None
     _mlflow: Any = field(default=None, init=False)
+    _started: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self._mlflow = _require("mlflow", "mlflow")
 
     def on_epoch_end(self, event: EpochEvent) -> None:
+        if self._mlflow.active_run() is None:
+            self._mlflow.start_run(run_name=self.run_name)
+            self._started = True
         self._mlflow.log_metrics({k.replace("/", "_"): v for k, v in _scalars(event).items()},
                                  step=_step(event))
+
+    def on_fit_end(self, event: EpochEvent | None) -> None:
+        if self._started and self._mlflow.active_run() is not None:
+            self._mlflow.end_run()
+        self._started = False
 
 
 @dataclass
@@ -109,5 +120,5 @@ def make_loggers(names: list[str], run_dir: str | Path, *, resume: bool = False)
     run_dir = Path(run_dir)
     makers = {"csv": lambda: CSVLogger(run_dir / "metrics.csv", append=resume),
               "tensorboard": lambda: TensorBoardLogger(run_dir / "tb"),
-              "mlflow": MLflowLogger, "wandb": WandbLogger}
+              "mlflow": lambda: MLflowLogger(run_name=run_dir.name), "wandb": WandbLogger}
     return [makers[n]() for n in parse_loggers(names)]
