@@ -35,6 +35,7 @@ from .callbacks import Callback, CallbackList, PrintProgress
 from .config import TrainConfig
 from .distributed import all_reduce_sum, barrier, dist_info
 from .evaluation import Evaluation, evaluate
+from .loggers import TensorBoardLogger
 from .metrics import METRICS_FILE, MetricsLogger
 from .optim import OptimizerFactory, SchedulerFactory, build_scheduler
 from .rundir import prepare_fit_dir
@@ -269,13 +270,18 @@ def _fit(
     # Everything that can fail on the inputs fails here, before the run directory is touched.
     setup = setup_training(student, teacher, method, cfg, _sample_batch(train_loader))
     student, teacher, device = setup.student, setup.teacher, setup.device
+    callbacks = list(callbacks or [])
+    if cfg.tensorboard:  # one writer of tb/, also when the caller passes a TensorBoardLogger there
+        tb_dir = (Path(run_dir) / "tb").resolve()
+        if not any(isinstance(c, TensorBoardLogger) and Path(c.log_dir).resolve() == tb_dir
+                   for c in callbacks):
+            callbacks.append(TensorBoardLogger(tb_dir))  # ConfigError here if the package is missing
     if run_dir is not None:
         prepare_fit_dir(run_dir, resume=resume, overwrite=overwrite, files=_RUN_FILES,
                         last=LAST_CHECKPOINT)
     progress, ckpt = _restore(run_dir, method, student) if resume else (_Progress(), None)
 
-    logger = MetricsLogger(run_dir or ".", cfg.tensorboard,
-                           enabled=info.is_main and run_dir is not None)
+    logger = MetricsLogger(run_dir or ".", enabled=info.is_main and run_dir is not None)
     show_bar = info.is_main and (cfg.progress if cfg.progress is not None else sys.stderr.isatty())
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "fp16")
     budget = _EpochBudget(stop_after_epochs)
