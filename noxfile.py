@@ -140,9 +140,9 @@ def _readme_install_commands(readme: Path) -> list[str]:
 
 @nox.session(default=False)
 def install(session: nox.Session) -> None:
-    """Build the three wheels (LICENSE, py.typed and one version in each), then run every
-    ``pip install`` command of README's "Installing" section in its own fresh venv and import what
-    it installed (``lit --version`` where lit-core is in). Posargs pick commands by substring
+    """Build the three wheels (LICENSE, py.typed and one version in each) and install them into a
+    clean venv, then run every ``pip install`` command of README's "Installing" section in its own
+    fresh venv and import what it installed (``lit --version`` where lit-core is in). Posargs pick commands by substring
     (``nox -s install -- lit-bench``). About 2-3 min per command with pip's local cache (torch)."""
     session.install("pip>=23")
     work = Path(tempfile.mkdtemp(prefix="lit-install-"))
@@ -159,6 +159,16 @@ def install(session: nox.Session) -> None:
         if missing:
             session.error(f"{wheel.name} lacks {missing}")
         session.log(f"{wheel.name}: LICENSE and py.typed inside")
+    # the built wheels themselves, as an index would serve them, into one clean venv
+    venv = work / "venv-wheels"
+    session.run("python", "-m", "venv", str(venv))
+    py = str(venv / "bin" / "python")
+    session.run(py, "-m", "pip", "install", "-q", *map(str, sorted(wheels.glob("*.whl"))), external=True)
+    session.run(py, "-c", "import lit_models, lit_core, lit_bench; print('wheels:', lit_core.__version__)",
+                external=True)
+    session.run(str(venv / "bin" / "lit"), "--version", external=True)
+    session.run(str(venv / "bin" / "lit-bench"), "--help", external=True, silent=True)
+    shutil.rmtree(venv)
     commands = _readme_install_commands(Path("README.md"))
     commands = [c for c in commands if not session.posargs or any(a in c for a in session.posargs)]
     for i, command in enumerate(commands):

@@ -35,7 +35,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .. import __version__
@@ -359,14 +359,23 @@ class _StdoutHandler(logging.Handler):
         print(self.format(record), flush=True)
 
 
-def _setup_logging() -> None:
+def _setup_logging() -> Callable[[], None]:
+    """Print lit_core's log lines on stdout for this command; returns the undo, so a library
+    caller's later ``fit(quiet=True)`` in the same process prints nothing."""
     logger = logging.getLogger("lit_core")
+    level, added = logger.level, None
     if not any(isinstance(h, _StdoutHandler) for h in logger.handlers):
-        handler = _StdoutHandler()
-        handler.setFormatter(logging.Formatter("lit:   %(message)s"))
-        logger.addHandler(handler)
+        added = _StdoutHandler()
+        added.setFormatter(logging.Formatter("lit:   %(message)s"))
+        logger.addHandler(added)
     logger.setLevel(logging.INFO)
 
+    def undo() -> None:
+        if added is not None:
+            logger.removeHandler(added)
+        logger.setLevel(level)
+
+    return undo
 
 
 class _Terminated(KeyboardInterrupt):
@@ -394,7 +403,7 @@ def _error(e: Exception) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lit`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    _setup_logging()
+    undo_logging = _setup_logging()
     previous = _catch_sigterm()
     before = held_runs()  # runs a library caller of this process holds are not this command's
     try:
@@ -433,6 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
         release_run_locks()
         shutdown_distributed()
+        undo_logging()
 
 
 if __name__ == "__main__":  # pragma: no cover
