@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from cli_helpers import gan_image_folder
 from gan_tiny import MODELS, discriminator, generator
 from PIL import Image
 
@@ -13,17 +14,6 @@ from lit_core.data import DataError
 from lit_core.gan import run, train_teacher
 from lit_core.gan.data import load_domain_data
 from lit_core.gan.teacher_files import save_teacher
-
-
-def _folder(root):
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 8), ("test", 3)):
-        for k, cls in enumerate(("dark", "mid", "light")):
-            (root / split / cls).mkdir(parents=True)
-            for i in range(n):
-                img = np.clip(rng.normal(60 + 70 * k, 20, (8, 8)), 0, 255).astype(np.uint8)
-                Image.fromarray(img).save(root / split / cls / f"{i}.png")
-    return root
 
 
 def _config(data_dir, tmp_path, **over):
@@ -45,7 +35,7 @@ def _config(data_dir, tmp_path, **over):
 
 @pytest.mark.slow
 def test_teacher_then_run_writes_table_grid_and_rows(tmp_path):
-    data_dir = _folder(tmp_path / "data")
+    data_dir = gan_image_folder(tmp_path / "data")
     cfg = _config(data_dir, tmp_path)
     path = train_teacher(cfg, tmp_path / "run", export=tmp_path / "teacher.ckpt")
     assert path.is_file() and (tmp_path / "run" / "teacher" / "record.json").is_file()
@@ -71,7 +61,7 @@ def _tiny_teacher(cfg, tmp_path):
 
 
 def test_a_missing_section_fails_before_any_training(tmp_path):
-    cfg = _config(_folder(tmp_path / "data"), tmp_path, models__sections=["stages.3"])
+    cfg = _config(gan_image_folder(tmp_path / "data"), tmp_path, models__sections=["stages.3"])
     _tiny_teacher(cfg, tmp_path)
     with pytest.raises(ValueError, match=r"section 'stages.3' does not exist"):
         run(cfg, tmp_path / "run")
@@ -81,7 +71,7 @@ def test_a_missing_section_fails_before_any_training(tmp_path):
 def test_a_teacher_file_whose_keys_do_not_map_fails_before_training(tmp_path):
     import torch
 
-    cfg = _config(_folder(tmp_path / "data"), tmp_path)
+    cfg = _config(gan_image_folder(tmp_path / "data"), tmp_path)
     torch.save({"encoder.weight": torch.zeros(1)}, tmp_path / "teacher.ckpt")
     with pytest.raises(ValueError, match=r"key 'encoder.weight' does not map onto a StarGAN generator"):
         run(cfg, tmp_path / "run")
@@ -107,7 +97,7 @@ def test_unknown_settings_are_rejected_by_name(tmp_path):
 def test_command_line_reports_a_bad_section_in_one_error_line(tmp_path, capsys):
     from lit_core.cli import main
 
-    cfg = _config(_folder(tmp_path / "data"), tmp_path)
+    cfg = _config(gan_image_folder(tmp_path / "data"), tmp_path)
     _tiny_teacher(cfg, tmp_path)
     lines = ['task = "gan"', f'teacher_ckpt = "{cfg["teacher_ckpt"]}"', "[data]", 'name = "folder"',
              f'data_dir = "{cfg["data"]["data_dir"]}"', "image_size = 8", "[models]",

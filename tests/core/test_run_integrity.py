@@ -11,13 +11,12 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import gan_image_folder, lit_process, wait_for_lock
 
 from lit_bench.litrun import read_run
 from lit_core.cli import main
@@ -47,21 +46,6 @@ def _npz(path: Path, seed: int, n: int = 90, size: int = 8) -> Path:
              test_images=rng.integers(0, 255, (30, 1, size, size), dtype=np.uint8),
              test_labels=np.arange(30) % 3)
     return path
-
-
-def _lit(*args: str, **kw) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "lit_core", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, **kw)
-
-
-def _wait_for_lock(run: Path, proc: subprocess.Popen, timeout: float = 300.0) -> None:
-    deadline = time.monotonic() + timeout
-    lock = run / "lit.lock"
-    while not (lock.is_file() and lock.read_text().strip() == str(proc.pid)):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the run never took its lock"
-        time.sleep(0.05)
 
 
 def _dead(pid: int) -> bool:
@@ -141,11 +125,11 @@ def test_resume_without_config_json_compares_the_jobs_own_records(tmp_path, caps
 
 def test_a_run_directory_deleted_mid_run_does_not_end_as_a_success(tmp_path):
     run = tmp_path / "r"
-    proc = _lit("run", "--out", str(tmp_path), "--run-name", "r", *TINY,
+    proc = lit_process("run", "--out", str(tmp_path), "--run-name", "r", *TINY,
                 "--set", "train.teacher.epochs=3", "--set", "train.epochs=1",
                 "--set", "train.lit.ir_epochs=1", "--set", "train.lit.epochs=0")
     try:
-        _wait_for_lock(run, proc)
+        wait_for_lock(run, proc)
         for _ in range(50):  # the run keeps writing while it is removed
             try:
                 shutil.rmtree(run)
@@ -220,7 +204,7 @@ def test_two_starts_on_one_run_name_give_one_winner_and_one_error_line(tmp_path)
     """The loser checked the (then empty) run name before the winner created it, and reaches the
     lock only after the winner finished: it must not claim the finished run."""
     big = _npz(tmp_path / "big.npz", seed=0, n=6000, size=32)  # slow enough to be caught loading
-    loser = _lit("train-teacher", "--out", str(tmp_path), "--run-name", "same", "--data", "npz",
+    loser = lit_process("train-teacher", "--out", str(tmp_path), "--run-name", "same", "--data", "npz",
                  "--data-dir", str(big), "--teacher", "resnet8", "--set", "data.limit=150",
                  "--set", "train.teacher.epochs=1")
     try:
@@ -235,7 +219,7 @@ def test_two_starts_on_one_run_name_give_one_winner_and_one_error_line(tmp_path)
             assert loser.poll() is None, loser.communicate()
             assert time.monotonic() < deadline
         os.kill(loser.pid, signal.SIGSTOP)
-        winner = _lit("train-teacher", "--out", str(tmp_path), "--run-name", "same", *TINY, *ONE)
+        winner = lit_process("train-teacher", "--out", str(tmp_path), "--run-name", "same", *TINY, *ONE)
         _, w_err = winner.communicate(timeout=600)
         assert winner.returncode == 0, w_err
         os.kill(loser.pid, signal.SIGCONT)
@@ -253,7 +237,7 @@ def test_two_starts_on_one_run_name_give_one_winner_and_one_error_line(tmp_path)
 
 @pytest.mark.slow
 def test_two_starts_at_once_on_one_run_name_give_one_winner(tmp_path):
-    procs = [_lit("train-teacher", "--out", str(tmp_path), "--run-name", "same", *TINY, *ONE)
+    procs = [lit_process("train-teacher", "--out", str(tmp_path), "--run-name", "same", *TINY, *ONE)
              for _ in range(2)]
     results = [p.communicate(timeout=600) for p in procs]
     codes = [p.returncode for p in procs]
@@ -273,7 +257,7 @@ def test_killing_a_parallel_parent_kills_its_children_and_resume_runs_each_job_o
     long = [*TINY, "--set", "train.teacher.epochs=1", "--set", "train.lit.ir_epochs=1",
             "--set", "train.lit.epochs=100000", "--set", "train.kd.epochs=100000",
             "--set", "train.scratch.epochs=100000"]
-    parent = _lit("run", "--out", str(tmp_path), "--run-name", "p", "--parallel", "2", *long)
+    parent = lit_process("run", "--out", str(tmp_path), "--run-name", "p", "--parallel", "2", *long)
     resume = ("run", "--out", str(tmp_path), "--run-name", "p", "--parallel", "2", "--resume",
               "--allow-config-change", *TINY, "--set", "train.teacher.epochs=1",
               "--set", "train.lit.ir_epochs=1", "--set", "train.lit.epochs=1",
@@ -293,7 +277,7 @@ def test_killing_a_parallel_parent_kills_its_children_and_resume_runs_each_job_o
                 time.sleep(0.2)
         parent.kill()  # kill -9: no chance to clean up
         parent.communicate()
-        again = _lit(*resume)  # at once: the children may still be stopping
+        again = lit_process(*resume)  # at once: the children may still be stopping
         while not all(_dead(pid) for pid in children):
             assert time.monotonic() < deadline, "the children outlived their parent"
             time.sleep(0.1)
@@ -305,7 +289,7 @@ def test_killing_a_parallel_parent_kills_its_children_and_resume_runs_each_job_o
     out, err = again.communicate(timeout=900)
     if again.returncode == 2:  # it came before the children were gone: the lock stopped it
         assert "is in use by another lit process" in err, err
-        again = _lit(*resume)
+        again = lit_process(*resume)
         out, err = again.communicate(timeout=900)
     assert again.returncode == 0, (out, err)
     assert "finished earlier" in out  # the teacher
@@ -321,16 +305,7 @@ def test_killing_a_parallel_parent_kills_its_children_and_resume_runs_each_job_o
 
 
 def _gan_config(tmp_path: Path) -> Path:
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    root = tmp_path / "gan-data"
-    for split, n in (("train", 8), ("test", 3)):
-        for k, cls in enumerate(("dark", "mid", "light")):
-            (root / split / cls).mkdir(parents=True)
-            for i in range(n):
-                img = np.clip(rng.normal(60 + 70 * k, 20, (8, 8)), 0, 255).astype(np.uint8)
-                Image.fromarray(img).save(root / split / cls / f"{i}.png")
+    root = gan_image_folder(tmp_path / "gan-data")
     path = tmp_path / "gan.toml"
     path.write_text(f'''task = "gan"
 description = "tiny"
@@ -374,15 +349,15 @@ grid_inputs = 2
 def test_a_gan_run_holds_the_run_lock(tmp_path):
     config = _gan_config(tmp_path)
     run = tmp_path / "g"
-    first = _lit("train-teacher", "--config", str(config), "--out", str(tmp_path), "--run-name", "g")
+    first = lit_process("train-teacher", "--config", str(config), "--out", str(tmp_path), "--run-name", "g")
     try:
-        _wait_for_lock(run, first)
+        wait_for_lock(run, first)
         deadline = time.monotonic() + 300
         while not (run / "teacher" / "state.pt").is_file():  # it is training
             assert first.poll() is None and time.monotonic() < deadline, first.communicate()
             time.sleep(0.1)
         for flag in ("--overwrite", "--resume"):
-            second = _lit("train-teacher", "--config", str(config), "--out", str(tmp_path),
+            second = lit_process("train-teacher", "--config", str(config), "--out", str(tmp_path),
                           "--run-name", "g", flag)
             try:
                 out, err = second.communicate(timeout=300)

@@ -6,14 +6,11 @@ parent, and ``--overwrite`` / ``--resume`` never mix two runs. Rows of docs/bad-
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import one_line_error
+from cli_helpers import lit_process, one_line_error, wait_for_lock
 
 from lit_core.cli import main
 
@@ -76,21 +73,6 @@ def test_resume_with_a_run_name_outside_out_is_refused_before_reading_it(tmp_pat
 # --------------------------------------------------------------------------- one writer
 
 
-def _lit(*args: str, **kw) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "lit_core", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, **kw)
-
-
-def _wait_for_lock(run: Path, proc: subprocess.Popen, timeout: float = 300.0) -> None:
-    deadline = time.monotonic() + timeout
-    lock = run / "lit.lock"
-    while not (lock.is_file() and lock.read_text().strip() == str(proc.pid)):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the run never took its lock"
-        time.sleep(0.2)
-
-
 LONG = [*TINY, "--set", "train.teacher.epochs=1", "--set", "train.lit.ir_epochs=1",
         "--set", "train.lit.epochs=0", "--set", "train.kd.epochs=1",
         "--set", "train.scratch.epochs=100000"]
@@ -98,15 +80,15 @@ LONG = [*TINY, "--set", "train.teacher.epochs=1", "--set", "train.lit.ir_epochs=
 
 def test_a_second_writer_is_refused_while_a_run_lives_and_a_killed_run_resumes(tmp_path):
     run = tmp_path / "same"
-    first = _lit("run", "--out", str(tmp_path), "--run-name", "same", *LONG)
+    first = lit_process("run", "--out", str(tmp_path), "--run-name", "same", *LONG)
     try:
-        _wait_for_lock(run, first)
+        wait_for_lock(run, first)
         while not (run / "config.json").is_file():  # written just after the lock is taken
             assert first.poll() is None, first.communicate()
             time.sleep(0.05)
         config = (run / "config.json").read_bytes()
         for flag in ("--resume", "--overwrite"):
-            second = _lit("run", "--out", str(tmp_path), "--run-name", "same", *LONG, flag)
+            second = lit_process("run", "--out", str(tmp_path), "--run-name", "same", *LONG, flag)
             out, err = second.communicate(timeout=300)
             assert second.returncode == 2, (out, err)
             lines = err.strip().splitlines()
@@ -117,7 +99,7 @@ def test_a_second_writer_is_refused_while_a_run_lives_and_a_killed_run_resumes(t
     finally:
         first.kill()  # as kill -9: the kernel drops its lock
         first.communicate()
-    again = _lit("run", "--out", str(tmp_path), "--run-name", "same", "--resume",
+    again = lit_process("run", "--out", str(tmp_path), "--run-name", "same", "--resume",
                  "--allow-config-change", *LONG, "--set", "train.scratch.epochs=1")
     out, err = again.communicate(timeout=600)
     assert again.returncode == 0, err
