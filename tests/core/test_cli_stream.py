@@ -235,3 +235,22 @@ def test_two_gloo_processes_train_from_a_streamed_folder(folder, tmp_path, capsy
                                      capsys.readouterr().out).groups())
     assert (100 * row["val_acc"], 100 * row["test_acc"]) == (pytest.approx(val, abs=0.01),
                                                               pytest.approx(test, abs=0.01))
+
+
+def test_a_streamed_folder_fingerprint_follows_its_files_not_its_place(folder, tmp_path):
+    import shutil
+
+    from lit_core.app.fingerprint import data_fingerprint, fingerprint_diff
+    from lit_core.app.session import load_run_data
+
+    def fingerprint(root):
+        cfg = resolve_run_config("cpu", overrides=["data.loader=stream", "data.name=folder",
+                                                   f"data.data_dir={root}", "data.image_size=16"])
+        return data_fingerprint(cfg, load_run_data(cfg))
+
+    moved = tmp_path / "moved"
+    shutil.copytree(folder, moved)
+    assert fingerprint_diff(fingerprint(folder), fingerprint(moved)) == []  # the same files elsewhere
+    extra = next((moved / "train" / CLASSES[0]).iterdir())
+    shutil.copy(extra, extra.with_name("extra" + extra.suffix))
+    assert any(d.startswith("content sha256") for d in fingerprint_diff(fingerprint(folder), fingerprint(moved)))

@@ -1,8 +1,8 @@
 """What a run was trained on and with, recorded so that ``--resume`` cannot mix two runs.
 
 ``data_fingerprint`` describes the data a run trains on: the data set, its path and size on disk,
-a SHA-256 of every split's arrays as training sees them (inputs, labels, shapes and dtypes), and
-the split settings (seed, validation fraction, limits). It is stored in the run's ``config.json``
+a SHA-256 of every split's arrays as training sees them (inputs, labels, shapes and dtypes; for a
+streamed image folder, each split's file list: relative path, size and label), and the split settings (seed, validation fraction, limits). It is stored in the run's ``config.json``
 (``"data_fingerprint"``) and in every checkpoint's ``meta``; ``fingerprint_diff`` names what
 changed (the content or the split settings; a new path or size alone is data that moved).
 ``check_resume_records`` applies both before ``--resume`` claims a run. ``job_config_diff`` compares a job's stored ``TrainConfig`` (``last.pt`` / ``job.json``)
@@ -54,12 +54,27 @@ def _tensor_bytes(h: Any, t: torch.Tensor) -> None:
     h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().data)
 
 
+def _file_list_bytes(h: Any, samples: list[tuple[str, int]], root: Path | None) -> None:
+    """A streamed split's files as training reads them: relative path, size and label each (the
+    bytes of a folder that may not fit in memory are not read; a file rewritten in place at the
+    same size is not seen)."""
+    h.update(f"files:{len(samples)};".encode())
+    for file, label in samples:
+        p = Path(file)
+        rel = p.resolve().relative_to(root) if root is not None and p.resolve().is_relative_to(root) else p
+        h.update(f"{rel.as_posix()}:{p.stat().st_size}:{label};".encode())
+
+
 def data_fingerprint(cfg: RunConfig, data: DataSplits) -> dict[str, Any]:
     """The fingerprint of ``data`` loaded with ``cfg.data`` (JSON types only)."""
     d = cfg.data
     path = Path(d.data_dir).resolve() if d.data_dir else None
     h = hashlib.sha256()
     for split in (data.train, data.val, data.test):
+        samples = getattr(split, "samples", None)
+        if samples is not None:  # a streamed folder: its files (path, size, label), not their bytes
+            _file_list_bytes(h, samples, path)
+            continue
         _tensor_bytes(h, split.inputs)
         _tensor_bytes(h, split.labels)
     return {"dataset": data.name, "path": str(path) if path else None,

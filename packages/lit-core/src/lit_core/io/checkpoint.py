@@ -120,7 +120,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; this is some other file
             raise CheckpointError(f"checkpoint {path} is not a torch checkpoint (not a torch.save file); "
                                   "give the path of a .pt file lit wrote") from None
-        # torch's own text advises weights_only=False; name only the object it refused
+        # torch's own text advises the unsafe load; name only the object it refused
         found = re.search(r"GLOBAL ([\w.]+)", str(e))
         named = f" (it holds {found.group(1)})" if found else ""
         raise CheckpointError(
