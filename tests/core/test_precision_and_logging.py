@@ -10,6 +10,7 @@ import torch
 from lit_tiny import batches, resnet
 
 from lit_core import TrainConfig, evaluate, fit
+from lit_core.errors import ConfigError
 
 
 def test_bf16_autocast_trains_on_cpu(tmp_path):
@@ -68,7 +69,7 @@ def test_tensorboard_without_the_package_says_how_to_install(tmp_path):
     try:
         import tensorboard  # noqa: F401
     except ImportError:
-        with pytest.raises(ImportError, match=r"pip install 'lit-core\[tensorboard\]'"):
+        with pytest.raises(ConfigError, match=r"pip install 'lit-core\[tensorboard\]'"):
             fit(resnet(8), None, batches(1), batches(1), method="scratch", run_dir=tmp_path / "r",
                 config=TrainConfig(device="cpu", epochs=1, tensorboard=True, progress=False))
     else:

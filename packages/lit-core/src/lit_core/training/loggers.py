@@ -24,8 +24,9 @@ def _require(module: str, package: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
+        how = "'lit-core[tensorboard]'" if package == "tensorboard" else package  # lit-core's extra
         raise ConfigError(f"the {package} logger needs the {package} package: "
-                          f"pip install {package}") from None
+                          f"pip install {how}") from None
 
 
 def _scalars(event: EpochEvent) -> dict[str, float]:
