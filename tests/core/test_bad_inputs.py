@@ -158,6 +158,23 @@ def test_resume_with_a_corrupt_study_state_is_one_line(tmp_path, capsys, content
     assert main(args) == 2
     line = one_line_error(capsys)
     assert str(state) in line and "delete it" in line
+
+
+@pytest.mark.parametrize("study", [
+    ["sweep", "--method", "kd", "--grid", "train.beta=0.5,0.6"],
+    ["compare", "--methods", "kd", "--seeds", "0,1"],
+])
+def test_a_corrupt_study_state_is_refused_before_the_teacher_trains(tmp_path, capsys, study):
+    """The study's state.json used to be read after the shared teacher trained (and after
+    config.json was written): the error came minutes late, in a run directory it had changed."""
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "state.json").write_text('{"study": {"kind": "sweep"}, "jobs": {"a')  # torn
+    args = [*study, "--out", str(tmp_path), "--run-name", "r", "--resume", *TINY, *ONE_EPOCH]
+    assert main(args) == 2
+    line = one_line_error(capsys)
+    assert str(run / "state.json") in line and "not valid JSON" in line
+    assert sorted(p.name for p in run.iterdir()) == ["state.json"]  # no teacher, no config.json
     assert not list((tmp_path / "r").glob("beta=*"))  # no sweep job started
 
 
@@ -380,6 +397,23 @@ def test_prune_born_again_prunes_the_teachers_architecture(tmp_path, capsys):
     assert count_nonzero(build_model("resnet8", num_classes=10, in_chans=1)) \
         <= rows[0]["nonzero_params"] <= size("resnet8") < count_nonzero(
             build_model("resnet14", num_classes=10, in_chans=1))
+
+
+def test_a_storage_url_whose_driver_is_missing_is_one_line_before_the_run(tmp_path, capsys):
+    """postgresql:// passed the check (SQLAlchemy loads the dialect without its driver), so the
+    run directory was claimed and the teacher trained before Optuna failed to connect."""
+    pytest.importorskip("optuna")
+    import importlib.util
+
+    if any(importlib.util.find_spec(m) is not None for m in ("psycopg", "psycopg2")):
+        pytest.skip("a postgres driver is installed here")
+    argv = ["search", "--storage", "postgresql://lit@127.0.0.1:1/lit_search", "--trials", "1",
+            "--out", str(tmp_path / "o"), "--run-name", "r", *TINY, *ONE_EPOCH]
+    assert main(argv) == 2
+    line = one_line_error(capsys)
+    # (SQLAlchemy 2.1 loads psycopg for postgresql://, 2.0 psycopg2)
+    assert "needs the database driver psycopg" in line and "pip install psycopg" in line
+    assert not (tmp_path / "o").exists()
 
 
 def test_good_storage_urls_pass_the_check_and_create_nothing(tmp_path):

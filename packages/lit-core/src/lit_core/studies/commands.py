@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from ..app.jobs import job_loggers
@@ -79,10 +80,20 @@ def _check_grid_points(cfg: RunConfig, method: str, axes: Mapping[str, Sequence[
                 raise ConfigError(f"--grid {key}={value!r}: {e}") from None
 
 
+def _resumed_run_dir(kw: Mapping[str, Any]) -> Path | None:
+    """The run directory ``--resume`` continues (None: not a resume, or no ``--run-name``), so
+    that a study's own records are checked before the teacher trains."""
+    if not kw.get("resume") or kw.get("run_name") is None:
+        return None
+    return run_dir_path(kw["out"], kw["run_name"])
+
+
 def run_seeds_cmd(cfg: RunConfig, methods: Sequence[str], seeds: Sequence[int], **kw: Any) -> int:
     """Every method × seed against one teacher; mean ± std and the paired LIT-vs-KD test."""
-    from .seeds import run_seeds
+    from .seeds import run_seeds, seeds_ledger
 
+    if (resumed := _resumed_run_dir(kw)) is not None:
+        seeds_ledger(resumed)  # a corrupt or foreign state.json: one line, nothing trained
     session, train_fn, _ = open_study(cfg, methods, **kw)
     run_seeds(train_fn, methods, seeds, session.run_dir)
     session.say(f"wrote {session.run_dir / 'seeds.md'}, seeds.json, seeds.png")
@@ -93,10 +104,12 @@ def run_seeds_cmd(cfg: RunConfig, methods: Sequence[str], seeds: Sequence[int], 
 def run_sweep_cmd(cfg: RunConfig, method: str, axes: Mapping[str, Sequence[Any]], *,
                   test: bool, **kw: Any) -> int:
     """A grid over config keys (one shared teacher); table and one plot per swept key."""
-    from .sweep import run_sweep
+    from .sweep import run_sweep, sweep_ledger
 
     _check_keys(axes)
     _check_grid_points(cfg, method, axes)
+    if (resumed := _resumed_run_dir(kw)) is not None:
+        sweep_ledger(resumed, {"method": method})  # a corrupt or foreign state.json: nothing trained
     session, train_fn, _ = open_study(cfg, [method], **kw)
     run_sweep(train_fn, axes, session.run_dir, base={"method": method}, test=test)
     print((session.run_dir / "sweep.md").read_text(encoding="utf-8"))

@@ -103,6 +103,10 @@ class SearchResult:
             for s in self.stages))
 
 
+#: pip packages of the database drivers whose import name differs
+_DRIVER_PACKAGES = {"psycopg2": "psycopg2-binary", "MySQLdb": "mysqlclient"}
+
+
 def check_storage(storage: str | os.PathLike) -> None:
     """``ConfigError`` for a ``--storage`` URL that cannot work (unknown scheme, no driver, an SQLite
     file in a missing folder); found before anything is created. A plain path is a journal file."""
@@ -115,10 +119,17 @@ def check_storage(storage: str | os.PathLike) -> None:
 
     try:
         url = make_url(text)
-        url.get_dialect()
+        dialect = url.get_dialect()
     except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as e:
         raise ConfigError(f"--storage {text!r} is not a database URL SQLAlchemy can use ({e}); give "
                           "e.g. sqlite:///search.db, postgresql://USER@HOST/DB, or a journal file path") from None
+    try:  # the dialect loads without its driver; the driver is imported only on connecting
+        (getattr(dialect, "import_dbapi", None) or dialect.dbapi)()
+    except ImportError as e:
+        driver = e.name or url.get_driver_name()
+        raise ConfigError(f"--storage {text!r} needs the database driver {driver}, which is not "
+                          f"installed: pip install {_DRIVER_PACKAGES.get(driver, driver)} (or give "
+                          "a journal file path)") from None
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         folder = Path(url.database).expanduser().parent
         if not folder.is_dir():

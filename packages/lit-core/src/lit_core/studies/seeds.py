@@ -22,7 +22,14 @@ from . import TrainFn
 from .ledger import Ledger
 from .stats import exploratory_tests, format_markdown, plot_spread, primary_test, summarize
 
-__all__ = ["run_seeds", "write_seed_report"]
+__all__ = ["run_seeds", "seeds_ledger", "write_seed_report"]
+
+
+def seeds_ledger(run_dir: str | os.PathLike, overrides: Mapping[str, Any] | None = None) -> Ledger:
+    """The study's record of finished jobs (``run_dir/state.json``; read, never written here):
+    ``StateFileError`` if it is unreadable or another study's. Its identity is the shared
+    overrides; methods and seeds may grow between runs (jobs go by name)."""
+    return Ledger(Path(run_dir) / "state.json", {"kind": "seeds", "base": dict(overrides or {})})
 
 
 def run_seeds(
@@ -41,8 +48,7 @@ def run_seeds(
         raise ValueError(f"seeds must be distinct; got {list(seeds)}")
     run_dir = Path(run_dir)
     base = dict(overrides or {})
-    # identity: the shared overrides; methods and seeds may grow between runs (jobs go by name)
-    ledger = Ledger(run_dir / "state.json", {"kind": "seeds", "base": base})
+    ledger = seeds_ledger(run_dir, base)
     rows = []
     for seed in seeds:  # seed-major: an interrupted study has complete pairs first
         for m in methods:

@@ -24,7 +24,7 @@ from ..io.atomic import save_figure, write_json_atomic, write_text_atomic
 from . import TrainFn
 from .ledger import Ledger
 
-__all__ = ["SweepJob", "format_sweep", "grid", "plot_sweep", "run_sweep"]
+__all__ = ["SweepJob", "format_sweep", "grid", "plot_sweep", "run_sweep", "sweep_ledger"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,12 @@ def grid(axes: Mapping[str, Sequence[Any]], base: Mapping[str, Any] | None = Non
     return jobs
 
 
+def sweep_ledger(run_dir: str | os.PathLike, base: Mapping[str, Any] | None = None) -> Ledger:
+    """The sweep's record of finished grid points (``run_dir/state.json``; read, never written
+    here): ``StateFileError`` if it is unreadable or another study's."""
+    return Ledger(Path(run_dir) / "state.json", {"kind": "sweep", "base": dict(base or {})})
+
+
 def run_sweep(
     train_fn: TrainFn,
     axes: Mapping[str, Sequence[Any]],
@@ -75,7 +81,7 @@ def run_sweep(
     run_dir = Path(run_dir)
     jobs = grid(axes, base)
     state = {"kind": "sweep", "axes": {k: list(v) for k, v in axes.items()}, "base": dict(base or {})}
-    ledger = Ledger(run_dir / "state.json", {"kind": "sweep", "base": state["base"]})
+    ledger = sweep_ledger(run_dir, base)
     rows = []
     for i, job in enumerate(jobs, 1):
         print(f"lit: sweep [{i}/{len(jobs)}] {job.name}"
