@@ -44,3 +44,44 @@ def test_the_users_model_wins_over_the_checkpoints_kwargs(tmp_path, capsys):
     assert main(["evaluate", str(ckpt), "--model", "resnet8", *TINY]) == 0
     assert "test" in capsys.readouterr().out
 
+
+
+@pytest.mark.parametrize("kwargs", [{"blocks": [200000, 1, 1]}, {"depth": 1_200_002},
+                                    {"blocks": ["200000", 1, 1]}])
+def test_recorded_block_counts_beyond_the_files_tensors_are_refused_before_building(
+        tmp_path, capsys, kwargs):
+    """``blocks=[200000, 1, 1]`` in a small file's metadata used to build 200 000 blocks (on the
+    meta device: minutes, GBs of modules) before any weight was compared; a model with N
+    blocks holds at least N tensors, so the file's own tensor count caps what it may ask for."""
+    import time
+
+    ckpt = tmp_path / "small.pt"
+    save_atomic({"model": _state(), "meta": {"model": "resnet8", "model_kwargs": kwargs}}, ckpt)
+    start = time.monotonic()
+    assert main(["evaluate", str(ckpt), *TINY]) == 2
+    assert time.monotonic() - start < 30
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("lit: error: "), err
+    key = next(iter(kwargs))
+    assert str(ckpt) in err[0] and f"meta.model_kwargs {key}=" in err[0]
+    assert f"holds only {len(_state())} tensors" in err[0]
+
+
+@pytest.mark.parametrize(("kwargs", "needle"), [
+    ({"blocks": [2000, 1, 1]}, "meta.model_kwargs blocks=[2000, 1, 1]"),
+    ({"width": 1000}, "shape (16, 1, 3, 3) in the checkpoint but (16000, 1, 3, 3)"),
+])
+def test_export_checks_the_recorded_kwargs_before_building(tmp_path, kwargs, needle):
+    """``lit export`` built the model a checkpoint's kwargs describe at full size (9 GB for
+    width=1000) before comparing one weight."""
+    from lit_core.app.export import load_trained_model
+    from lit_core.errors import CheckpointError
+
+    ckpt = tmp_path / "small.pt"
+    kwargs = {"num_classes": 10, "in_chans": 1, **kwargs}  # as lit records them
+    save_atomic({"model": _state(), "meta": {"model": "resnet8", "model_kwargs": kwargs}}, ckpt)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(CheckpointError) as err:
+        load_trained_model(ckpt)
+    assert needle in str(err.value) and str(ckpt) in str(err.value)
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024 < 2**30

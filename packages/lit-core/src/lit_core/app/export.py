@@ -19,8 +19,9 @@ import torch.nn as nn
 
 from ..errors import CheckpointError, ConfigError, OutputExistsError, optional_import
 from ..io.atomic import atomic_write
-from ..io.checkpoint import load_checkpoint, load_state_into
+from ..io.checkpoint import check_counts_fit_state, load_checkpoint
 from ..models.build import build_model, is_import_path
+from .specs import ModelSpec, load_weights
 
 __all__ = ["EXPORT_FORMATS", "export_checkpoint", "load_trained_model"]
 
@@ -42,9 +43,12 @@ def load_trained_model(path: str | os.PathLike) -> tuple[nn.Module, dict[str, An
     kwargs = meta.get("model_kwargs") or {}
     if is_import_path(name) or not isinstance(kwargs, dict):
         raise CheckpointError(f"{path} names the model builder {name!r}; only registered models load")
-    model = build_model(name, allow_import=False, **kwargs)
-    load_state_into(model, ckpt["model"])
-    return model.eval(), meta
+    try:
+        check_counts_fit_state(kwargs, ckpt["model"])
+    except CheckpointError as e:
+        raise CheckpointError(f"checkpoint {path}: {e}") from None
+    # built on the meta device and compared first: its kwargs cannot make us allocate much
+    return load_weights(ModelSpec(name, dict(kwargs), allow_import=False), Path(path)).eval(), meta
 
 
 def _example(model: nn.Module, meta: dict[str, Any], batch: int) -> torch.Tensor:

@@ -11,7 +11,12 @@ import torch
 import torch.nn as nn
 
 from ..errors import CheckpointError, ConfigError
-from ..io.checkpoint import check_state_fits, load_checkpoint, load_state_into
+from ..io.checkpoint import (
+    check_counts_fit_state,
+    check_state_fits,
+    load_checkpoint,
+    load_state_into,
+)
 from ..method.methods import get_method
 from ..models.build import build_model, is_import_path
 from ..training.runtime import seed_everything
@@ -100,6 +105,12 @@ def recorded_spec(session: Session, ckpt: Path, name: Any, kwargs: Any) -> Model
             f"checkpoint {ckpt} was trained for other data than {session.data.name}: "
             f"meta.model_kwargs {misfits}; use it on the data it was trained for"
         )
+    state = load_checkpoint(ckpt).get("model")
+    if kwargs and isinstance(state, dict):
+        try:  # the file's own tensor count caps the blocks its metadata may ask us to build
+            check_counts_fit_state(kwargs, state)
+        except CheckpointError as e:
+            raise CheckpointError(f"checkpoint {ckpt}: {e}") from None
     return ModelSpec(name, {**model_kwargs(session), **(kwargs or {})}, allow_import=False,
                      data=f"{session.data.kind} data ({session.data.name})")
 

@@ -27,6 +27,7 @@ from .atomic import atomic_write
 
 __all__ = [
     "capture_rng_state",
+    "check_counts_fit_state",
     "check_state_fits",
     "cuda_rng_for_this_device",
     "load_checkpoint",
@@ -198,6 +199,38 @@ def check_state_fits(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
             raise CheckpointError(
                 f"checkpoint does not match the model: unexpected tensor {name!r} (shape "
                 f"{tuple(state[name].shape)}); was it saved from another architecture?"
+            )
+
+
+#: builder arguments that count layers or blocks: a model with N of them holds >= N tensors
+_COUNT_KWARGS = ("depth", "blocks", "layers", "stage_blocks", "num_blocks")
+
+
+def _as_count(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None  # not a count: the builder itself refuses it
+
+
+def check_counts_fit_state(kwargs: dict[str, Any], state: dict[str, Any]) -> None:
+    """Raise ``CheckpointError`` when a checkpoint's recorded builder arguments (``depth``,
+    ``blocks``, ...) ask for more layers or blocks than its state dict holds tensors (each
+    holds at least one), before a model that large is built, even on the ``meta`` device."""
+    held = sum(isinstance(t, torch.Tensor) for t in state.values())
+    for key in _COUNT_KWARGS:
+        value = kwargs.get(key)
+        if value is None:
+            continue
+        counts = [_as_count(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+        asked = sum(c for c in counts if c is not None)
+        if asked > held:
+            raise CheckpointError(
+                f"meta.model_kwargs {key}={value!r} asks for {asked} layers or blocks, but the "
+                f"checkpoint holds only {held} tensors (each needs at least one): its metadata "
+                "does not describe its weights; pass --model NAME (--teacher NAME) yourself"
             )
 
 
