@@ -145,6 +145,28 @@ def test_resume_with_a_corrupt_job_record_is_one_line(tmp_path, capsys, content)
     assert record.read_text() == content  # nothing overwritten
 
 
+@pytest.mark.parametrize("content", ["{bad", "[1, 2]", '{"row": {"job": "scratch"}}'])
+def test_a_corrupt_job_record_is_refused_before_resume_trains_anything(tmp_path, capsys, content):
+    """A later job's corrupt job.json was read only when its turn came: --resume first trained
+    the jobs before it (here kd, killed before it started), then stopped with the error."""
+    args = ["compare", "--methods", "kd,scratch", "--out", str(tmp_path), "--run-name", "r",
+            *TINY, *ONE_EPOCH]
+    assert main(args) == 0
+    run = tmp_path / "r"
+    for path in sorted((run / "kd").rglob("*"), reverse=True):  # kd never ran
+        path.rmdir() if path.is_dir() else path.unlink()
+    (run / "kd").rmdir()
+    record = run / "scratch" / "job.json"
+    record.write_text(content)
+    before = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert main([*args, "--resume"]) == 2
+    line = one_line_error(capsys)
+    assert str(record) in line and "delete" in line
+    assert not (run / "kd").exists()  # nothing trained
+    assert {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file()} == before
+
+
 @pytest.mark.parametrize("content", ["{bad", "[1, 2]", b"\xff\xfe"])
 def test_resume_with_a_corrupt_study_state_is_one_line(tmp_path, capsys, content):
     state = tmp_path / "r" / "state.json"

@@ -12,7 +12,6 @@ with the one a resume would use, so a run whose ``config.json`` is gone is still
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +23,7 @@ from ..data import DataSplits
 from ..errors import ConfigError
 from ..io.checkpoint import load_checkpoint
 from ..method.methods import METHODS
+from .records import RESULT_FILE, read_job_record
 from .runconfig import RunConfig, config_diff
 
 __all__ = ["FINGERPRINT_KEY", "check_resume_records", "data_fingerprint", "fingerprint_diff",
@@ -152,11 +152,8 @@ def _job_records(run_dir: Path) -> list[tuple[Path, Path, dict[str, Any], dict[s
             continue
         ckpt = load_checkpoint(ckpt_path)
         record: dict[str, Any] = ckpt
-        if (job_dir / "job.json").is_file():
-            try:
-                record = json.loads((job_dir / "job.json").read_text(encoding="utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                record = {}  # reported, naming the file, when the job is reused
+        if (job_dir / RESULT_FILE).is_file():
+            record = read_job_record(job_dir / RESULT_FILE)
         meta = ckpt.get("meta")
         out.append((job_dir, ckpt_path, record if isinstance(record, dict) else {},
                     meta if isinstance(meta, dict) else {}))

@@ -9,7 +9,6 @@ student per method, then the summary.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import torch
 import torch.nn as nn
 
 from ..data.preprocessing import preprocessing_record
-from ..errors import ConfigError, StateFileError
+from ..errors import ConfigError
 from ..io.atomic import write_json_atomic
 from ..io.checkpoint import load_checkpoint, load_model_weights
 from ..io.runlock import check_run_intact
@@ -31,6 +30,7 @@ from ..training.runtime import check_device_usable, resolve_device
 from ..training.step import check_pair, check_sections
 from ..training.trainer import BEST_CHECKPOINT, evaluate, fit
 from .fingerprint import FINGERPRINT_KEY
+from .records import RESULT_FILE, read_job_record
 from .report import SummaryRow, format_budgets, format_table, write_report
 from .runconfig import RunConfig
 from .session import Session, eval_loaders, load_run_data, loaders, open_session, sample_inputs
@@ -57,7 +57,6 @@ __all__ = [
     "train_student_alone",
 ]
 
-RESULT_FILE = "job.json"  # the record of a finished job (summary row + result)
 TEACHER_RECORD = "teacher.json"  # a run's loaded teacher: its checkpoint path and summary row
 
 
@@ -73,15 +72,7 @@ def _row(session: Session, job: str, spec: ModelSpec, model: nn.Module, val_acc:
 
 def _finished_row(path: Path) -> SummaryRow:
     """The summary row recorded in a finished job's ``job.json``; one clear error if unreadable."""
-    advice = f"delete {path} to train the job again on --resume"
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise StateFileError(f"job record {path} is not valid JSON ({e}); {advice}") from None
-    try:
-        return SummaryRow(**record["row"])
-    except (TypeError, KeyError) as e:
-        raise StateFileError(f"job record {path} is not a lit job record ({e!r}); {advice}") from None
+    return SummaryRow(**read_job_record(path)["row"])
 
 
 def job_loggers(loggers: Sequence[str], cfg: TrainConfig) -> list[str]:

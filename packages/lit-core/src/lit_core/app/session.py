@@ -31,6 +31,7 @@ from ..training.distributed import barrier, dist_info, init_distributed
 from ..training.rundir import check_run_dir, clear_run_dir, make_run_dir, run_dir_path
 from ..training.runtime import check_device_usable, resolve_device
 from .fingerprint import FINGERPRINT_KEY, check_resume_records, data_fingerprint
+from .records import check_job_records, job_record_paths
 from .runconfig import RunConfig, config_diff
 
 __all__ = [
@@ -148,7 +149,8 @@ def open_session(
     if run_name is None:
         check_run_dir(session.run_dir, overwrite=overwrite, resume=resume)
         _check_kept_inputs(cfg, session.run_dir, overwrite and not resume, keep)
-    if resume:
+    if resume:  # every finished job's record readable, before anything trains
+        check_job_records(session.run_dir)
         check_resume_records(cfg, session.run_dir, session.fingerprint,
                              read_stored_config(session.run_dir), allow=allow_config_change)
     checked = check(session) if check is not None else None
@@ -190,7 +192,7 @@ def _claim(session: Session) -> None:
 
 def _recorded_run_id(run_dir: Path) -> str | None:
     """The run id the run's finished jobs recorded (``job.json``), if any."""
-    for path in sorted([*run_dir.glob("*/job.json"), *run_dir.glob("jobs/*/job.json")]):
+    for path in job_record_paths(run_dir):
         try:
             run_id = json.loads(path.read_text(encoding="utf-8")).get("run_id")
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
