@@ -44,7 +44,7 @@ def test_a_huge_uint64_label_is_reported_as_its_real_value() -> None:
     assert str(2**64 - 5) in msg and "label 2 " in msg and "-" + "5" not in msg.split("label 2")[1]
 
 
-def test_sigterm_says_how_to_resume() -> None:
+def test_sigterm_before_the_run_is_claimed_says_nothing_was_written() -> None:
     import subprocess
     import sys
 
@@ -55,4 +55,37 @@ def test_sigterm_says_how_to_resume() -> None:
             "sys.exit(m.main(['run', '--preset', 'digits']))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 143, proc.stderr
-    assert "SIGTERM" in proc.stderr and "--resume" in proc.stderr
+    assert "SIGTERM" in proc.stderr and "nothing written): run the command again" in proc.stderr
+
+
+@pytest.mark.parametrize(("signum", "status", "named"), [
+    ("SIGTERM", 143, True), ("SIGINT", 130, True), ("SIGTERM", 143, False)])
+def test_an_interrupted_run_names_its_own_out_and_run_name(tmp_path, signum, status, named) -> None:
+    """SIGTERM / Ctrl-C said "--resume --run-name <the run>": the user had to find the run (a
+    generated name) and remember --out; the message now gives both as the run has them."""
+    import signal
+    import time
+
+    from cli_helpers import lit_process, wait_for_lock
+
+    out = tmp_path / "my out"
+    argv = ["train-teacher", "--data", "digits", "--teacher", "resnet8", "--set", "data.limit=300",
+            "--set", "train.teacher.epochs=500", "--out", str(out)]
+    proc = lit_process(*argv, *(["--run-name", "r1"] if named else []))
+    try:
+        deadline = time.monotonic() + 300
+        while not out.is_dir() or not any(out.iterdir()):  # the run directory, once claimed
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        (run,) = list(out.iterdir())
+        wait_for_lock(run, proc)
+        proc.send_signal(getattr(signal, signum))
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == status, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert f"--resume --out '{out}' --run-name {run.name}" in lines[0]
+    assert "<the run>" not in lines[0]

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -393,6 +394,17 @@ def _catch_sigterm():
     return signal.signal(signal.SIGTERM, _raise_terminated)
 
 
+def _resume_hint(args: argparse.Namespace | None, before: frozenset[Path]) -> str:
+    """How to continue an interrupted command: its run's own ``--out`` and ``--run-name`` (a
+    generated name read from the run it holds), or that it stopped before claiming one."""
+    runs = sorted(held_runs() - before)
+    if args is None or not runs:
+        return "stopped before the run directory was claimed (nothing written): run the command again"
+    name = getattr(args, "run_name", None) or runs[0].name
+    return (f"continue with the same command and --resume --out {shlex.quote(str(args.out))} "
+            f"--run-name {shlex.quote(name)}")
+
+
 def _error(e: Exception) -> int:
     """Report a user error as one line on stderr; the exit status 2."""
     message = " ".join(str(e).split()) or type(e).__name__
@@ -406,6 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     undo_logging = _setup_logging()
     previous = _catch_sigterm()
     before = held_runs()  # runs a library caller of this process holds are not this command's
+    args = None
     try:
         args = build_parser().parse_args(argv)
         if args.list_presets:
@@ -432,10 +445,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _error(gone)
         raise
     except _Terminated:
-        print("lit: terminated (SIGTERM); continue with --resume --run-name <the run>", file=sys.stderr)
+        print(f"lit: terminated (SIGTERM); {_resume_hint(args, before)}", file=sys.stderr)
         return 143
     except KeyboardInterrupt:
-        print("lit: interrupted; continue with --resume --run-name <the run>", file=sys.stderr)
+        print(f"lit: interrupted; {_resume_hint(args, before)}", file=sys.stderr)
         return 130
     finally:
         if previous is not None:
