@@ -191,6 +191,27 @@ def test_large_pngs_are_refused_from_their_headers_before_decoding(tmp_path, mon
         read_image_folder(tmp_path)
 
 
+def test_a_png_above_pils_warning_threshold_gets_only_our_budget_error(tmp_path, monkeypatch):
+    """A 90-megapixel PNG (PIL warns above 89.5 MP, refuses above twice that) printed PIL's
+    DecompressionBombWarning before the budget's own line; our check decides, in one line."""
+    import warnings
+
+    from PIL import Image
+
+    for split in ("train", "test"):
+        for cls in ("a", "b"):
+            (tmp_path / split / cls).mkdir(parents=True)
+            Image.new("L", (4, 4)).save(tmp_path / split / cls / "x.png")
+    assert Image.MAX_IMAGE_PIXELS < 10_000 * 9_000 < 2 * Image.MAX_IMAGE_PIXELS
+    Image.new("L", (10_000, 9_000)).save(tmp_path / "train" / "a" / "big.png")  # ~90 kB
+    monkeypatch.setenv("LIT_DATA_MEMORY_GB", "0.05")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(DataError, match=r"image folder .* needs .* of memory"):
+            read_image_folder(tmp_path)
+    assert not [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)]
+
+
 # --------------------------------------------------------------------------- channels-last cubes
 
 

@@ -20,6 +20,7 @@ import math
 import os
 import pickle
 import socket
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -434,8 +435,10 @@ def _decoded_bytes(path: str) -> int:
     from PIL import Image
 
     try:
-        with Image.open(path) as img:
-            width, height = img.size
+        with warnings.catch_warnings():  # PIL's bomb warning: the budget (check_budget) decides
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                width, height = img.size
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise DataError(f"image folder: cannot read {path} ({type(e).__name__}: {e}); remove or replace it") from None
     return 3 * width * height
