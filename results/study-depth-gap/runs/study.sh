@@ -71,4 +71,13 @@ alternatives)  # exploratory: seeds 1-3, each alternative at its pilot lr, the a
     --methods depth_prune,kd_copied,dkd,dist,lit_single_ir,ir_no_teacher_input "${COMMON[@]}" \
     "${NEW[@]}" --set "$(selected depth_prune)" --set "$(selected dkd)" --set "$(selected dist)" \
     "${KC[@]}" "${ABL[@]}" ;;
+search)  # exploratory: one lit search (tau, then alpha, then beta; 4 trials per stage = 12), seed 0,
+  # validation only, LIT at its selected fine-tune lr; then the best setting once on the test split
+  step search search --method lit --trials 4 --seed 0 --final-test "${COMMON[@]}" --set "$(selected lit)" ;;
+bench)  # speed beside accuracy: lit_bench on the primary run (teacher, students, pruned teachers)
+  t0=$(date +%s)
+  echo "== $(date -u +%FT%TZ) bench: python -m lit_bench --run $OUT/primary --device cpu --out $OUT/bench-primary" >> "$OUT/commands.log"
+  "$PY" -m lit_bench --run "$OUT/primary" --device cpu --out "$OUT/bench-primary" >> "$OUT/bench.log" 2>&1
+  rc=$?
+  printf '%s\t%s\t%s\t%s\n' bench "$rc" "$(( $(date +%s) - t0 ))" "$(date -u +%FT%TZ)" >> "$OUT/times.tsv" ;;
 esac
