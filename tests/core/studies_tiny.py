@@ -76,12 +76,16 @@ class DigitsTrainFn:
         return out
 
 
-def search_worker(storage: str, study_name: str, run_dir: str, n_trials: int) -> None:
-    """One search worker process (module-level so ``multiprocessing`` can start it)."""
+def search_worker(storage: str, study_name: str, run_dir: str, n_trials: int, ready=None) -> None:
+    """One search worker process (module-level so ``multiprocessing`` can start it). ``ready``, a
+    ``multiprocessing`` barrier, holds every worker until all have started (imported torch, loaded
+    the data): otherwise on a slow machine the first can finish every trial before the next starts."""
     torch.set_num_threads(1)
     from lit_core.studies.search import Stage, run_search
 
     stages = (Stage("train.temperature", 1.0, 8.0, n_trials=n_trials),
               Stage("train.alpha", 0.5, 1.0, n_trials=n_trials))
-    run_search(DigitsTrainFn(run_dir, limit=200), study_name, storage, stages=stages, poll_s=0.2,
-               wait_timeout_s=300)
+    train_fn = DigitsTrainFn(run_dir, limit=200)
+    if ready is not None:
+        ready.wait(timeout=300)
+    run_search(train_fn, study_name, storage, stages=stages, poll_s=0.2, wait_timeout_s=300)

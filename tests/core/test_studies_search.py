@@ -60,7 +60,9 @@ def test_to_toml_nests_dotted_keys_and_refuses_plain_ones():
 def test_two_local_worker_processes_share_one_journal_study(tmp_path):
     journal = str(tmp_path / "search.journal")
     ctx = mp.get_context("spawn")
-    workers = [ctx.Process(target=search_worker, args=(journal, "w", str(tmp_path / f"jobs{i}"), 4))
+    ready = ctx.Barrier(2)  # both workers start searching together (CI once saw one do every trial)
+    workers = [ctx.Process(target=search_worker,
+                           args=(journal, "w", str(tmp_path / f"jobs{i}"), 4, ready))
                for i in range(2)]
     for w in workers:
         w.start()
