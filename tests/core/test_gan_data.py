@@ -77,3 +77,74 @@ def test_targets_flip_attributes_and_set_hair_colour_exclusively():
     assert t[3].tolist() == [[1.0, 0.0, 0.0, 0.0, 0.0]]  # gender flipped
     one_hot = domain_targets(torch.eye(3)[[0, 2]], "single", ("a", "b", "c"))
     assert [c.argmax(1).tolist() for c in one_hot] == [[0, 0], [1, 1], [2, 2]]
+
+
+def test_a_celeba_image_huge_when_decoded_is_refused_from_its_header(tmp_path, monkeypatch):
+    """A one-colour 2000×2000 image is a few kB on disk and 12 MB decoded as RGB: every image's
+    header is checked against the data memory budget before any image is decoded."""
+    _celeba(tmp_path)
+    big = tmp_path / "images" / "000004.jpg"
+    Image.new("RGB", (2000, 2000), (90, 30, 200)).save(big)
+    assert big.stat().st_size < 100_000
+    monkeypatch.setenv("LIT_DATA_MEMORY_GB", "0.005")
+    with pytest.raises(DataError, match=r"^CelebA image .*000004\.jpg \(2000×2000 pixels\) needs "
+                                        r"12 MB of memory, more than the data memory budget of "
+                                        r"5 MB; use smaller images, or raise the budget with "
+                                        r"LIT_DATA_MEMORY_GB"):
+        load_celeba(tmp_path, image_size=8, crop_size=16, test_count=2)
+    monkeypatch.setenv("LIT_DATA_MEMORY_GB", "0.05")  # raised: the same folder loads
+    data = load_celeba(tmp_path, image_size=8, crop_size=16, test_count=2)
+    assert len(data.train) + len(data.test) == 6
+
+
+def test_a_celeba_image_above_pils_warning_threshold_gets_only_our_budget_error(tmp_path, monkeypatch):
+    """A 90-megapixel PNG (PIL warns above 89.5 MP) is refused by the budget alone: PIL's
+    DecompressionBombWarning does not come before our line."""
+    import warnings
+
+    _celeba(tmp_path)
+    Image.new("L", (10_000, 9_000)).save(tmp_path / "images" / "000002.jpg", format="PNG")
+    assert Image.MAX_IMAGE_PIXELS < 10_000 * 9_000 < 2 * Image.MAX_IMAGE_PIXELS
+    monkeypatch.setenv("LIT_DATA_MEMORY_GB", "0.05")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(DataError, match=r"000002\.jpg \(10000×9000 pixels\) needs 270 MB"):
+            load_celeba(tmp_path, image_size=8, crop_size=16, test_count=2)
+    assert not [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)]
+
+
+def test_a_truncated_celeba_image_is_one_error_naming_it(tmp_path):
+    _celeba(tmp_path)
+    path = tmp_path / "images" / "000003.jpg"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (24, 20, 3), dtype=np.uint8)).save(
+        path, format="PNG")
+    path.write_bytes(path.read_bytes()[:700])  # the header reads, the pixels do not
+    with pytest.raises(DataError, match=r"cannot read .*000003\.jpg \(OSError"):
+        load_celeba(tmp_path, image_size=8, crop_size=16, test_count=2)
+
+
+def test_lit_run_refuses_a_huge_celeba_image_in_one_line_and_creates_nothing(tmp_path, capsys,
+                                                                             monkeypatch):
+    from gan_tiny import MODELS, discriminator, generator
+
+    from lit_core.cli import main
+    from lit_core.gan.teacher_files import save_teacher
+
+    data = tmp_path / "celeba"
+    _celeba(data)
+    small = load_celeba(data, image_size=8, crop_size=16, test_count=2)
+    save_teacher(generator(small, [2]), discriminator(small), tmp_path / "teacher.ckpt",
+                 models={**MODELS, "teacher_blocks": [2]}, meta={})
+    Image.new("RGB", (2000, 2000)).save(data / "images" / "000005.jpg")
+    lines = ['task = "gan"', f'teacher_ckpt = "{tmp_path / "teacher.ckpt"}"', "[data]",
+             'name = "celeba"', f'data_dir = "{data}"', "image_size = 8", "crop_size = 16",
+             "test_count = 2", "[models]", *[f"{k} = {v}" for k, v in MODELS.items()],
+             "teacher_blocks = [2]", "student_blocks = [1]", 'sections = ["stages.0"]']
+    (tmp_path / "tiny.toml").write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("LIT_DATA_MEMORY_GB", "0.005")
+    code = main(["run", "--config", str(tmp_path / "tiny.toml"), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("lit: error: CelebA image "), err
+    assert "000005.jpg (2000×2000 pixels) needs 12 MB of memory" in err[0]
+    assert not (tmp_path / "out").exists()

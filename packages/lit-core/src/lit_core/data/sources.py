@@ -23,8 +23,11 @@ import socket
 import warnings
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,11 +35,16 @@ from ..errors import optional_import
 from .budget import check_budget, format_bytes
 from .errors import DataError
 
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
+
 __all__ = [
     "FASHION_MNIST_SYSTEM_DIR",
     "RawData",
     "fashion_mnist_dirs",
     "find_fashion_mnist",
+    "image_dimensions",
+    "open_image",
     "read_cifar",
     "read_digits",
     "read_fashion_mnist",
@@ -414,33 +422,43 @@ def read_npz(path: str | os.PathLike, test_fraction: float = 0.2, seed: int = 0)
     return RawData(tr_x, tr_y, te_x, te_y, source=f"{p} (test split carved, {test_fraction:.0%})")
 
 
-def _load_image(folder, path: str) -> np.ndarray:
-    """One image of an ImageFolder as C×H×W uint8; a corrupt file is a DataError naming it."""
+@contextmanager
+def open_image(path: str | os.PathLike) -> Iterator[PILImage]:
+    """``PIL.Image.open`` for lit's readers: PIL's ``DecompressionBombWarning`` is silenced (lit's
+    own size checks decide, from the header: ``check_budget``), and a file that cannot be opened
+    or decoded inside the ``with`` is one DataError line naming it."""
     from PIL import Image
-    from torchvision.transforms.functional import pil_to_tensor
 
     try:
-        with Image.open(path) as img:
-            if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit grey: scale, not clip
-                wide = np.asarray(img).astype(np.uint32)
-                grey = ((wide * 255 + 32767) // 65535).astype(np.uint8)
-                return np.repeat(grey[None], 3, axis=0)
-        return pil_to_tensor(folder.loader(path)).numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                yield img
+    except DataError:  # a size check of the caller's: already one line
+        raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise DataError(f"image folder: cannot read {path} ({type(e).__name__}: {e}); remove or replace it") from None
+
+
+def image_dimensions(path: str | os.PathLike) -> tuple[int, int]:
+    """Width and height an image file declares, from its header only (nothing is decoded)."""
+    with open_image(path) as img:
+        return img.size
+
+
+def _load_image(path: str) -> np.ndarray:
+    """One image of an ImageFolder as 3×H×W uint8; a corrupt file is a DataError naming it."""
+    with open_image(path) as img:
+        if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit grey: scale, not clip
+            wide = np.asarray(img).astype(np.uint32)
+            grey = ((wide * 255 + 32767) // 65535).astype(np.uint8)
+            return np.repeat(grey[None], 3, axis=0)
+        return np.asarray(img.convert("RGB")).transpose(2, 0, 1)  # torchvision's pil_loader + pil_to_tensor
 
 
 def _decoded_bytes(path: str) -> int:
     """Bytes one image takes decoded as 3×H×W uint8, from its header (PIL decodes nothing)."""
-    from PIL import Image
-
-    try:
-        with warnings.catch_warnings():  # PIL's bomb warning: the budget (check_budget) decides
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                width, height = img.size
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise DataError(f"image folder: cannot read {path} ({type(e).__name__}: {e}); remove or replace it") from None
+    width, height = image_dimensions(path)
     return 3 * width * height
 
 
@@ -494,7 +512,7 @@ def read_image_folder(root: str | os.PathLike) -> RawData:
                  f"{format_bytes(needed)} of pixels decoded)", "use smaller images")
     out = {}
     for split, folder in folders.items():
-        imgs = [_load_image(folder, p) for p, _ in folder.samples]
+        imgs = [_load_image(p) for p, _ in folder.samples]
         shapes = {im.shape for im in imgs}
         if len(shapes) != 1:
             raise DataError(

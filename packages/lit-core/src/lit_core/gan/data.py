@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from ..data import DataError, load_data
+from ..data.budget import check_budget
+from ..data.sources import image_dimensions, open_image
 
 __all__ = [
     "CELEBA_ATTRS",
@@ -183,10 +185,18 @@ def _read_attr_file(path: Path, selected: tuple[str, ...]) -> list[tuple[str, li
     return rows
 
 
+def _check_image_sizes(paths: list[Path]) -> None:
+    """Every image's decoded size (RGB uint8, from its header) against the data memory budget,
+    before any image is decoded: a one-colour 10000×10000 PNG is 100 kB on disk, 300 MB decoded."""
+    for path in paths:
+        w, h = image_dimensions(path)
+        check_budget(3 * w * h, f"CelebA image {path} ({w}×{h} pixels)", "use smaller images")
+
+
 def _read_image(path: Path, crop: int, size: int) -> torch.Tensor:
     from PIL import Image  # torchvision's dependency
 
-    with Image.open(path) as im:
+    with open_image(path) as im:
         im = im.convert("RGB")
         w, h = im.size
         c = min(crop, w, h)
@@ -222,12 +232,14 @@ def load_celeba(
         train_rows = train_rows[:limit]
     if not train_rows or not test_rows:
         raise DataError(f"{attr}: {len(rows)} images is too few for a test split of {test_count}")
-    splits = []
     for part in (train_rows, test_rows):
         missing = [f for f, _ in part if not (img_dir / f).is_file()]
         if missing:
             raise DataError(f"{img_dir}: {len(missing)} image(s) listed in {attr.name} are missing, "
                             f"e.g. {missing[0]}")
+    _check_image_sizes([img_dir / f for part in (train_rows, test_rows) for f, _ in part])
+    splits = []
+    for part in (train_rows, test_rows):
         images = torch.stack([_read_image(img_dir / f, crop_size, image_size) for f, _ in part])
         splits.append(DomainSplit(images, torch.tensor([lab for _, lab in part])))
     return DomainData("celeba", splits[0], splits[1], tuple(selected_attrs), "multi", str(root))
