@@ -119,6 +119,20 @@ def test_an_unreadable_training_image_is_one_line_and_creates_nothing(folder, tm
     assert not out.exists()  # found while measuring mean/std, before the run directory
 
 
+def test_a_training_image_over_the_per_image_cap_is_one_line_and_creates_nothing(tmp_path, capsys,
+                                                                                   monkeypatch):
+    imgs = make_image_folder(tmp_path / "imgs")
+    Image.new("RGB", (2000, 2000)).save(imgs / "train" / "dog" / "huge.png")  # 4 MP in a few kB
+    monkeypatch.setenv("LIT_DATA_MEMORY_GB", "0.05")
+    out = tmp_path / "out"
+    rc = main(["compress", "--method", "scratch", "--data", "folder", "--data-dir", str(imgs),
+               "--out", str(out), "--run-name", "r", *STREAM, "--set", "train.scratch.epochs=1"])
+    assert rc == 2
+    line = one_line_error(capsys)
+    assert "huge.png (2000×2000 pixels) needs 64 MB of memory" in line and "LIT_DATA_MEMORY_GB" in line
+    assert not out.exists()  # found while measuring mean/std, before the run directory
+
+
 def test_an_unreadable_test_image_stops_the_run_in_one_line(tmp_path, capsys):
     bad = tmp_path / "imgs"
     make_image_folder(bad)

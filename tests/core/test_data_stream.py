@@ -101,3 +101,49 @@ def test_bad_stream_config_is_one_clear_error():
         StreamConfig(channels=4)
     with pytest.raises(DataError, match=r"resize \(16\) must be at least image_size"):
         StreamConfig(image_size=32, resize=16)
+
+
+@pytest.mark.parametrize("workers, refused_at", [(0, "0.05"), (2, "0.1")])
+def test_a_streamed_image_over_the_per_image_cap_is_one_error_naming_it(tmp_path, monkeypatch,
+                                                                         workers, refused_at):
+    """A one-colour 2000×2000 PNG (a few kB) takes up to 16 bytes a pixel while it is read, in
+    each of the processes that read at once: 64 MB in one, 128 MB in two workers."""
+    _make(tmp_path)
+    Image.new("L", (2000, 2000)).save(tmp_path / "test" / "cat" / "huge.png")
+    cfg = StreamConfig(image_size=16, batch_size=4, workers=workers, channels=1)
+    monkeypatch.setenv("LIT_DATA_MEMORY_GB", refused_at)
+    data = stream_image_folder(tmp_path, cfg)
+    with pytest.raises(DataError, match=rf"^streamed image .*huge\.png \(2000×2000 pixels\b.*needs "
+                                        rf"{64 * max(workers, 1)} MB of memory, more than the data "
+                                        rf"memory budget of {float(refused_at) * 1000:.0f} MB"):
+        list(data.test)
+    monkeypatch.setenv("LIT_DATA_MEMORY_GB", "0.2")  # raised: the same image is read
+    assert sum(len(y) for _, y in stream_image_folder(tmp_path, cfg).test) == 11
+
+
+def test_a_streamed_image_above_pils_warning_threshold_reads_without_the_warning(tmp_path,
+                                                                                 monkeypatch):
+    """A 90-megapixel PNG (PIL warns above 89.5 MP) within the per-image cap is read, and PIL's
+    DecompressionBombWarning is not printed: our cap decides."""
+    import warnings
+
+    _make(tmp_path, per_class=2)
+    Image.new("L", (10_000, 9_000), 200).save(tmp_path / "test" / "dog" / "big.png")
+    assert Image.MAX_IMAGE_PIXELS < 10_000 * 9_000 < 2 * Image.MAX_IMAGE_PIXELS
+    monkeypatch.setenv("LIT_DATA_MEMORY_GB", "2")
+    data = stream_image_folder(tmp_path, StreamConfig(image_size=8, workers=0, channels=1,
+                                                      mean=(0.0,), std=(1.0,)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        batches = list(data.test)
+    assert not [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)]
+    x = torch.cat([x for x, _ in batches])
+    assert len(x) == 5 and torch.allclose(x[-1], torch.full((1, 8, 8), 200 / 255))
+
+
+def test_a_bad_memory_budget_is_refused_when_the_folder_is_opened(tmp_path, monkeypatch):
+    """Not at the first batch: with mean/std given nothing else reads an image before training."""
+    _make(tmp_path)
+    monkeypatch.setenv("LIT_DATA_MEMORY_GB", "lots")
+    with pytest.raises(DataError, match=r"LIT_DATA_MEMORY_GB must be a positive number .* got 'lots'"):
+        stream_image_folder(tmp_path, StreamConfig(image_size=16, mean=(0.5,) * 3, std=(0.2,) * 3))

@@ -7,7 +7,9 @@ converted to RGB (``channels=3``, grey images replicated) or to greyscale (``cha
 resized (shorter side to ``resize``, aspect kept) and center-cropped to ``image_size`` square;
 with ``augment`` the train split uses a random-resized crop and a flip instead. ``mean``/``std``
 default to the per-channel statistics of a seeded sample of training images (after the crop), as
-the in-memory path normalises with its training split's.
+the in-memory path normalises with its training split's. An image whose header declares more
+pixels than the data memory budget allows one read (``_check_pixels``) is one error naming it,
+before it is decoded.
 
 ``open_stream_folder`` gives the splits (file lists, no pixels); ``StreamSplits.loader`` the
 batches of one split (sharded under DDP, ordered per epoch); ``stream_image_folder`` the three
@@ -24,10 +26,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
 
+from .budget import check_budget, memory_budget
 from .errors import DataError
 from .loader import _generator
+from .sources import open_image
 from .splits import _select
 
 __all__ = [
@@ -43,6 +47,9 @@ __all__ = [
 #: Side of the square crop a streamed image becomes unless the configuration says otherwise.
 DEFAULT_IMAGE_SIZE = 224
 _MODES = {3: "RGB", 1: "L"}  # channels -> the PIL mode every image is converted to
+#: Bytes a pixel takes at most at once while one image is read: PIL's decode (≤ 4; a 16-bit grey
+#: image widened to uint32 and scaled: ≤ 14), the converted copy (≤ 3) and its tensor (≤ 3).
+_READ_BYTES_PER_PIXEL = 16
 
 
 @dataclass(frozen=True)
@@ -96,19 +103,40 @@ class StreamConfig:
         return self.resize or round(self.image_size * 8 / 7)
 
 
+def _readers() -> int:
+    """How many processes of this machine read streamed images at once: this DataLoader's
+    workers (else this process), times the ranks torchrun started here (``LOCAL_WORLD_SIZE``)."""
+    info = get_worker_info()
+    return max(1, info.num_workers if info else 1) * max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+
+
+def _check_pixels(path: str, width: int, height: int) -> None:
+    """Refuse an image whose header declares more pixels than the per-image cap, before decoding.
+
+    The cap is the data memory budget (``LIT_DATA_MEMORY_GB``) shared by the processes that read
+    at once (``_readers``), at ``_READ_BYTES_PER_PIXEL`` bytes a pixel. Each process decodes one
+    image at a time and keeps only its crop, so neither the batch size nor the prefetched batches
+    multiply it (budget / (workers × batch) would refuse ordinary 12-megapixel photos). PIL's
+    ``MAX_IMAGE_PIXELS`` is not the cap: it follows neither the machine nor the budget (PIL still
+    refuses images over twice it itself, 179 MP, as a ``DecompressionBombError``)."""
+    readers = _readers()
+    at_once = f", read in {readers} processes at once" if readers > 1 else ""
+    check_budget(_READ_BYTES_PER_PIXEL * width * height * readers,
+                 f"streamed image {path} ({width}×{height} pixels{at_once})",
+                 "use smaller images" + (" or fewer data.workers" if readers > 1 else ""))
+
+
 def _read(path: str, mode: str):
-    """One image as a PIL image of ``mode``; an unreadable file is one DataError line naming it."""
+    """One image as a PIL image of ``mode``, its size checked first (``_check_pixels``); an
+    unreadable file is one DataError line naming it."""
     from PIL import Image
 
-    try:
-        with Image.open(path) as im:
-            if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit grey: scale, not clip
-                wide = np.asarray(im).astype(np.uint32)
-                return Image.fromarray(((wide * 255 + 32767) // 65535).astype(np.uint8)).convert(mode)
-            return im.convert(mode)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise DataError(f"image folder: cannot read {path} ({type(e).__name__}: {e}); remove or "
-                        "replace it") from None
+    with open_image(path) as im:
+        _check_pixels(path, *im.size)
+        if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):  # 16-bit grey: scale, not clip
+            wide = np.asarray(im).astype(np.uint32)
+            return Image.fromarray(((wide * 255 + 32767) // 65535).astype(np.uint8)).convert(mode)
+        return im.convert(mode)
 
 
 class _Images(Dataset):
@@ -309,6 +337,7 @@ def open_stream_folder(root: str | os.PathLike, cfg: StreamConfig | None = None)
     """The splits of ``root/{train,test}/<class>/*`` for streaming; checks layout, classes, leaks
     and the split first (``DataError``, one line), then measures mean/std unless given."""
     cfg = cfg or StreamConfig()
+    memory_budget()  # a bad LIT_DATA_MEMORY_GB is refused here, not at the first batch
     r = Path(root)
     if not (r / "train").is_dir() or not (r / "test").is_dir():
         raise DataError(f"image folder {r} needs train/ and test/ subfolders, each with one folder per class")
