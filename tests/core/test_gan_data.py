@@ -148,3 +148,14 @@ def test_lit_run_refuses_a_huge_celeba_image_in_one_line_and_creates_nothing(tmp
     assert len(err) == 1 and err[0].startswith("lit: error: CelebA image "), err
     assert "000005.jpg (2000×2000 pixels) needs 12 MB of memory" in err[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_celeba_tensors_that_do_not_fit_the_budget_are_refused_before_reading(tmp_path, monkeypatch):
+    """Six small images at image_size 64 are 6×3×64×64 float32 (295 kB), held twice while stacked."""
+    _celeba(tmp_path)
+    monkeypatch.setenv("LIT_DATA_MEMORY_GB", "0.0005")
+    with pytest.raises(DataError, match=r"^CelebA in .* \(6 images of 3×64×64 float32\) needs 590 kB "
+                                        r"of memory, more than the data memory budget of 500 kB; "
+                                        r"lower data.limit or data.image_size, or raise"):
+        load_celeba(tmp_path, image_size=64, crop_size=16, test_count=2)
+    assert len(load_celeba(tmp_path, image_size=32, crop_size=16, test_count=2).train) == 4

@@ -216,7 +216,9 @@ def load_celeba(
     limit: int | None = None,
 ) -> DomainData:
     """CelebA in its official layout; the split follows StarGAN (shuffle with seed 1234, the first
-    ``test_count`` images are the test set); ``limit`` caps the training images read."""
+    ``test_count`` images are the test set); ``limit`` caps the training images read. The tensors
+    and every image's decoded size (from its header) are checked against the data memory budget
+    (``lit_core.data.budget``) before any image is decoded."""
     root = Path(data_dir)
     attr = root / "list_attr_celeba.txt"
     if not attr.is_file():
@@ -237,6 +239,10 @@ def load_celeba(
         if missing:
             raise DataError(f"{img_dir}: {len(missing)} image(s) listed in {attr.name} are missing, "
                             f"e.g. {missing[0]}")
+    n = len(train_rows) + len(test_rows)
+    check_budget(2 * n * 3 * image_size**2 * 4,  # the list of tensors, then their stack
+                 f"CelebA in {root} ({n} images of 3×{image_size}×{image_size} float32)",
+                 "lower data.limit or data.image_size")
     _check_image_sizes([img_dir / f for part in (train_rows, test_rows) for f, _ in part])
     splits = []
     for part in (train_rows, test_rows):
