@@ -1,4 +1,4 @@
-"""A streaming image-folder path: files read per batch by DataLoader workers, any image size.
+"""A streaming image-folder path: files read per batch by DataLoader workers, images of any shape (each within a per-image pixel cap, below).
 
 For folders that do not fit in memory. Same layout, hidden-folder and train/test-leak rules as
 ``sources.read_image_folder``; ``limit``/``test_limit`` and the validation carve are
