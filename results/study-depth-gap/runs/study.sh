@@ -80,4 +80,12 @@ bench)  # speed beside accuracy: lit_bench on the primary run (teacher, students
   "$PY" -m lit_bench --run "$OUT/primary" --device cpu --out "$OUT/bench-primary" >> "$OUT/bench.log" 2>&1
   rc=$?
   printf '%s\t%s\t%s\t%s\n' bench "$rc" "$(( $(date +%s) - t0 ))" "$(date -u +%FT%TZ)" >> "$OUT/times.tsv" ;;
+inheritance)  # exploratory: how often each student repeats the teacher's wrong test label (analysis.py)
+  A=${STUDY_ANALYSIS:-/work/wt/study-run/results/study-depth-gap/analysis.py}
+  for run in primary alternatives; do
+    t0=$(date +%s)
+    echo "== $(date -u +%FT%TZ) inheritance-$run: $PY $A inheritance $T $OUT/$run --out $OUT/inheritance-$run.json" >> "$OUT/commands.log"
+    "$PY" "$A" inheritance "$T" "$OUT/$run" --out "$OUT/inheritance-$run.json" >> "$OUT/inheritance.log" 2>&1
+    printf '%s\t%s\t%s\t%s\n' "inheritance-$run" "$?" "$(( $(date +%s) - t0 ))" "$(date -u +%FT%TZ)" >> "$OUT/times.tsv"
+  done ;;
 esac
