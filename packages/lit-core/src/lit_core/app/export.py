@@ -43,12 +43,10 @@ def load_trained_model(path: str | os.PathLike) -> tuple[nn.Module, dict[str, An
     kwargs = meta.get("model_kwargs") or {}
     if is_import_path(name) or not isinstance(kwargs, dict):
         raise CheckpointError(f"{path} names the model builder {name!r}; only registered models load")
-    try:
-        check_counts_fit_state(kwargs, ckpt["model"])
-    except CheckpointError as e:
-        raise CheckpointError(f"checkpoint {path}: {e}") from None
+    check_counts_fit_state(kwargs, ckpt["model"], path)
     # built on the meta device and compared first: its kwargs cannot make us allocate much
-    return load_weights(ModelSpec(name, dict(kwargs), allow_import=False), Path(path)).eval(), meta
+    spec = ModelSpec(name, dict(kwargs), allow_import=False)
+    return load_weights(spec, Path(path), ckpt).eval(), meta
 
 
 def _example(model: nn.Module, meta: dict[str, Any], batch: int) -> torch.Tensor:

@@ -260,15 +260,16 @@ def evaluate_checkpoint(cfg: RunConfig, path: Path, model_name: str | None,
     device = resolve_device(cfg.job("teacher").device)
     check_device_usable(device)
     session = Session(cfg, data, device, Path("."), log=log)
-    meta = load_checkpoint(path).get("meta", {})
+    loaded = load_checkpoint(path)
+    meta = loaded.get("meta", {})
     meta = meta if isinstance(meta, dict) else {}
     if model_name:  # the user's own choice (registered name or import path) wins over the file's
         spec = ModelSpec(model_name, model_kwargs(session))
     elif meta.get("model"):
-        spec = recorded_spec(session, path, meta["model"], meta.get("model_kwargs"))
+        spec = recorded_spec(session, path, loaded)
     else:
         raise ConfigError(f"{path} does not record its model; pass --model NAME")
-    model = load_weights(spec, path).to(device)
+    model = load_weights(spec, path, loaded).to(device)
     val, test = eval_loaders(session, cfg.data.eval_batch_size)
     v, t = evaluate(model, val, device), evaluate(model, test, device)
     prof = profile_model(model, session.data.input_shape, session.data.input_dtype)

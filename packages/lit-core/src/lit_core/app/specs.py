@@ -84,14 +84,19 @@ def teacher_spec(session: Session, ckpt: Path | None, teacher_given: bool) -> Mo
     spec = model_spec(session, "teacher") if (teacher_given or ckpt is None) else None
     if spec is not None:
         return spec
-    meta = load_checkpoint(ckpt).get("meta", {})
+    loaded = load_checkpoint(ckpt)
+    meta = loaded.get("meta", {})
     name = meta.get("model") if isinstance(meta, dict) else None
     if not name:
         return model_spec(session, "teacher")
-    return recorded_spec(session, ckpt, name, meta.get("model_kwargs"))
+    return recorded_spec(session, ckpt, loaded)
 
 
-def recorded_spec(session: Session, ckpt: Path, name: Any, kwargs: Any) -> ModelSpec:
+def recorded_spec(session: Session, ckpt: Path, loaded: dict[str, Any]) -> ModelSpec:
+    """The registered model the checkpoint ``ckpt`` (already ``loaded``) records in its ``meta``,
+    with its recorded kwargs, checked against the data and its own tensors before anything is built."""
+    meta = loaded.get("meta") if isinstance(loaded.get("meta"), dict) else {}
+    name, kwargs = meta.get("model"), meta.get("model_kwargs")
     if not isinstance(name, str) or is_import_path(name):
         raise CheckpointError(
             f"{ckpt} names the model builder {name!r}; a checkpoint may only name registered "
@@ -105,12 +110,9 @@ def recorded_spec(session: Session, ckpt: Path, name: Any, kwargs: Any) -> Model
             f"checkpoint {ckpt} was trained for other data than {session.data.name}: "
             f"meta.model_kwargs {misfits}; use it on the data it was trained for"
         )
-    state = load_checkpoint(ckpt).get("model")
-    if kwargs and isinstance(state, dict):
-        try:  # the file's own tensor count caps the blocks its metadata may ask us to build
-            check_counts_fit_state(kwargs, state)
-        except CheckpointError as e:
-            raise CheckpointError(f"checkpoint {ckpt}: {e}") from None
+    state = loaded.get("model")
+    if kwargs and isinstance(state, dict):  # the file's tensor count caps the blocks it may ask for
+        check_counts_fit_state(kwargs, state, ckpt)
     return ModelSpec(name, {**model_kwargs(session), **(kwargs or {})}, allow_import=False,
                      data=f"{session.data.kind} data ({session.data.name})")
 
@@ -120,11 +122,12 @@ def student_spec(session: Session, method: str, teacher: ModelSpec) -> ModelSpec
     return teacher if get_method(method).same_architecture else model_spec(session, "student")
 
 
-def load_weights(spec: ModelSpec, path: Path) -> nn.Module:
-    """``spec`` built with a checkpoint's weights. The model is first built on the ``meta``
-    device (no memory) and its shapes compared with the file's tensors, so a checkpoint's
-    metadata (``width=1000``, a huge ``num_classes``) cannot make us allocate what it never held."""
-    state = load_checkpoint(path).get("model")
+def load_weights(spec: ModelSpec, path: Path, loaded: dict[str, Any] | None = None) -> nn.Module:
+    """``spec`` built with a checkpoint's weights (``loaded``: the checkpoint ``path`` already
+    read, else it is read here). The model is first built on the ``meta`` device (no memory) and
+    its shapes compared with the file's tensors, so a checkpoint's metadata (``width=1000``, a
+    huge ``num_classes``) cannot make us allocate what it never held."""
+    state = (load_checkpoint(path) if loaded is None else loaded).get("model")
     if not isinstance(state, dict):
         raise CheckpointError(f"{path} is not a lit checkpoint (no 'model' state dict)")
     with torch.device("meta"):

@@ -215,10 +215,11 @@ def _as_count(value: Any) -> int | None:
         return None  # not a count: the builder itself refuses it
 
 
-def check_counts_fit_state(kwargs: dict[str, Any], state: dict[str, Any]) -> None:
-    """Raise ``CheckpointError`` when a checkpoint's recorded builder arguments (``depth``,
-    ``blocks``, ...) ask for more layers or blocks than its state dict holds tensors (each
-    holds at least one), before a model that large is built, even on the ``meta`` device."""
+def check_counts_fit_state(kwargs: dict[str, Any], state: dict[str, Any], source: Any) -> None:
+    """Raise ``CheckpointError`` (naming the checkpoint ``source``) when its recorded builder
+    arguments (``depth``, ``blocks``, ...) ask for more layers or blocks than its state dict
+    holds tensors (each holds at least one), before a model that large is built, even on the
+    ``meta`` device."""
     held = sum(isinstance(t, torch.Tensor) for t in state.values())
     for key in _COUNT_KWARGS:
         value = kwargs.get(key)
@@ -228,7 +229,7 @@ def check_counts_fit_state(kwargs: dict[str, Any], state: dict[str, Any]) -> Non
         asked = sum(c for c in counts if c is not None)
         if asked > held:
             raise CheckpointError(
-                f"meta.model_kwargs {key}={value!r} asks for {asked} layers or blocks, but the "
+                f"checkpoint {source}: meta.model_kwargs {key}={value!r} asks for {asked} layers or blocks, but the "
                 f"checkpoint holds only {held} tensors (each needs at least one): its metadata "
                 "does not describe its weights; pass --model NAME (--teacher NAME) yourself"
             )

@@ -80,7 +80,6 @@ def run_sweep(
     """Train every grid point once (resumable); write the table and plots; return the rows."""
     run_dir = Path(run_dir)
     jobs = grid(axes, base)
-    state = {"kind": "sweep", "axes": {k: list(v) for k, v in axes.items()}, "base": dict(base or {})}
     ledger = sweep_ledger(run_dir, base)
     rows = []
     for i, job in enumerate(jobs, 1):
@@ -90,7 +89,7 @@ def run_sweep(
         rows.append({"job": job.name, **{k: job.overrides[k] for k in axes},
                      **{k: result.get(k) for k in ("val_acc", "test_acc")}})
     write_text_atomic(run_dir / "sweep.md", format_sweep(rows, list(axes)))
-    write_json_atomic(run_dir / "sweep.json", {"axes": state["axes"], "rows": rows})
+    write_json_atomic(run_dir / "sweep.json", {"axes": {k: list(v) for k, v in axes.items()}, "rows": rows})
     plot_sweep(rows, list(axes), run_dir)
     return rows
 
