@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -20,9 +21,18 @@ def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
     return err[0]
 
 
+def _default_sigint() -> None:
+    """In the child before exec: SIGINT back to its default. A job a non-interactive shell starts
+    with ``&`` inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler, so a
+    Ctrl-C test would see the run go on (and finish with exit 0)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def lit_process(*args: str, **kw) -> subprocess.Popen:
-    """Start ``python -m lit_core ARGS`` (one torch thread, unbuffered) with its output piped."""
+    """Start ``python -m lit_core ARGS`` (one torch thread, unbuffered, SIGINT at its default)
+    with its output piped."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    kw.setdefault("preexec_fn", _default_sigint)
     return subprocess.Popen([sys.executable, "-m", "lit_core", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, **kw)
 
